@@ -1,0 +1,133 @@
+"""Feature extraction over a dataset: parallel across cores, cached by file content + spec.
+
+The cache lives in ``<cache_dir>/<spec fingerprint[:16]>/<sha256 of the file>.npy``: renaming
+or moving audio keeps its cache entry, editing it or changing any spec value does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from sentio.export.datasets import SkipLog, Song
+from sentio.runtime.audio import is_silent, load_audio
+from sentio.runtime.errors import SentioError
+from sentio.runtime.features import FeatureSpec, extract_features
+
+log = logging.getLogger("sentio.extract")
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("SENTIO_CACHE") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "sentio" if base else Path.home() / ".cache" / "sentio"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class Extraction:
+    """Features per song id, plus timing and cache counts for the run summary."""
+
+    features: dict[str, np.ndarray]
+    seconds: float
+    cache_hits: int
+    audio_seconds: float
+
+
+def _featurize(path: str, spec: FeatureSpec, cache_dir: str | None) -> tuple[str, object, bool]:
+    """Worker: ('ok', features, from_cache) or ('skip', reason, False). Never raises."""
+    try:
+        entry = None
+        if cache_dir is not None:
+            entry = Path(cache_dir) / spec.fingerprint()[:16] / f"{file_sha256(Path(path))}.npy"
+            if entry.is_file():
+                try:
+                    return "ok", np.load(entry), True
+                except (OSError, ValueError):
+                    entry.unlink(missing_ok=True)  # a damaged entry is recomputed
+        signal = load_audio(path, spec.sample_rate)
+        if is_silent(signal):
+            return "skip", "silent (peak below -80 dBFS)", False
+        features = extract_features(signal, spec)
+        if entry is not None:
+            _save_atomic(entry, features)
+        return "ok", features, False
+    except SentioError as err:
+        return "skip", err.message, False
+    except Exception as err:  # one bad file must never end a long run
+        return "skip", f"{type(err).__name__}: {err}", False
+
+
+def _save_atomic(entry: Path, features: np.ndarray) -> None:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".npy.tmp")
+    with os.fdopen(fd, "wb") as fh:
+        np.save(fh, features)
+    os.replace(tmp, entry)
+
+
+def extract_songs(
+    songs: list[Song],
+    spec: FeatureSpec,
+    skipped: SkipLog,
+    cache_dir: Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Extraction:
+    """Features of every song that decodes; the others go to ``skipped``.
+
+    Args:
+        songs: the songs to featurize.
+        spec: feature spec.
+        skipped: collects songs that cannot be used, with the reason.
+        cache_dir: feature cache root, ``None`` disables caching.
+        workers: processes; default all cores. 1 runs in this process.
+        progress: show a progress bar.
+    """
+    workers = workers or os.cpu_count() or 1
+    cache = str(cache_dir) if cache_dir is not None else None
+    start = time.perf_counter()
+    results: dict[str, tuple[str, object, bool]] = {}
+    bar = tqdm(total=len(songs), desc="features", unit="song", disable=not progress, mininterval=1.0)
+    if workers == 1:
+        for song in songs:
+            results[song.song_id] = _featurize(str(song.path), spec, cache)
+            bar.update()
+    else:
+        # spawn, not fork: the parent may already hold TensorFlow's threads.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {
+                pool.submit(_featurize, str(s.path), spec, cache): s.song_id for s in songs
+            }
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    features: dict[str, np.ndarray] = {}
+    hits = 0
+    for song in songs:  # in dataset order, whatever order workers finished in
+        status, payload, from_cache = results[song.song_id]
+        if status == "ok":
+            features[song.song_id] = payload  # type: ignore[assignment]
+            hits += from_cache
+        else:
+            skipped.skip(f"song {song.song_id} ({song.path.name})", str(payload), "unusable audio")
+    frames = sum(f.shape[0] for f in features.values())
+    return Extraction(features, time.perf_counter() - start, hits, frames / spec.frames_per_second)

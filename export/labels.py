@@ -1,0 +1,74 @@
+"""Label scales and the Emotify GEMS -> valence/arousal mapping.
+
+Every label inside Sentio is on [-1, 1]; datasets declare the scale they come on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+GEMS_CATEGORIES = (
+    "amazement", "solemnity", "tenderness", "nostalgia", "calmness",
+    "power", "joyful_activation", "tension", "sadness",
+)  # fmt: skip
+
+# Where each GEMS feeling sits on Russell's circumplex (see export/DATASETS.md for the why).
+# Zentner et al. (2008) group the nine into vitality (power, joyful activation: high arousal),
+# unease (tension, sadness: negative valence) and sublimity (amazement, solemnity, tenderness,
+# nostalgia, calmness: positive, mostly low-arousal).
+GEMS_VALENCE = {
+    "amazement": 1.0, "solemnity": 0.0, "tenderness": 1.0, "nostalgia": 0.25, "calmness": 0.5,
+    "power": 0.0, "joyful_activation": 1.0, "tension": -1.0, "sadness": -1.0,
+}  # fmt: skip
+GEMS_AROUSAL = {
+    "amazement": 0.5, "solemnity": -0.25, "tenderness": -1.0, "nostalgia": -0.5, "calmness": -1.0,
+    "power": 1.0, "joyful_activation": 1.0, "tension": 1.0, "sadness": -0.5,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LabelScale:
+    """The scale a dataset's labels come on, e.g. DEAM's 1..9."""
+
+    low: float = -1.0
+    high: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.high > self.low:
+            raise ValueError(f"label scale needs low < high, got {self.low}..{self.high}")
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def to_unit(self, value: float) -> float:
+        """Map a label on this scale to [-1, 1]."""
+        return 2.0 * (value - self.low) / (self.high - self.low) - 1.0
+
+    def __str__(self) -> str:
+        return f"{self.low:g}..{self.high:g}"
+
+
+def gems_to_valence_arousal(shares: Mapping[str, float]) -> tuple[float, float] | None:
+    """Valence and arousal in [-1, 1] from the share of listeners who ticked each GEMS feeling.
+
+    Each dimension is the vote balance ``sum(w_k p_k) / sum(|w_k| p_k)``: +1 when every
+    feeling listeners reported lies on that dimension's positive side, -1 when all lie on its
+    negative side. It does not depend on how many boxes a listener tends to tick.
+
+    Args:
+        shares: category -> fraction of the track's listeners who ticked it (0..1).
+
+    Returns:
+        ``(valence, arousal)``, or ``None`` when no listener ticked a feeling that carries
+        information for one of the dimensions.
+    """
+    result = []
+    for weights in (GEMS_VALENCE, GEMS_AROUSAL):
+        signed = sum(weights[k] * shares.get(k, 0.0) for k in GEMS_CATEGORIES)
+        mass = sum(abs(weights[k]) * shares.get(k, 0.0) for k in GEMS_CATEGORIES)
+        if mass <= 0 or math.isnan(mass):
+            return None
+        result.append(signed / mass)
+    return result[0], result[1]

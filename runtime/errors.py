@@ -1,0 +1,44 @@
+"""Typed errors. Each carries a hint that tells the user what to do about it."""
+
+from __future__ import annotations
+
+
+class SentioError(Exception):
+    """Base class of every error Sentio raises on purpose.
+
+    Args:
+        message: what went wrong.
+        hint: what the user can do about it.
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class AudioError(SentioError):
+    """An audio file is missing, cannot be decoded, or holds unusable audio."""
+
+
+class FeatureSpecError(SentioError):
+    """A feature spec is invalid, or two specs that must agree do not."""
+
+
+class DatasetError(SentioError):
+    """A dataset folder, annotation file or manifest cannot be used."""
+
+
+class LabelScaleError(DatasetError):
+    """A label lies outside the scale it was declared on."""
+
+
+class BundleError(SentioError):
+    """An artifact bundle is missing, incomplete, or fails verification."""
+
+
+class ConfigError(SentioError):
+    """Command-line or configuration values that cannot work together."""
