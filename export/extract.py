@@ -10,6 +10,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -82,6 +83,14 @@ def _save_atomic(entry: Path, features: np.ndarray) -> None:
     os.replace(tmp, entry)
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork is fastest and needs no ``__main__`` guard in user scripts, but forking a process
+    that already runs TensorFlow's thread pools can deadlock the child: spawn then."""
+    if "tensorflow" in sys.modules or "fork" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("fork")
+
+
 def extract_songs(
     songs: list[Song],
     spec: FeatureSpec,
@@ -110,9 +119,7 @@ def extract_songs(
             results[song.song_id] = _featurize(str(song.path), spec, cache)
             bar.update()
     else:
-        # spawn, not fork: the parent may already hold TensorFlow's threads.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
             futures = {
                 pool.submit(_featurize, str(s.path), spec, cache): s.song_id for s in songs
             }

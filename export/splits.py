@@ -1,0 +1,64 @@
+"""Train/validation/test splits made over songs, never over windows.
+
+Windows of one song overlap and share its label: splitting windows would put near-copies of a
+test window in training and flatter every metric. Splits are stratified by valence/arousal
+quadrant so each split sees all four moods, and seeded so a run can be repeated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from sentio.export.datasets import Song
+
+SPLITS = ("train", "val", "test")
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """Russell quadrant name of a (valence, arousal) point."""
+    return {
+        (True, True): "happy/excited",
+        (True, False): "calm/content",
+        (False, True): "tense/angry",
+        (False, False): "sad/depressed",
+    }[(valence >= 0, arousal >= 0)]
+
+
+def split_songs(
+    songs: list[Song], fractions: tuple[float, float, float] = (0.70, 0.15, 0.15), seed: int = 0
+) -> dict[str, list[Song]]:
+    """Stratified, seeded song-level split.
+
+    Args:
+        songs: songs with unique ``song_id``.
+        fractions: train/val/test shares, summing to 1.
+        seed: random seed.
+
+    Returns:
+        ``{"train": [...], "val": [...], "test": [...]}``; every song in exactly one.
+    """
+    if not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    rng = np.random.default_rng(seed)
+    strata: dict[str, list[Song]] = defaultdict(list)
+    for song in sorted(songs, key=lambda s: s.song_id):
+        strata[quadrant(song.valence, song.arousal)].append(song)
+    out: dict[str, list[Song]] = {name: [] for name in SPLITS}
+    for name in sorted(strata):
+        members = [strata[name][i] for i in rng.permutation(len(strata[name]))]
+        n_train = round(len(members) * fractions[0])
+        n_val = round(len(members) * (fractions[0] + fractions[1])) - n_train
+        out["train"] += members[:n_train]
+        out["val"] += members[n_train : n_train + n_val]
+        out["test"] += members[n_train + n_val :]
+    _fill_empty_splits(out, fractions)
+    return out
+
+
+def _fill_empty_splits(out: dict[str, list[Song]], fractions: tuple[float, float, float]) -> None:
+    """Rounding inside small strata can leave val or test empty: move one song over from train."""
+    for name, share in zip(SPLITS[1:], fractions[1:], strict=True):
+        if share > 0 and not out[name] and len(out["train"]) > 1:
+            out[name].append(out["train"].pop())

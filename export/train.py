@@ -1,0 +1,190 @@
+"""Training as the seed describes it: Adam, (weighted) MSE or Huber, early stopping,
+learning-rate reduction on plateau, best-model checkpoint, reproducible from a seed."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from sentio.export.prepare import SongWindows
+from sentio.export.train_config import TrainConfig
+from sentio.runtime.errors import ConfigError
+
+log = logging.getLogger("sentio.train")
+
+
+@keras.saving.register_keras_serializable(package="sentio")
+class WeightedMSE(keras.losses.Loss):
+    """Mean squared error with one weight per output (valence, arousal)."""
+
+    def __init__(self, weights=(1.0, 1.2), name="weighted_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weights = tuple(float(w) for w in weights)
+
+    def call(self, y_true, y_pred):
+        w = keras.ops.convert_to_tensor(self.weights, dtype=y_pred.dtype)
+        return keras.ops.sum(w * keras.ops.square(y_true - y_pred), axis=-1) / keras.ops.sum(w)
+
+    def get_config(self):
+        return {**super().get_config(), "weights": list(self.weights)}
+
+
+@keras.saving.register_keras_serializable(package="sentio")
+def valence_mae(y_true, y_pred):
+    return keras.ops.abs(y_true[:, 0] - y_pred[:, 0])
+
+
+@keras.saving.register_keras_serializable(package="sentio")
+def arousal_mae(y_true, y_pred):
+    return keras.ops.abs(y_true[:, 1] - y_pred[:, 1])
+
+
+@keras.saving.register_keras_serializable(package="sentio")
+class EmotionAccuracy(keras.metrics.MeanMetricWrapper):
+    """Share of windows whose valence AND arousal are both within ``threshold``."""
+
+    def __init__(self, threshold=0.5, name="emotion_accuracy", **kwargs):
+        super().__init__(fn=self._hit, name=name, threshold=threshold, **kwargs)
+        self.threshold = threshold
+
+    @staticmethod
+    def _hit(y_true, y_pred, threshold):
+        close = keras.ops.abs(y_true - y_pred) <= threshold
+        return keras.ops.cast(keras.ops.all(close, axis=-1), "float32")
+
+    def get_config(self):
+        return {"name": self.name, "threshold": self.threshold}
+
+
+def make_loss(config: TrainConfig):
+    if config.loss == "mse":
+        return keras.losses.MeanSquaredError()
+    if config.loss == "huber":
+        return keras.losses.Huber(delta=config.huber_delta)
+    return WeightedMSE((config.valence_weight, config.arousal_weight))
+
+
+def make_metrics(threshold: float) -> list:
+    return [
+        keras.metrics.RootMeanSquaredError(name="rmse"),
+        keras.metrics.MeanAbsoluteError(name="mae"),
+        valence_mae,
+        arousal_mae,
+        EmotionAccuracy(threshold),
+    ]
+
+
+class WindowBatches(keras.utils.PyDataset):
+    """Batches of windows cut on the fly from each song's frames (no window is stored twice).
+
+    Args:
+        songs: songs with normalized frames and window starts.
+        window: frames per window.
+        batch_size: windows per batch.
+        shuffle: reshuffle window order every epoch (seeded).
+        seed: shuffle seed.
+    """
+
+    def __init__(
+        self,
+        songs: list[SongWindows],
+        window: int,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.songs = songs
+        self.batch_size = batch_size
+        self.index = np.array(
+            [(i, int(start)) for i, s in enumerate(songs) for start in s.starts], dtype=np.int64
+        ).reshape(-1, 2)
+        self.window = window
+        self.rng = np.random.default_rng(seed) if shuffle else None
+        self.order = np.arange(len(self.index))
+        if self.rng is not None:
+            self.rng.shuffle(self.order)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.index) / self.batch_size)
+
+    def __getitem__(self, batch: int):
+        rows = self.index[self.order[batch * self.batch_size : (batch + 1) * self.batch_size]]
+        x = np.stack([self.songs[i].frames[s : s + self.window] for i, s in rows])
+        y = np.stack([self.songs[i].label for i, _ in rows])
+        return x, y
+
+    def on_epoch_end(self) -> None:
+        if self.rng is not None:
+            self.rng.shuffle(self.order)
+
+    def song_of_window(self) -> np.ndarray:
+        return self.index[:, 0]
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: dict[str, list[float]]
+    epochs_run: int
+    best_epoch: int
+    seconds: float
+
+
+def train_model(
+    model: keras.Model,
+    train: WindowBatches,
+    val: WindowBatches,
+    config: TrainConfig,
+    checkpoint: Path | None = None,
+    verbose: int | None = None,
+) -> TrainResult:
+    """Compile and fit ``model``; the returned model holds the best validation weights."""
+    if len(train.index) == 0 or len(val.index) == 0:
+        raise ConfigError(
+            f"nothing to train on: {len(train.index)} training and {len(val.index)} validation windows",
+            hint="use shorter --window or --stride, --short pad, or more songs",
+        )
+    keras.utils.set_random_seed(config.seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
+        ),
+        loss=make_loss(config),
+        metrics=make_metrics(config.emotion_threshold),
+    )
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=config.lr_factor, patience=config.lr_patience,
+            min_lr=config.min_lr, verbose=1,
+        ),
+    ]  # fmt: skip
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_loss", save_best_only=True)
+        )
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2  # a progress bar in a pipe is just noise
+    start = time.perf_counter()
+    history = model.fit(
+        train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=verbose
+    ).history
+    val_loss = history.get("val_loss", [math.nan])
+    return TrainResult(
+        model=model,
+        history={k: [float(v) for v in vs] for k, vs in history.items()},
+        epochs_run=len(val_loss),
+        best_epoch=int(np.nanargmin(val_loss)) + 1,
+        seconds=time.perf_counter() - start,
+    )
