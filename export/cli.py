@@ -29,24 +29,53 @@ def _ints(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from err
 
 
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("data")
     src = g.add_mutually_exclusive_group(required=True)
-    src.add_argument("--emotify", type=Path, metavar="DIR", help="Emotify: audio/<genre>/<id>.* + ratings.csv")
-    src.add_argument("--deam", type=Path, metavar="DIR", help="DEAM as downloaded (DEAM_audio/, DEAM_Annotations/)")
+    src.add_argument(
+        "--emotify", type=Path, metavar="DIR", help="Emotify: audio/<genre>/<id>.* + ratings.csv"
+    )
+    src.add_argument(
+        "--deam",
+        type=Path,
+        metavar="DIR",
+        help="DEAM as downloaded (DEAM_audio/, DEAM_Annotations/)",
+    )
     src.add_argument("--manifest", type=Path, metavar="CSV", help="your CSV: path,valence,arousal")
-    g.add_argument("--label-scale", type=float, nargs=2, default=(-1.0, 1.0), metavar=("LO", "HI"),
-                   help="scale of --manifest labels (default -1 1; e.g. 1 9)")
-    g.add_argument("--no-deam-swap-fix", action="store_true",
-                   help="keep DEAM's valence/arousal columns for ids <= 1000 as published (swapped)")
-    g.add_argument("--spec", type=Path, metavar="JSON", help="feature spec JSON (default: the built-in spec)")
+    g.add_argument(
+        "--label-scale",
+        type=float,
+        nargs=2,
+        default=(-1.0, 1.0),
+        metavar=("LO", "HI"),
+        help="scale of --manifest labels (default -1 1; e.g. 1 9)",
+    )
+    g.add_argument(
+        "--no-deam-swap-fix",
+        action="store_true",
+        help="keep DEAM's valence/arousal columns for ids <= 1000 as published (swapped)",
+    )
+    g.add_argument(
+        "--spec", type=Path, metavar="JSON", help="feature spec JSON (default: the built-in spec)"
+    )
     g.add_argument("--window", type=int, default=600, help="frames per window (default 600 = 12 s)")
-    g.add_argument("--stride", type=int, default=150, help="frames between training windows (default 150 = 3 s)")
-    g.add_argument("--short", choices=("skip", "pad"), default="skip",
-                   help="songs shorter than a window: skip (default) or pad by repeating them")
+    g.add_argument(
+        "--stride",
+        type=int,
+        default=150,
+        help="frames between training windows (default 150 = 3 s)",
+    )
+    g.add_argument(
+        "--short",
+        choices=("skip", "pad"),
+        default="skip",
+        help="songs shorter than a window: skip (default) or pad by repeating them",
+    )
     g.add_argument("--split-seed", type=int, default=0, help="seed of the 70/15/15 song split")
     g.add_argument("--limit", type=int, help="use only the first N songs (quick trials)")
     g.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/sentio)")
@@ -58,18 +87,26 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     d = CRNNConfig()
     g = parser.add_argument_group("model (the seed's CRNN)")
-    g.add_argument("--conv-filters", type=_ints, default=d.conv_filters, help="default 64,64,128,128")
+    g.add_argument(
+        "--conv-filters", type=_ints, default=d.conv_filters, help="default 64,64,128,128"
+    )
     g.add_argument("--kernel-size", type=int, default=d.kernel_size)
     g.add_argument("--pool-size", type=int, default=d.pool_size)
     g.add_argument("--lstm-units", type=_ints, default=d.lstm_units, help="default 128,64")
     g.add_argument("--dense-units", type=_ints, default=d.dense_units, help="default 64,32")
     g.add_argument("--dropout", type=float, default=d.dropout)
-    g.add_argument("--recurrent-dropout", type=float, default=d.recurrent_dropout,
-                   help="LSTM recurrent dropout (default 0: > 0 disables fused kernels, slow on CPU)")
+    g.add_argument(
+        "--recurrent-dropout",
+        type=float,
+        default=d.recurrent_dropout,
+        help="LSTM recurrent dropout (default 0: > 0 disables fused kernels, slow on CPU)",
+    )
     g.add_argument("--l2", type=float, default=d.l2)
     g.add_argument("--bn-momentum", type=float, default=d.bn_momentum)
     g.add_argument("--bidirectional", action="store_true", help="Bidirectional LSTMs")
-    g.add_argument("--attention-heads", type=int, default=0, help="> 0 adds multi-head self-attention")
+    g.add_argument(
+        "--attention-heads", type=int, default=0, help="> 0 adds multi-head self-attention"
+    )
     g.add_argument("--attention-key-dim", type=int, default=d.attention_key_dim)
 
 
@@ -80,8 +117,14 @@ def _add_train_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=d.batch_size)
     g.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate")
     g.add_argument("--loss", choices=LOSSES, default=d.loss)
-    g.add_argument("--loss-weights", type=float, nargs=2, default=(d.valence_weight, d.arousal_weight),
-                   metavar=("VALENCE", "AROUSAL"), help="weighted_mse weights (default 1.0 1.2)")
+    g.add_argument(
+        "--loss-weights",
+        type=float,
+        nargs=2,
+        default=(d.valence_weight, d.arousal_weight),
+        metavar=("VALENCE", "AROUSAL"),
+        help="weighted_mse weights (default 1.0 1.2)",
+    )
     g.add_argument("--huber-delta", type=float, default=d.huber_delta)
     g.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience")
     g.add_argument("--lr-patience", type=int, default=d.lr_patience)
@@ -91,16 +134,27 @@ def _add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def data_options(args: argparse.Namespace) -> DataOptions:
-    kind, path = next((k, getattr(args, k)) for k in ("emotify", "deam", "manifest") if getattr(args, k))
+    kind, path = next(
+        (k, getattr(args, k)) for k in ("emotify", "deam", "manifest") if getattr(args, k)
+    )
     if args.window < 1 or args.stride < 1:
         raise ConfigError("--window and --stride must be at least 1 frame")
     return DataOptions(
-        kind=kind, path=path, label_scale=LabelScale(*args.label_scale),
+        kind=kind,
+        path=path,
+        label_scale=LabelScale(*args.label_scale),
         fix_deam_swap=not args.no_deam_swap_fix,
-        cache_dir=None if args.no_cache else (args.cache or DataOptions.__dataclass_fields__["cache_dir"].default_factory()),
-        workers=args.workers, window=args.window, stride=args.stride, short=args.short,
-        split_seed=args.split_seed, limit=args.limit, progress=not args.quiet,
-    )  # fmt: skip
+        cache_dir=None
+        if args.no_cache
+        else (args.cache or DataOptions.__dataclass_fields__["cache_dir"].default_factory()),
+        workers=args.workers,
+        window=args.window,
+        stride=args.stride,
+        short=args.short,
+        split_seed=args.split_seed,
+        limit=args.limit,
+        progress=not args.quiet,
+    )
 
 
 def feature_spec(args: argparse.Namespace) -> FeatureSpec:
@@ -109,26 +163,45 @@ def feature_spec(args: argparse.Namespace) -> FeatureSpec:
     try:
         return FeatureSpec.from_dict(json.loads(args.spec.read_text()))
     except (OSError, json.JSONDecodeError) as err:
-        raise ConfigError(f"cannot read feature spec {args.spec}: {err}", hint="pass a JSON object") from err
+        raise ConfigError(
+            f"cannot read feature spec {args.spec}: {err}", hint="pass a JSON object"
+        ) from err
 
 
 def model_config(args: argparse.Namespace, n_features: int) -> CRNNConfig:
     return CRNNConfig(
-        window_frames=args.window, n_features=n_features, conv_filters=args.conv_filters,
-        kernel_size=args.kernel_size, pool_size=args.pool_size, lstm_units=args.lstm_units,
-        dense_units=args.dense_units, dropout=args.dropout, recurrent_dropout=args.recurrent_dropout,
-        l2=args.l2, bn_momentum=args.bn_momentum, bidirectional=args.bidirectional,
-        attention_heads=args.attention_heads, attention_key_dim=args.attention_key_dim,
-    )  # fmt: skip
+        window_frames=args.window,
+        n_features=n_features,
+        conv_filters=args.conv_filters,
+        kernel_size=args.kernel_size,
+        pool_size=args.pool_size,
+        lstm_units=args.lstm_units,
+        dense_units=args.dense_units,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        l2=args.l2,
+        bn_momentum=args.bn_momentum,
+        bidirectional=args.bidirectional,
+        attention_heads=args.attention_heads,
+        attention_key_dim=args.attention_key_dim,
+    )
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, loss=args.loss,
-        valence_weight=args.loss_weights[0], arousal_weight=args.loss_weights[1],
-        huber_delta=args.huber_delta, patience=args.patience, lr_patience=args.lr_patience,
-        min_lr=args.min_lr, emotion_threshold=args.emotion_threshold, seed=args.seed,
-    )  # fmt: skip
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        loss=args.loss,
+        valence_weight=args.loss_weights[0],
+        arousal_weight=args.loss_weights[1],
+        huber_delta=args.huber_delta,
+        patience=args.patience,
+        lr_patience=args.lr_patience,
+        min_lr=args.min_lr,
+        emotion_threshold=args.emotion_threshold,
+        seed=args.seed,
+    )
 
 
 # ----------------------------------------------------------------------------- commands
@@ -141,7 +214,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     dataset, extraction = load_features(data_options(args), spec)
     speed = extraction.audio_seconds / max(extraction.seconds, 1e-9)
     print(
-        f"extracted {len(extraction.features)} songs ({extraction.audio_seconds / 3600:.2f} h of audio) "
+        f"extracted {len(extraction.features)} songs "
+        f"({extraction.audio_seconds / 3600:.2f} h of audio) "
         f"in {extraction.seconds:.1f} s with {args.workers or os.cpu_count()} worker(s): "
         f"{speed:.0f}x real time; {extraction.cache_hits} from cache"
     )
@@ -180,7 +254,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"generating {args.songs} synthetic songs of {args.duration:g} s with known valence/arousal...")
+        print(
+            f"generating {args.songs} synthetic songs of {args.duration:g} s "
+            "with known valence/arousal..."
+        )
         manifest = make_synthetic_dataset(Path(tmp), args.songs, args.duration, seed=args.seed)
         args.manifest, args.emotify, args.deam = manifest, None, None
         options = data_options(args)
@@ -196,14 +273,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import keras
-
     from sentio.export.evaluate import metrics_table
     from sentio.export.pipeline import evaluate_model, load_prepared
     from sentio.runtime.bundle import load_manifest
     from sentio.runtime.features import FeatureStats
 
     manifest = load_manifest(args.model)
-    spec = FeatureSpec.from_dict({k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"})
+    spec = FeatureSpec.from_dict(
+        {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
+    )
     options = data_options(args)
     options.window = manifest["window"]["frames"]
     prepared, _ = load_prepared(options, spec, FeatureStats.from_dict(manifest["normalization"]))
@@ -248,12 +326,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_args(p)
     p.add_argument("--strategy", choices=("random", "grid"), default="random")
     p.add_argument("--trials", type=int, default=8, help="most trials to run")
-    p.add_argument("--budget-minutes", type=float, default=60.0, help="stop starting trials after this")
-    p.add_argument("--space", type=Path, help="JSON search space {param: [values]} (default: the seed's ranges)")
+    p.add_argument(
+        "--budget-minutes", type=float, default=60.0, help="stop starting trials after this"
+    )
+    p.add_argument(
+        "--space",
+        type=Path,
+        help="JSON search space {param: [values]} (default: the seed's ranges)",
+    )
     p.add_argument("--out", type=Path, required=True, help="folder for results.md/json")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("evaluate", help="evaluate a run bundle on a labelled dataset (all its songs)")
+    p = sub.add_parser(
+        "evaluate", help="evaluate a run bundle on a labelled dataset (all its songs)"
+    )
     _add_data_args(p)
     p.add_argument("--model", type=Path, required=True, help="run bundle folder")
     p.add_argument("--emotion-threshold", type=float, default=0.5)
@@ -267,11 +353,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=12.0, help="seconds per song")
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
     p.set_defaults(
-        func=cmd_demo, window=200, stride=50, conv_filters=(16, 16, 32, 32), lstm_units=(32, 16),
-        dense_units=(16, 8), dropout=0.1, l2=0.0, epochs=30, batch_size=16, patience=8,
-        label_scale=(-1.0, 1.0), no_deam_swap_fix=False, spec=None, short="skip", split_seed=0,
-        limit=None, cache=None, no_cache=True, workers=None, quiet=False,
-    )  # fmt: skip
+        func=cmd_demo,
+        window=200,
+        stride=50,
+        conv_filters=(16, 16, 32, 32),
+        lstm_units=(32, 16),
+        dense_units=(16, 8),
+        dropout=0.1,
+        l2=0.0,
+        epochs=30,
+        batch_size=16,
+        patience=8,
+        label_scale=(-1.0, 1.0),
+        no_deam_swap_fix=False,
+        spec=None,
+        short="skip",
+        split_seed=0,
+        limit=None,
+        cache=None,
+        no_cache=True,
+        workers=None,
+        quiet=False,
+    )
     return parser
 
 
@@ -279,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ banner is not for users
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         return args.func(args)

@@ -133,9 +133,7 @@ def _require_columns(path: Path, row: dict[str, str], columns: tuple[str, ...]) 
         )
 
 
-def _parse_label(
-    raw: str, scale: LabelScale, where: str, skipped: SkipLog
-) -> float | None:
+def _parse_label(raw: str, scale: LabelScale, where: str, skipped: SkipLog) -> float | None:
     """A label as a float on [-1, 1]; None (and a skip) for blank/NaN; error off-scale."""
     try:
         value = float(raw)
@@ -222,7 +220,9 @@ def _keep_present(songs, skipped: SkipLog) -> list[Song]:
         if song.path.is_file():
             present.append(song)
         else:
-            skipped.skip(f"song {song.song_id}", f"audio file missing: {song.path}", "audio file missing")
+            skipped.skip(
+                f"song {song.song_id}", f"audio file missing: {song.path}", "audio file missing"
+            )
     return present
 
 
@@ -247,7 +247,8 @@ def load_emotify(root: Path) -> Dataset:
     ratings = root / "ratings.csv"
     if not ratings.is_file():
         raise DatasetError(
-            f"no ratings.csv in {root}", hint="point --emotify at the folder with audio/ and ratings.csv"
+            f"no ratings.csv in {root}",
+            hint="point --emotify at the folder with audio/ and ratings.csv",
         )
     skipped = SkipLog()
     votes: dict[str, list[dict[str, int]]] = defaultdict(list)
@@ -277,7 +278,11 @@ def load_emotify(root: Path) -> Dataset:
             continue
         path = _find_audio(root / "audio" / genres[track], track)
         if path is None:
-            skipped.skip(f"track {track}", f"no audio file audio/{genres[track]}/{track}.*", "audio file missing")
+            skipped.skip(
+                f"track {track}",
+                f"no audio file audio/{genres[track]}/{track}.*",
+                "audio file missing",
+            )
             continue
         songs.append(Song(track, path, labels[0], labels[1], group=genres[track]))
     notes = ["valence/arousal derived from GEMS ratings (a proxy; see export/DATASETS.md)"]
@@ -291,7 +296,7 @@ def _numeric_key(text: str) -> tuple[int, str]:
 # --------------------------------------------------------------------------- CSV manifest
 
 
-def load_manifest_csv(path: Path, scale: LabelScale = LabelScale()) -> Dataset:
+def load_manifest_csv(path: Path, scale: LabelScale | None = None) -> Dataset:
     """A user's CSV: ``path,valence,arousal`` (optional ``id``, ``group``), paths relative to it.
 
     Args:
@@ -299,6 +304,7 @@ def load_manifest_csv(path: Path, scale: LabelScale = LabelScale()) -> Dataset:
         scale: the scale its labels are on (default -1..1).
     """
     path = Path(path)
+    scale = scale or LabelScale()
     if not path.is_file():
         raise DatasetError(f"manifest not found: {path}", hint="check the --manifest path")
     skipped = SkipLog()

@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import numpy as np
-
 from sentio.export.metrics import DIMENSIONS, regression_report
 from sentio.export.prepare import SongWindows
 
@@ -19,7 +18,11 @@ def predict_windows(
     """Predictions of every window of every song, one (n_windows, 2) array per song."""
     out = []
     for song in songs:
-        windows = np.stack([song.frames[s : s + window] for s in song.starts]) if song.starts.size else None
+        windows = (
+            np.stack([song.frames[s : s + window] for s in song.starts])
+            if song.starts.size
+            else None
+        )
         if windows is None:
             out.append(np.zeros((0, 2), dtype=np.float32))
             continue
@@ -47,13 +50,19 @@ def evaluate_predictions(
         "windows": regression_report(window_y, window_p, threshold),
         "songs": regression_report(song_y, song_p, threshold),
         "groups": {
-            g: regression_report(song_y[idx], song_p[idx], threshold) for g, idx in sorted(groups.items())
+            g: regression_report(song_y[idx], song_p[idx], threshold)
+            for g, idx in sorted(groups.items())
         },
         "per_song": [
-            {"song_id": s.song.song_id, "group": s.song.group, "windows": int(p.shape[0]),
-             "label": s.label.tolist(), "prediction": p.mean(axis=0).tolist()}
+            {
+                "song_id": s.song.song_id,
+                "group": s.song.group,
+                "windows": int(p.shape[0]),
+                "label": s.label.tolist(),
+                "prediction": p.mean(axis=0).tolist(),
+            }
             for s, p in kept
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -72,7 +81,8 @@ def metrics_table(results: dict[str, dict], level: str = "songs", title: str = "
         row = f"{name:<12}{rep['n']:>6}"
         for dim in DIMENSIONS:
             d = rep[dim]
-            row += f" | {d['rmse']:8.3f} {d['mae']:6.3f} {d['r2']:6.3f} {d['ccc']:6.3f} {d['accuracy']:5.2f}"
+            row += f" | {d['rmse']:8.3f} {d['mae']:6.3f} {d['r2']:6.3f} {d['ccc']:6.3f}"
+            row += f" {d['accuracy']:5.2f}"
         row += f" | {rep['emotion_accuracy']:7.2f}"
         lines.append(row)
     return "\n".join(lines)

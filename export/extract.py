@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
-
 from sentio.export.datasets import SkipLog, Song
 from sentio.runtime.audio import is_silent, load_audio
 from sentio.runtime.errors import SentioError
 from sentio.runtime.features import FeatureSpec, extract_features
+from tqdm import tqdm
 
 log = logging.getLogger("sentio.extract")
 
@@ -113,16 +112,16 @@ def extract_songs(
     cache = str(cache_dir) if cache_dir is not None else None
     start = time.perf_counter()
     results: dict[str, tuple[str, object, bool]] = {}
-    bar = tqdm(total=len(songs), desc="features", unit="song", disable=not progress, mininterval=1.0)
+    bar = tqdm(
+        total=len(songs), desc="features", unit="song", disable=not progress, mininterval=1.0
+    )
     if workers == 1:
         for song in songs:
             results[song.song_id] = _featurize(str(song.path), spec, cache)
             bar.update()
     else:
         with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-            futures = {
-                pool.submit(_featurize, str(s.path), spec, cache): s.song_id for s in songs
-            }
+            futures = {pool.submit(_featurize, str(s.path), spec, cache): s.song_id for s in songs}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update()

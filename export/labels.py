@@ -5,27 +5,47 @@ Every label inside Sentio is on [-1, 1]; datasets declare the scale they come on
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 GEMS_CATEGORIES = (
-    "amazement", "solemnity", "tenderness", "nostalgia", "calmness",
-    "power", "joyful_activation", "tension", "sadness",
-)  # fmt: skip
+    "amazement",
+    "solemnity",
+    "tenderness",
+    "nostalgia",
+    "calmness",
+    "power",
+    "joyful_activation",
+    "tension",
+    "sadness",
+)
 
 # Where each GEMS feeling sits on Russell's circumplex (see export/DATASETS.md for the why).
 # Zentner et al. (2008) group the nine into vitality (power, joyful activation: high arousal),
 # unease (tension, sadness: negative valence) and sublimity (amazement, solemnity, tenderness,
 # nostalgia, calmness: positive, mostly low-arousal).
 GEMS_VALENCE = {
-    "amazement": 1.0, "solemnity": 0.0, "tenderness": 1.0, "nostalgia": 0.25, "calmness": 0.5,
-    "power": 0.0, "joyful_activation": 1.0, "tension": -1.0, "sadness": -1.0,
-}  # fmt: skip
+    "amazement": 1.0,
+    "solemnity": 0.0,
+    "tenderness": 1.0,
+    "nostalgia": 0.25,
+    "calmness": 0.5,
+    "power": 0.0,
+    "joyful_activation": 1.0,
+    "tension": -1.0,
+    "sadness": -1.0,
+}
 GEMS_AROUSAL = {
-    "amazement": 0.5, "solemnity": -0.25, "tenderness": -1.0, "nostalgia": -0.5, "calmness": -1.0,
-    "power": 1.0, "joyful_activation": 1.0, "tension": 1.0, "sadness": -0.5,
-}  # fmt: skip
+    "amazement": 0.5,
+    "solemnity": -0.25,
+    "tenderness": -1.0,
+    "nostalgia": -0.5,
+    "calmness": -1.0,
+    "power": 1.0,
+    "joyful_activation": 1.0,
+    "tension": 1.0,
+    "sadness": -0.5,
+}
 
 
 @dataclass(frozen=True)
@@ -61,14 +81,14 @@ def gems_to_valence_arousal(shares: Mapping[str, float]) -> tuple[float, float] 
         shares: category -> fraction of the track's listeners who ticked it (0..1).
 
     Returns:
-        ``(valence, arousal)``, or ``None`` when no listener ticked a feeling that carries
-        information for one of the dimensions.
+        ``(valence, arousal)``; a dimension none of the ticked feelings speaks to (only
+        "power" says nothing of valence) is neutral, 0. ``None`` when nothing was ticked.
     """
+    if not any(shares.get(k, 0.0) > 0 for k in GEMS_CATEGORIES):
+        return None
     result = []
     for weights in (GEMS_VALENCE, GEMS_AROUSAL):
         signed = sum(weights[k] * shares.get(k, 0.0) for k in GEMS_CATEGORIES)
         mass = sum(abs(weights[k]) * shares.get(k, 0.0) for k in GEMS_CATEGORIES)
-        if mass <= 0 or math.isnan(mass):
-            return None
-        result.append(signed / mass)
+        result.append(signed / mass if mass > 0 else 0.0)
     return result[0], result[1]

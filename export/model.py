@@ -72,9 +72,13 @@ def build_crnn(config: CRNNConfig = CRNNConfig()):
     x = inputs
     for i, filters in enumerate(config.conv_filters):
         x = layers.Conv1D(
-            filters, config.kernel_size, padding="same", activation="relu",
-            kernel_regularizer=reg, name=f"conv{i + 1}",
-        )(x)  # fmt: skip
+            filters,
+            config.kernel_size,
+            padding="same",
+            activation="relu",
+            kernel_regularizer=reg,
+            name=f"conv{i + 1}",
+        )(x)
         if i % 2 == 1 or i == len(config.conv_filters) - 1:
             block = i // 2 + 1
             x = layers.BatchNormalization(momentum=config.bn_momentum, name=f"bn{block}")(x)
@@ -83,10 +87,16 @@ def build_crnn(config: CRNNConfig = CRNNConfig()):
     for i, units in enumerate(config.lstm_units):
         last = i == len(config.lstm_units) - 1
         lstm = layers.LSTM(
-            units, return_sequences=not last, recurrent_dropout=config.recurrent_dropout,
+            units,
+            return_sequences=not last,
+            recurrent_dropout=config.recurrent_dropout,
             name=f"lstm{i + 1}",
-        )  # fmt: skip
-        x = layers.Bidirectional(lstm, name=f"bi_lstm{i + 1}")(x) if config.bidirectional else lstm(x)
+        )
+        x = (
+            layers.Bidirectional(lstm, name=f"bi_lstm{i + 1}")(x)
+            if config.bidirectional
+            else lstm(x)
+        )
         if i == 0 and config.attention_heads > 0 and not last:
             attended = layers.MultiHeadAttention(
                 config.attention_heads, config.attention_key_dim, name="attention"

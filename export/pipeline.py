@@ -3,16 +3,13 @@ evaluation -> a run bundle. The CLI and the hyperparameter search both call thes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import csv
 import json
 import logging
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from sentio.export.datasets import Dataset, load_deam, load_emotify, load_manifest_csv
 from sentio.export.evaluate import evaluate_predictions, metrics_table, predict_windows
@@ -73,7 +70,9 @@ def load_dataset(options: DataOptions) -> Dataset:
     elif options.kind == "manifest":
         dataset = load_manifest_csv(options.path, options.label_scale)
     else:
-        raise ConfigError(f"unknown dataset kind {options.kind!r}", hint="use emotify, deam or manifest")
+        raise ConfigError(
+            f"unknown dataset kind {options.kind!r}", hint="use emotify, deam or manifest"
+        )
     if options.limit is not None:
         dataset.songs = dataset.songs[: options.limit]
     if not dataset.songs:
@@ -98,21 +97,31 @@ def load_prepared(
     """Songs -> features -> normalized, split windows (``stats`` given: one ``all`` split)."""
     dataset, extraction = load_features(options, spec)
     prepared = prepare(
-        dataset, extraction.features, spec, options.window, options.stride, options.short,
-        options.split_seed, stats=stats,
-    )  # fmt: skip
+        dataset,
+        extraction.features,
+        spec,
+        options.window,
+        options.stride,
+        options.short,
+        options.split_seed,
+        stats=stats,
+    )
     return prepared, extraction
 
 
 def keras_predictor(model):
     """A batch predictor over a Keras model that skips ``predict``'s per-call overhead."""
-    return lambda x: np.asarray(model(x, training=False))
+    import keras
+
+    return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
 
 
 def evaluate_model(model, prepared: PreparedData, threshold: float, splits=None) -> dict[str, dict]:
     predict = keras_predictor(model)
     return {
-        name: evaluate_predictions(songs, predict_windows(predict, songs, prepared.window), threshold)
+        name: evaluate_predictions(
+            songs, predict_windows(predict, songs, prepared.window), threshold
+        )
         for name, songs in prepared.splits.items()
         if splits is None or name in splits
     }
@@ -133,24 +142,35 @@ def fit(
 ) -> FitOutcome:
     """Build, train and evaluate one CRNN on prepared data."""
     import keras  # imported here: extraction before it may fork safely
-
     from sentio.export.train import WindowBatches, train_model
 
     keras.utils.set_random_seed(train_config.seed)
     model = build_crnn(model_config)
     batches = {
-        name: WindowBatches(songs, prepared.window, train_config.batch_size, name == "train", train_config.seed)
+        name: WindowBatches(
+            songs, prepared.window, train_config.batch_size, name == "train", train_config.seed
+        )
         for name, songs in prepared.splits.items()
     }
     result = train_model(model, batches["train"], batches["val"], train_config, checkpoint, verbose)
-    return FitOutcome(result, evaluate_model(result.model, prepared, train_config.emotion_threshold))
+    return FitOutcome(
+        result, evaluate_model(result.model, prepared, train_config.emotion_threshold)
+    )
 
 
 def tool_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {"python": platform.python_version()}
-    for package in ("sentio", "numpy", "python_speech_features", "soundfile", "soxr", "tensorflow", "keras"):
+    for package in (
+        "sentio",
+        "numpy",
+        "python_speech_features",
+        "soundfile",
+        "soxr",
+        "tensorflow",
+        "keras",
+    ):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:
@@ -177,7 +197,9 @@ def run_manifest(
             "train_stride_frames": prepared.stride,
         },
         "labels": {"outputs": ["valence", "arousal"], "range": [-1.0, 1.0], "activation": "tanh"},
-        "models": [{"file": "model.keras", "kind": "keras", "params": outcome.result.model.count_params()}],
+        "models": [
+            {"file": "model.keras", "kind": "keras", "params": outcome.result.model.count_params()}
+        ],
         "architecture": model_config.to_dict(),
         "training": {
             **train_config.to_dict(),
@@ -185,7 +207,9 @@ def run_manifest(
             "best_epoch": outcome.result.best_epoch,
             "seconds": round(outcome.result.seconds, 1),
         },
-        "metrics": {name: {k: r[k] for k in ("windows", "songs")} for name, r in outcome.metrics.items()},
+        "metrics": {
+            name: {k: r[k] for k in ("windows", "songs")} for name, r in outcome.metrics.items()
+        },
         "data": {
             **prepared.dataset.provenance(),
             "split_seed": prepared.split_seed,

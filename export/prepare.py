@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from sentio.export.datasets import Dataset, SkipLog, Song
 from sentio.export.splits import split_songs
 from sentio.runtime.errors import DatasetError
@@ -53,7 +52,9 @@ class PreparedData:
         return {name: [s.song.song_id for s in songs] for name, songs in self.splits.items()}
 
     def summary(self) -> str:
-        parts = [f"{n}: {len(v)} songs / {self.n_windows(n)} windows" for n, v in self.splits.items()]
+        parts = [
+            f"{n}: {len(v)} songs / {self.n_windows(n)} windows" for n, v in self.splits.items()
+        ]
         return "; ".join(parts)
 
 
@@ -100,13 +101,17 @@ def prepare(
             in one split named ``all`` (evaluating a model on a labelled dataset).
     """
     if short not in SHORT_POLICIES:
-        raise DatasetError(f"unknown short-song policy {short!r}", hint=f"use one of {SHORT_POLICIES}")
+        raise DatasetError(
+            f"unknown short-song policy {short!r}", hint=f"use one of {SHORT_POLICIES}"
+        )
     padded: list[str] = []
     usable: dict[str, np.ndarray] = {}
     for song in dataset.songs:
         if song.song_id not in features:
             continue
-        frames = _fit_to_window(song, features[song.song_id], window, short, dataset.skipped, padded)
+        frames = _fit_to_window(
+            song, features[song.song_id], window, short, dataset.skipped, padded
+        )
         if frames is not None:
             usable[song.song_id] = frames
     songs = [s for s in dataset.songs if s.song_id in usable]

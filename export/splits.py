@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-
 from sentio.export.datasets import Song
 
 SPLITS = ("train", "val", "test")

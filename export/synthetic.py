@@ -19,7 +19,9 @@ MAJOR_TRIADS = [(0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7)]  # I IV V I
 MINOR_TRIADS = [(0, 3, 7), (5, 8, 12), (7, 10, 14), (0, 3, 7)]  # i iv v i
 
 
-def _tone(freq: float, length: int, sr: int, harmonics: int, tilt: float, decay: float) -> np.ndarray:
+def _tone(
+    freq: float, length: int, sr: int, harmonics: int, tilt: float, decay: float
+) -> np.ndarray:
     t = np.arange(length) / sr
     envelope = np.exp(-t * decay) * np.minimum(1.0, t / 0.005)  # 5 ms attack, no clicks
     tone = np.zeros(length)
@@ -40,23 +42,33 @@ def synth_song(
     out = np.zeros(n + 2 * beat)  # tail room for the last chord, cut at the end
     root = 45 + 12 * v01 + rng.uniform(-1, 1)  # MIDI note: A2 .. A3, slightly detuned per song
     triads = MAJOR_TRIADS if valence >= 0 else MINOR_TRIADS
-    harmonics, tilt, decay = 2 + int(round(6 * a01)), 2.0 - 1.2 * a01, 2.0 + 6 * a01
+    harmonics, tilt, decay = 2 + round(6 * a01), 2.0 - 1.2 * a01, 2.0 + 6 * a01
     level = 0.05 + 0.15 * a01
     for b, start in enumerate(range(0, n, beat)):
         chord = triads[(b // 2) % len(triads)]
         for interval in chord:
             freq = 440.0 * 2 ** ((root + interval - 69) / 12)
-            out[start : start + 2 * beat] += level * _tone(freq, 2 * beat, sample_rate, harmonics, tilt, decay)
+            out[start : start + 2 * beat] += level * _tone(
+                freq, 2 * beat, sample_rate, harmonics, tilt, decay
+            )
         melody = 440.0 * 2 ** ((root + 12 + chord[rng.integers(3)] - 69) / 12)
-        out[start : start + beat] += 0.6 * level * _tone(melody, beat, sample_rate, harmonics, tilt, decay * 2)
+        out[start : start + beat] += (
+            0.6 * level * _tone(melody, beat, sample_rate, harmonics, tilt, decay * 2)
+        )
         hit = min(int(0.03 * sample_rate), n - start)
-        out[start : start + hit] += 0.4 * a01 * rng.standard_normal(hit) * np.exp(-np.arange(hit) / (0.006 * sample_rate))
+        out[start : start + hit] += (
+            0.4 * a01 * rng.standard_normal(hit) * np.exp(-np.arange(hit) / (0.006 * sample_rate))
+        )
     out = out[:n] + 1e-3 * rng.standard_normal(n)  # a noise floor, as any recording has
     return (out / max(1.0, np.abs(out).max() / 0.95)).astype(np.float32)
 
 
 def make_synthetic_dataset(
-    folder: Path, n_songs: int = 60, duration_s: float = 12.0, sample_rate: int = 22050, seed: int = 0
+    folder: Path,
+    n_songs: int = 60,
+    duration_s: float = 12.0,
+    sample_rate: int = 22050,
+    seed: int = 0,
 ) -> Path:
     """Write ``n_songs`` WAVs with random moods and a ``manifest.csv`` (-1..1 labels).
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-
 from sentio.export.prepare import SongWindows
 from sentio.export.train_config import TrainConfig
 from sentio.runtime.errors import ConfigError
@@ -149,7 +148,8 @@ def train_model(
     """Compile and fit ``model``; the returned model holds the best validation weights."""
     if len(train.index) == 0 or len(val.index) == 0:
         raise ConfigError(
-            f"nothing to train on: {len(train.index)} training and {len(val.index)} validation windows",
+            f"nothing to train on: {len(train.index)} training and "
+            f"{len(val.index)} validation windows",
             hint="use shorter --window or --stride, --short pad, or more songs",
         )
     keras.utils.set_random_seed(config.seed)
@@ -165,14 +165,19 @@ def train_model(
             monitor="val_loss", patience=config.patience, restore_best_weights=True
         ),
         keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=config.lr_factor, patience=config.lr_patience,
-            min_lr=config.min_lr, verbose=1,
+            monitor="val_loss",
+            factor=config.lr_factor,
+            patience=config.lr_patience,
+            min_lr=config.min_lr,
+            verbose=1,
         ),
-    ]  # fmt: skip
+    ]
     if checkpoint is not None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         callbacks.append(
-            keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_loss", save_best_only=True)
+            keras.callbacks.ModelCheckpoint(
+                str(checkpoint), monitor="val_loss", save_best_only=True
+            )
         )
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2  # a progress bar in a pipe is just noise

@@ -45,7 +45,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
-            raise ConfigError(f"unknown loss {self.loss!r}", hint=f"choose one of {', '.join(LOSSES)}")
+            raise ConfigError(
+                f"unknown loss {self.loss!r}", hint=f"choose one of {', '.join(LOSSES)}"
+            )
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch size must be at least 1")
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import soundfile
 import soxr
-
 from sentio.runtime.errors import AudioError
 
 SILENCE_PEAK = 1e-4  # about -80 dBFS: nothing a microphone or a master ever gives as music
@@ -38,7 +37,9 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise AudioError(f"audio file not found: {path}", hint="check the path and the dataset root")
+        raise AudioError(
+            f"audio file not found: {path}", hint="check the path and the dataset root"
+        )
     try:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as err:
@@ -50,7 +51,9 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
         raise AudioError(f"{path} holds no audio samples", hint="the file is empty or truncated")
     mono = to_mono(samples)
     if not np.isfinite(mono).all():
-        raise AudioError(f"{path} decodes to NaN/inf samples", hint="the file is corrupt; re-encode it")
+        raise AudioError(
+            f"{path} decodes to NaN/inf samples", hint="the file is corrupt; re-encode it"
+        )
     return resample(mono, rate, sample_rate)
 
 

@@ -25,7 +25,6 @@ import numpy as np
 from python_speech_features import base as psf_base
 from python_speech_features import sigproc as psf_sigproc
 from scipy.fft import dct
-
 from sentio.runtime.errors import FeatureSpecError
 
 FEATURE_ALGORITHM = "sentio-mfcc/1"
@@ -224,7 +223,9 @@ class FeatureStats:
         mean = total / count
         sq = sum(((a - mean) ** 2).sum(axis=0, dtype=np.float64) for a in feature_arrays)
         std = np.sqrt(sq / count)
-        return cls(mean=mean.astype(np.float32), std=np.maximum(std, cls.STD_FLOOR).astype(np.float32))
+        return cls(
+            mean=mean.astype(np.float32), std=np.maximum(std, cls.STD_FLOOR).astype(np.float32)
+        )
 
     def apply(self, features: np.ndarray) -> np.ndarray:
         return ((features - self.mean) / self.std).astype(np.float32)

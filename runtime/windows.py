@@ -24,5 +24,5 @@ def sliding_windows(features: np.ndarray, length: int, stride: int) -> np.ndarra
     if starts.size == 0:
         return np.zeros((0, length, features.shape[1]), dtype=features.dtype)
     view = np.lib.stride_tricks.sliding_window_view(features, length, axis=0)
-    # sliding_window_view puts the window axis last: (n, n_features, length) -> (n, length, n_features)
+    # sliding_window_view puts the window axis last: (n, features, length) -> (n, length, features)
     return view[::stride][: starts.size].transpose(0, 2, 1)
