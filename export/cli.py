@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sentio.export.extract import default_cache_dir
 from sentio.export.labels import LabelScale
 from sentio.export.model import CRNNConfig
 from sentio.export.pipeline import DataOptions
@@ -144,9 +145,7 @@ def data_options(args: argparse.Namespace) -> DataOptions:
         path=path,
         label_scale=LabelScale(*args.label_scale),
         fix_deam_swap=not args.no_deam_swap_fix,
-        cache_dir=None
-        if args.no_cache
-        else (args.cache or DataOptions.__dataclass_fields__["cache_dir"].default_factory()),
+        cache_dir=None if args.no_cache else (args.cache or default_cache_dir()),
         workers=args.workers,
         window=args.window,
         stride=args.stride,
