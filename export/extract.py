@@ -6,7 +6,6 @@ or moving audio keeps its cache entry, editing it or changing any spec value doe
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from sentio.export.datasets import SkipLog, Song
 from sentio.runtime.audio import is_silent, load_audio
+from sentio.runtime.bundle import sha256_file
 from sentio.runtime.errors import SentioError
 from sentio.runtime.features import FeatureSpec, extract_features
 from tqdm import tqdm
@@ -30,14 +30,6 @@ log = logging.getLogger("sentio.extract")
 def default_cache_dir() -> Path:
     base = os.environ.get("SENTIO_CACHE") or os.environ.get("XDG_CACHE_HOME")
     return Path(base) / "sentio" if base else Path.home() / ".cache" / "sentio"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -55,7 +47,7 @@ def _featurize(path: str, spec: FeatureSpec, cache_dir: str | None) -> tuple[str
     try:
         entry = None
         if cache_dir is not None:
-            entry = Path(cache_dir) / spec.fingerprint()[:16] / f"{file_sha256(Path(path))}.npy"
+            entry = Path(cache_dir) / spec.fingerprint()[:16] / f"{sha256_file(Path(path))}.npy"
             if entry.is_file():
                 try:
                     return "ok", np.load(entry), True
