@@ -70,7 +70,7 @@ def metrics_table(results: dict[str, dict], level: str = "songs", title: str = "
     """A fixed-width table of ``results[name][level]`` reports, one row per name."""
     head = f"{'':<12}{'n':>6}"
     for dim in DIMENSIONS:
-        head += f" | {dim[:3]} RMSE   MAE    R2     CCC    acc"
+        head += f" | {dim[0].upper()}: RMSE  MAE    R2     CCC    acc"
     head += " | emo.acc"
     lines = [title, head, "-" * len(head)] if title else [head, "-" * len(head)]
     for name, result in results.items():
