@@ -230,10 +230,12 @@ def _train_and_write(args, options: DataOptions, out: Path) -> dict:
     prepared, extraction = load_prepared(options, spec)
     print(f"data: {prepared.summary()}")
     mcfg, tcfg = model_config(args, spec.n_features), train_config(args)
-    with tempfile.TemporaryDirectory() as tmp:
-        outcome = fit(prepared, mcfg, tcfg, checkpoint=Path(tmp) / "best.keras")
+    # The best model so far survives a crash or Ctrl-C here; it goes once the bundle is written.
+    checkpoint = out.with_name(f"{out.name}.checkpoint.keras")
+    outcome = fit(prepared, mcfg, tcfg, checkpoint=checkpoint)
     manifest = run_manifest(prepared, mcfg, tcfg, outcome, extraction)
     write_run(out, manifest, outcome)
+    checkpoint.unlink(missing_ok=True)
     print()
     print(metrics_table(outcome.metrics, "songs", title="per song (mean of its windows)"))
     print()

@@ -116,14 +116,13 @@ def keras_predictor(model):
     return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
 
 
-def evaluate_model(model, prepared: PreparedData, threshold: float, splits=None) -> dict[str, dict]:
+def evaluate_model(model, prepared: PreparedData, threshold: float) -> dict[str, dict]:
     predict = keras_predictor(model)
     return {
         name: evaluate_predictions(
             songs, predict_windows(predict, songs, prepared.window), threshold
         )
         for name, songs in prepared.splits.items()
-        if splits is None or name in splits
     }
 
 

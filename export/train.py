@@ -124,9 +124,6 @@ class WindowBatches(keras.utils.PyDataset):
         if self.rng is not None:
             self.rng.shuffle(self.order)
 
-    def song_of_window(self) -> np.ndarray:
-        return self.index[:, 0]
-
 
 @dataclass
 class TrainResult:
@@ -145,14 +142,16 @@ def train_model(
     checkpoint: Path | None = None,
     verbose: int | None = None,
 ) -> TrainResult:
-    """Compile and fit ``model``; the returned model holds the best validation weights."""
+    """Compile and fit ``model``; the returned model holds the best validation weights.
+
+    Seed (``keras.utils.set_random_seed``) before building the model for a repeatable run.
+    """
     if len(train.index) == 0 or len(val.index) == 0:
         raise ConfigError(
             f"nothing to train on: {len(train.index)} training and "
             f"{len(val.index)} validation windows",
             hint="use shorter --window or --stride, --short pad, or more songs",
         )
-    keras.utils.set_random_seed(config.seed)
     model.compile(
         optimizer=keras.optimizers.Adam(
             config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
