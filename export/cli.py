@@ -35,9 +35,9 @@ def _ints(text: str) -> tuple[int, ...]:
         ) from err
 
 
-def _add_data_args(parser: argparse.ArgumentParser) -> None:
+def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
     g = parser.add_argument_group("data")
-    src = g.add_mutually_exclusive_group(required=True)
+    src = g.add_mutually_exclusive_group(required=required)
     src.add_argument(
         "--emotify", type=Path, metavar="DIR", help="Emotify: audio/<genre>/<id>.* + ratings.csv"
     )
@@ -85,7 +85,7 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _add_model_args(parser: argparse.ArgumentParser) -> None:
+def add_model_args(parser: argparse.ArgumentParser) -> None:
     d = CRNNConfig()
     g = parser.add_argument_group("model (the seed's CRNN)")
     g.add_argument(
@@ -111,7 +111,7 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--attention-key-dim", type=int, default=d.attention_key_dim)
 
 
-def _add_train_args(parser: argparse.ArgumentParser) -> None:
+def add_train_args(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     g = parser.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=d.epochs)
@@ -222,7 +222,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_and_write(args, options: DataOptions, out: Path) -> dict:
+def train_and_write(args, options: DataOptions, out: Path) -> dict:
     from sentio.export.evaluate import metrics_table
     from sentio.export.pipeline import fit, load_prepared, run_manifest, write_run
 
@@ -233,7 +233,8 @@ def _train_and_write(args, options: DataOptions, out: Path) -> dict:
     # The best model so far survives a crash or Ctrl-C here; it goes once the bundle is written.
     checkpoint = out.with_name(f"{out.name}.checkpoint.keras")
     outcome = fit(prepared, mcfg, tcfg, checkpoint=checkpoint)
-    manifest = run_manifest(prepared, mcfg, tcfg, outcome, extraction)
+    source = {"kind": options.kind, "path": str(options.path.resolve())}
+    manifest = run_manifest(prepared, mcfg, tcfg, outcome, extraction, source)
     write_run(out, manifest, outcome)
     checkpoint.unlink(missing_ok=True)
     print()
@@ -246,7 +247,7 @@ def _train_and_write(args, options: DataOptions, out: Path) -> dict:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    _train_and_write(args, data_options(args), args.out)
+    train_and_write(args, data_options(args), args.out)
     return 0
 
 
@@ -263,7 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.manifest, args.emotify, args.deam = manifest, None, None
         options = data_options(args)
         options.cache_dir = None
-        metrics = _train_and_write(args, options, args.out)
+        metrics = train_and_write(args, options, args.out)
     test = metrics["test"]["songs"]
     print(
         f"\ndemo done in {time.perf_counter() - start:.0f} s: test-split song CCC valence "
@@ -311,20 +312,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("extract", help="compute (and cache) features; prints the extraction time")
-    _add_data_args(p)
+    add_data_args(p)
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("fit", help="train the CRNN, evaluate it, write a run bundle")
-    _add_data_args(p)
-    _add_model_args(p)
-    _add_train_args(p)
+    add_data_args(p)
+    add_model_args(p)
+    add_train_args(p)
     p.add_argument("--out", type=Path, required=True, help="run bundle folder to write")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("search", help="random or grid hyperparameter search within a budget")
-    _add_data_args(p)
-    _add_model_args(p)
-    _add_train_args(p)
+    add_data_args(p)
+    add_model_args(p)
+    add_train_args(p)
     p.add_argument("--strategy", choices=("random", "grid"), default="random")
     p.add_argument("--trials", type=int, default=8, help="most trials to run")
     p.add_argument(
@@ -341,15 +342,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate", help="evaluate a run bundle on a labelled dataset (all its songs)"
     )
-    _add_data_args(p)
+    add_data_args(p)
     p.add_argument("--model", type=Path, required=True, help="run bundle folder")
     p.add_argument("--emotion-threshold", type=float, default=0.5)
     p.add_argument("--json", type=Path, help="also write the metrics as JSON")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("demo", help="train a small CRNN on generated music and print its metrics")
-    _add_model_args(p)
-    _add_train_args(p)
+    add_model_args(p)
+    add_train_args(p)
     p.add_argument("--songs", type=int, default=60)
     p.add_argument("--duration", type=float, default=12.0, help="seconds per song")
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
@@ -380,12 +381,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), argv)
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse, set up logging, run ``args.func``; expected failures become exit codes."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ banner is not for users
-    args = build_parser().parse_args(argv)
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # the converters' chatter (asset paths, optimizer passes) is not news
+        for noisy in ("tensorflow", "tf2onnx", "root", "absl"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args)
     except SentioError as err:

@@ -68,7 +68,8 @@ def evaluate_predictions(
 
 def metrics_table(results: dict[str, dict], level: str = "songs", title: str = "") -> str:
     """A fixed-width table of ``results[name][level]`` reports, one row per name."""
-    head = f"{'':<12}{'n':>6}"
+    width = max([12, *(len(name) + 1 for name in results)])
+    head = f"{'':<{width}}{'n':>6}"
     for dim in DIMENSIONS:
         head += f" | {dim[0].upper()}: RMSE  MAE    R2     CCC    acc"
     head += " | emo.acc"
@@ -76,9 +77,9 @@ def metrics_table(results: dict[str, dict], level: str = "songs", title: str = "
     for name, result in results.items():
         rep = result.get(level, {})
         if not rep.get("n"):
-            lines.append(f"{name:<12}{0:>6} | (no windows)")
+            lines.append(f"{name:<{width}}{0:>6} | (no windows)")
             continue
-        row = f"{name:<12}{rep['n']:>6}"
+        row = f"{name:<{width}}{rep['n']:>6}"
         for dim in DIMENSIONS:
             d = rep[dim]
             row += f" | {d['rmse']:8.3f} {d['mae']:6.3f} {d['r2']:6.3f} {d['ccc']:6.3f}"

@@ -92,9 +92,13 @@ def load_features(options: DataOptions, spec: FeatureSpec) -> tuple[Dataset, Ext
 
 
 def load_prepared(
-    options: DataOptions, spec: FeatureSpec, stats: FeatureStats | None = None
+    options: DataOptions,
+    spec: FeatureSpec,
+    stats: FeatureStats | None = None,
+    split_ids: dict[str, list[str]] | None = None,
 ) -> tuple[PreparedData, Extraction]:
-    """Songs -> features -> normalized, split windows (``stats`` given: one ``all`` split)."""
+    """Songs -> features -> normalized, split windows (``stats`` given: one ``all`` split,
+    or the recorded ``split_ids``)."""
     dataset, extraction = load_features(options, spec)
     prepared = prepare(
         dataset,
@@ -105,6 +109,7 @@ def load_prepared(
         options.short,
         options.split_seed,
         stats=stats,
+        split_ids=split_ids,
     )
     return prepared, extraction
 
@@ -169,6 +174,11 @@ def tool_versions() -> dict[str, str]:
         "soxr",
         "tensorflow",
         "keras",
+        "tf_keras",
+        "tf2onnx",
+        "onnx",
+        "onnxruntime",
+        "ai-edge-litert",
     ):
         try:
             versions[package] = version(package)
@@ -183,8 +193,10 @@ def run_manifest(
     train_config: TrainConfig,
     outcome: FitOutcome,
     extraction: Extraction,
+    source: dict | None = None,
 ) -> dict:
-    """The bundle manifest (``sentio.json``) of a training run."""
+    """The bundle manifest (``sentio.json``) of a training run; ``source`` says where the data
+    was read from (kind and path), so an export can find it again."""
     spec = prepared.spec
     return {
         "feature_spec": {**spec.to_dict(), "fingerprint": spec.fingerprint()},
@@ -211,6 +223,7 @@ def run_manifest(
         },
         "data": {
             **prepared.dataset.provenance(),
+            "source": source or {},
             "split_seed": prepared.split_seed,
             "splits": prepared.split_ids(),
             "padded_short_songs": prepared.padded,

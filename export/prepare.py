@@ -85,6 +85,7 @@ def prepare(
     seed: int = 0,
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15),
     stats: FeatureStats | None = None,
+    split_ids: dict[str, list[str]] | None = None,
 ) -> PreparedData:
     """Split by song, fit z-score statistics on train, and index every split's windows.
 
@@ -99,6 +100,8 @@ def prepare(
         fractions: train/val/test shares.
         stats: a trained model's statistics; given, no split is made and every song lands
             in one split named ``all`` (evaluating a model on a labelled dataset).
+        split_ids: with ``stats``, the splits a model was trained with (song ids per split),
+            to evaluate it on its own test split; songs not in the data are left out.
     """
     if short not in SHORT_POLICIES:
         raise DatasetError(
@@ -123,6 +126,9 @@ def prepare(
     if stats is None:
         by_split = split_songs(songs, fractions, seed)
         stats = FeatureStats.fit([usable[s.song_id] for s in by_split["train"]])
+    elif split_ids is not None:  # a trained model's own splits
+        by_id = {s.song_id: s for s in songs}
+        by_split = {name: [by_id[i] for i in ids if i in by_id] for name, ids in split_ids.items()}
     else:  # evaluating a trained model: its statistics, every song in one split
         by_split = {"all": songs}
     splits = {

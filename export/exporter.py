@@ -1,0 +1,433 @@
+"""Export, end to end: a trained CRNN -> every runtime format -> verified on held-out songs ->
+one atomically written artifact bundle (models, ``sentio.json``, ``report.md``/``.png``).
+
+Stages, each in its own module: :mod:`convert` (TFLite, ONNX), :mod:`calibrate` (the
+representative set), :mod:`verify` (the accuracy-drop gate), :mod:`report`, :mod:`c_array`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sentio.export.calibrate import (
+    DEFAULT_SIZE,
+    CalibrationSet,
+    draw_calibration,
+    load_calibration,
+)
+from sentio.export.convert import (
+    Artifact,
+    convert_onnx,
+    convert_tflite,
+    quantize_onnx,
+    tf_keras_inference_model,
+    tflite_ops,
+)
+from sentio.export.model import CRNNConfig
+from sentio.export.pipeline import DEFAULT_HOP_S, keras_predictor, tool_versions
+from sentio.export.prepare import PreparedData, SongWindows
+from sentio.export.verify import (
+    ArtifactCheck,
+    DropLimits,
+    check_artifacts,
+    check_summary,
+    runner_predictor,
+)
+from sentio.runtime.bundle import load_manifest, write_bundle
+from sentio.runtime.errors import BundleError
+from sentio.runtime.features import FeatureSpec, FeatureStats
+from sentio.runtime.model import open_runner
+
+log = logging.getLogger("sentio.export")
+
+FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")
+# Preference when the runtime picks an artifact: accurate and fast first (see BENCHMARKS.md).
+DEFAULT_ARTIFACT_ORDER = (
+    "model_float32.tflite",
+    "model.onnx",
+    "model_dynamic.tflite",
+    "model_float16.tflite",
+    "model_int8.onnx",
+    "model_int8.tflite",
+)
+
+
+@dataclass
+class ExportOptions:
+    """What to produce and how strictly to check it.
+
+    Attributes:
+        int8: also produce full-integer TFLite and int8 ONNX (needs a calibration set).
+        int8_io: the int8 TFLite model takes and returns int8 (else float I/O).
+        onnx_int8: ``dynamic`` (LSTM quantized too) or ``static`` (QDQ; LSTM stays float).
+        calibration_size: windows in the representative set.
+        calibration_seed: seed of the set's song order.
+        calibration: a saved set to reuse instead of drawing one.
+        save_calibration: also save the set (windows + provenance) here.
+        study_sizes: calibration sizes to compare (int8 accuracy per size) in the report.
+        limits: the accuracy-drop gate.
+        c_array: write the int8 model as a C array for TensorFlow Lite Micro.
+        include_keras: copy the source Keras model into the bundle.
+        threshold: emotion-accuracy threshold.
+    """
+
+    int8: bool = False
+    int8_io: bool = True
+    onnx_int8: str = "dynamic"
+    calibration_size: int = DEFAULT_SIZE
+    calibration_seed: int = 0
+    calibration: Path | None = None
+    save_calibration: Path | None = None
+    study_sizes: tuple[int, ...] = ()
+    limits: DropLimits = field(default_factory=DropLimits)
+    c_array: bool = False
+    include_keras: bool = True
+    threshold: float = 0.5
+
+
+@dataclass
+class Source:
+    """A trained model and everything needed to feed it: spec, normalization, architecture."""
+
+    model: object  # keras.Model
+    spec: FeatureSpec
+    stats: FeatureStats | None
+    config: CRNNConfig
+    manifest: dict
+    description: str
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path
+    manifest: dict
+    checks: dict[str, ArtifactCheck]
+    study: list[dict]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks.values())
+
+
+def load_source(path: Path) -> Source:
+    """A run bundle folder (``sentio.json`` + ``model.keras``) or a ``.keras`` file.
+
+    A bare ``.keras`` file carries no feature spec or normalization: the sentio.json of its
+    folder is used when there is one, else the default spec, and normalization is fitted on
+    the training split of the data given.
+    """
+    path = Path(path)
+    if path.is_dir():
+        manifest = load_manifest(path)  # verifies every file's sha256
+        keras_file = path / "model.keras"
+    elif path.suffix == ".keras":
+        keras_file = path
+        beside = path.parent / "sentio.json"
+        manifest = load_manifest(path.parent) if beside.is_file() else {}
+    else:
+        raise BundleError(
+            f"{path} is neither a bundle folder nor a .keras file",
+            hint="pass the folder written by sentio-train fit, or its model.keras",
+        )
+    model = _load_keras(keras_file)
+    spec = (
+        FeatureSpec.from_dict(
+            {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
+        )
+        if "feature_spec" in manifest
+        else FeatureSpec()
+    )
+    normalization = manifest.get("normalization")
+    stats = FeatureStats.from_dict(normalization) if normalization else None
+    config = config_from_model(model)
+    return Source(model, spec, stats, config, manifest, str(path))
+
+
+def _load_keras(path: Path):
+    import keras
+
+    if not path.is_file():
+        raise BundleError(f"no model file {path}", hint="train one with sentio-train fit")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many kinds for a bad file
+        raise BundleError(
+            f"cannot load Keras model {path}: {type(err).__name__}: {err}",
+            hint="the file is corrupt or not a Keras 3 model; re-train or restore it",
+        ) from err
+
+
+def config_from_model(model) -> CRNNConfig:
+    """The architecture read off the model's layers (a bare .keras carries no sentio.json)."""
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv1D"]
+    lstms = [layer for layer in model.layers if type(layer).__name__ == "LSTM"]
+    denses = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    pools = [layer for layer in model.layers if type(layer).__name__ == "MaxPooling1D"]
+    frames, features = model.input_shape[1:]
+    return CRNNConfig(
+        window_frames=int(frames),
+        n_features=int(features),
+        conv_filters=tuple(layer.filters for layer in convs),
+        kernel_size=int(convs[0].kernel_size[0]) if convs else 3,
+        pool_size=int(pools[0].pool_size[0]) if pools else 2,
+        lstm_units=tuple(layer.units for layer in lstms),
+        dense_units=tuple(layer.units for layer in denses[:-1]),
+        bidirectional=any(type(layer).__name__ == "Bidirectional" for layer in model.layers),
+        attention_heads=int(
+            any(type(layer).__name__ == "MultiHeadAttention" for layer in model.layers)
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export_bundle(
+    source: Source,
+    prepared: PreparedData,
+    options: ExportOptions,
+    out_dir: Path,
+) -> ExportResult:
+    """Convert, calibrate, verify on the test split, report, and write the bundle."""
+    start = time.perf_counter()
+    test = prepared.splits.get("test") or []
+    calibration = _calibration(prepared, options) if options.int8 else None
+    inference = tf_keras_inference_model(source.model, source.config)
+    manifest = _base_manifest(source, prepared)
+    result = ExportResult(out_dir, manifest, {}, [])
+
+    def fill(staging: Path) -> None:
+        t0 = time.perf_counter()
+        artifacts = _convert_all(inference, staging, options, calibration)
+        t1 = time.perf_counter()
+        result.checks = check_artifacts(
+            keras_predictor(source.model),
+            {a.file: runner_predictor(staging / a.file) for a in artifacts},
+            test,
+            prepared.window,
+            options.limits,
+            options.threshold,
+        )
+        if options.study_sizes:
+            result.study = calibration_study(inference, prepared, options, result.checks["keras"])
+        t2 = time.perf_counter()
+        if options.include_keras:
+            source.model.save(staging / "model.keras")
+        manifest["models"] = [_model_entry(staging, a, result.checks[a.file]) for a in artifacts]
+        manifest["default_artifact"] = _default_artifact(manifest["models"])
+        if calibration is not None:
+            manifest["calibration"] = {
+                k: v for k, v in calibration.provenance().items() if k != "picks"
+            }
+            (staging / "calibration.json").write_text(
+                json.dumps(calibration.provenance(), indent=1) + "\n"
+            )
+        if options.c_array and options.int8:
+            from sentio.export.c_array import write_c_array
+
+            write_c_array((staging / "model_int8.tflite").read_bytes(), staging)
+        manifest["export"] = {
+            "source": source.description,
+            "evaluated_on": f"test split: {len(test)} songs, "
+            f"{sum(s.starts.size for s in test)} windows",
+            "options": _options_dict(options),
+            "limits": options.limits.to_dict(),
+            "gate": "pass" if result.passed else "fail",
+            "seconds": round(time.perf_counter() - start, 1),
+            "timings": {"convert": round(t1 - t0, 1), "verify": round(t2 - t1, 1)},
+        }
+        _write_reports(staging, manifest, result, test, options)
+
+    write_bundle(out_dir, manifest, fill)
+    return result
+
+
+def _calibration(prepared: PreparedData, options: ExportOptions) -> CalibrationSet:
+    fingerprint = prepared.spec.fingerprint()
+    if options.calibration is not None:
+        calibration = load_calibration(options.calibration, fingerprint)
+    else:
+        calibration = draw_calibration(
+            prepared.splits.get("train", []),
+            prepared.window,
+            options.calibration_size,
+            fingerprint,
+            options.calibration_seed,
+        )
+    if options.save_calibration is not None:
+        saved = calibration.save(options.save_calibration)
+        log.info("calibration set saved to %s", saved)
+    return calibration
+
+
+def _convert_all(
+    inference, staging: Path, options: ExportOptions, calibration: CalibrationSet | None
+) -> list[Artifact]:
+    artifacts = []
+    kinds = (*FLOAT_TFLITE_KINDS, "int8") if options.int8 else FLOAT_TFLITE_KINDS
+    for kind in kinds:
+        log.info("converting TFLite %s", kind)
+        windows = calibration.windows if calibration is not None else None
+        flatbuffer = convert_tflite(inference, kind, windows, options.int8_io)
+        file = f"model_{kind}.tflite"
+        (staging / file).write_bytes(flatbuffer)
+        note = _tflite_note(kind, options.int8_io)
+        artifacts.append(Artifact(file, "tflite", kind, tflite_ops(flatbuffer), note))
+    log.info("converting ONNX")
+    ops = convert_onnx(inference, staging / "model.onnx")
+    artifacts.append(Artifact("model.onnx", "onnx", "float32", ops, "native LSTM ops"))
+    if options.int8:
+        log.info("quantizing ONNX (%s)", options.onnx_int8)
+        ops = quantize_onnx(
+            staging / "model.onnx",
+            staging / "model_int8.onnx",
+            options.onnx_int8,
+            calibration.windows if calibration is not None else None,
+        )
+        note = (
+            "onnxruntime quantize_dynamic: int8 weights, LSTM as DynamicQuantizeLSTM"
+            if options.onnx_int8 == "dynamic"
+            else "onnxruntime static QDQ: conv/dense int8, LSTM float"
+        )
+        artifacts.append(Artifact("model_int8.onnx", "onnx", "int8", ops, note))
+    return artifacts
+
+
+def _tflite_note(kind: str, int8_io: bool) -> str:
+    return {
+        "float32": "float32 weights and activations",
+        "float16": "float16 weights, float32 compute",
+        "dynamic": "int8 weights, float activations (dynamic range)",
+        "int8": "full integer: int8 weights/activations, int16 LSTM cell state, "
+        + ("int8 I/O" if int8_io else "float I/O"),
+    }[kind]
+
+
+def _model_entry(staging: Path, artifact: Artifact, check: ArtifactCheck) -> dict:
+    runner = open_runner(staging / artifact.file)
+    return {
+        "file": artifact.file,
+        "format": artifact.format,
+        "kind": artifact.kind,
+        "note": artifact.note,
+        "bytes": (staging / artifact.file).stat().st_size,
+        "ops": list(artifact.ops),
+        "input_shape": [int(d) for d in runner.input_shape],
+        "io": {
+            "input": runner.input_quantization.to_dict(),
+            "output": runner.output_quantization.to_dict(),
+        },
+        **check_summary(check),
+    }
+
+
+def _default_artifact(models: list[dict]) -> str | None:
+    passed = {m["file"] for m in models if m["gate"] == "pass"}
+    return next((f for f in DEFAULT_ARTIFACT_ORDER if f in passed), None)
+
+
+def _base_manifest(source: Source, prepared: PreparedData) -> dict:
+    spec = prepared.spec
+    training = source.manifest
+    return {
+        "feature_spec": {**spec.to_dict(), "fingerprint": spec.fingerprint()},
+        "normalization": prepared.stats.to_dict(),
+        "window": {
+            "frames": prepared.window,
+            "seconds": prepared.window / spec.frames_per_second,
+            "default_hop_s": training.get("window", {}).get("default_hop_s", DEFAULT_HOP_S),
+        },
+        "labels": training.get(
+            "labels",
+            {"outputs": ["valence", "arousal"], "range": [-1.0, 1.0], "activation": "tanh"},
+        ),
+        "architecture": source.config.to_dict(),
+        "training": training.get("training", {}),
+        "data": training.get("data", {"dataset": prepared.dataset.name}),
+        "tool_versions": tool_versions(),
+    }
+
+
+def _options_dict(options: ExportOptions) -> dict:
+    return {
+        "int8": options.int8,
+        "int8_io": options.int8_io,
+        "onnx_int8": options.onnx_int8,
+        "calibration_size": options.calibration_size,
+        "calibration_seed": options.calibration_seed,
+        "study_sizes": list(options.study_sizes),
+    }
+
+
+def _write_reports(
+    staging: Path,
+    manifest: dict,
+    result: ExportResult,
+    test: list[SongWindows],
+    options: ExportOptions,
+) -> None:
+    from sentio.export.report import write_report_md, write_report_png
+
+    write_report_md(staging / "report.md", manifest, result.checks, options.limits, result.study)
+    labels = np.stack([s.label for s in test])
+    write_report_png(staging / "report.png", result.checks, labels)
+
+
+def calibration_study(
+    inference, prepared: PreparedData, options: ExportOptions, reference: ArtifactCheck
+) -> list[dict]:
+    """Int8 accuracy against float for several calibration-set sizes (TFLite int8, and ONNX
+    static QDQ, the only ONNX mode that uses a calibration set)."""
+    import tempfile
+
+    rows = []
+    test = prepared.splits["test"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in options.study_sizes:
+            calibration = draw_calibration(
+                prepared.splits["train"],
+                prepared.window,
+                size,
+                prepared.spec.fingerprint(),
+                options.calibration_seed,
+            )
+            tflite = Path(tmp) / f"int8_{size}.tflite"
+            tflite.write_bytes(
+                convert_tflite(inference, "int8", calibration.windows, options.int8_io)
+            )
+            onnx_float = Path(tmp) / "float.onnx"
+            if not onnx_float.exists():
+                convert_onnx(inference, onnx_float)
+            onnx_static = Path(tmp) / f"static_{size}.onnx"
+            quantize_onnx(onnx_float, onnx_static, "static", calibration.windows)
+            for name, path in (("tflite int8", tflite), ("onnx static int8", onnx_static)):
+                check = check_artifacts(
+                    reference,
+                    {name: runner_predictor(path)},
+                    test,
+                    prepared.window,
+                    options.limits,
+                    options.threshold,
+                )[name]
+                rows.append(_study_row(len(calibration), name, check))
+    return rows
+
+
+def _study_row(size: int, name: str, check: ArtifactCheck) -> dict:
+    metrics = check.metrics["windows"]
+    return {
+        "size": size,
+        "artifact": name,
+        "valence_ccc": metrics["valence"]["ccc"],
+        "arousal_ccc": metrics["arousal"]["ccc"],
+        "drop_valence_ccc": check.drops["valence_ccc"],
+        "drop_arousal_ccc": check.drops["arousal_ccc"],
+        "mean_abs_diff": check.diff_mean,
+        "max_abs_diff": check.diff_max,
+        "gate": "pass" if check.passed else "fail",
+    }

@@ -1,0 +1,134 @@
+"""The export report: ``report.md`` (sizes, ops, the accuracy-drop table, calibration) and
+``report.png`` (predicted vs true valence/arousal per artifact, and the error distribution)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sentio.export.evaluate import metrics_table
+from sentio.export.verify import ArtifactCheck, DropLimits, drop_table
+
+
+def write_report_md(
+    path: Path,
+    manifest: dict,
+    checks: dict[str, ArtifactCheck],
+    limits: DropLimits,
+    study: list[dict] | None = None,
+) -> None:
+    export = manifest["export"]
+    lines = [
+        "# Sentio export report",
+        "",
+        f"Source: {export['source']}. Evaluated on {export['evaluated_on']}.",
+        f"Export took {export['seconds']:.1f} s "
+        f"(convert {export['timings']['convert']:.1f} s, "
+        f"verify {export['timings']['verify']:.1f} s).",
+        "",
+        "## Artifacts",
+        "",
+        "| file | format | kind | size (KB) | input | output | ops |",
+        "|---|---|---|---:|---|---|---|",
+    ]
+    for m in manifest["models"]:
+        io = m.get("io", {})
+        lines.append(
+            f"| {m['file']} | {m['format']} | {m['kind']} | {m['bytes'] / 1024:.0f} | "
+            f"{_io(io.get('input'))} | {_io(io.get('output'))} | {', '.join(m.get('ops', []))} |"
+        )
+    lines += [
+        "",
+        "## Accuracy drop (per window, test split)",
+        "",
+        f"Limits: {', '.join(f'{k} {v}' for k, v in limits.to_dict().items())} "
+        "(drop = float reference minus artifact; |d| = |artifact - float|).",
+        "",
+        "```",
+        drop_table(checks),
+        "```",
+        "",
+        "## Per song (mean of a song's windows)",
+        "",
+        "```",
+        metrics_table({n: c.metrics for n, c in checks.items()}, "songs"),
+        "```",
+    ]
+    calibration = manifest.get("calibration")
+    if calibration:
+        lines += [
+            "",
+            "## Calibration set",
+            "",
+            f"{calibration['windows']} windows from {calibration['songs']} training songs "
+            f"(seed {calibration['seed']}), quadrants {calibration['quadrants']}, "
+            f"range coverage {calibration['range_coverage']:.3f} of the training split's "
+            f"per-feature range. Feature spec {calibration['spec_fingerprint'][:16]}.",
+        ]
+    if study:
+        lines += ["", "## Calibration-size study (int8, per window)", "", _study_table(study)]
+    lines += ["", "![predicted vs true](report.png)", ""]
+    path.write_text("\n".join(lines))
+
+
+def _io(q: dict | None) -> str:
+    if not q:
+        return "-"
+    if not q.get("scale"):
+        return q["dtype"]
+    return f"{q['dtype']} (s={q['scale']:.4g}, z={q['zero_point']})"
+
+
+def _study_table(study: list[dict]) -> str:
+    lines = [
+        "| windows | artifact | V CCC | A CCC | dV CCC | dA CCC | mean abs diff | max abs diff |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in study:
+        lines.append(
+            f"| {row['size']} | {row['artifact']} | {row['valence_ccc']:.3f} | "
+            f"{row['arousal_ccc']:.3f} | {row['drop_valence_ccc']:.3f} | "
+            f"{row['drop_arousal_ccc']:.3f} | {row['mean_abs_diff']:.4f} | "
+            f"{row['max_abs_diff']:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_report_png(path: Path, checks: dict[str, ArtifactCheck], labels: np.ndarray) -> None:
+    """One column per artifact: predicted vs true per song for valence and arousal; last row,
+    the per-window error distribution against the labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(checks)
+    fig, axes = plt.subplots(3, len(names), figsize=(2.6 * len(names), 7.5), squeeze=False)
+    for col, name in enumerate(names):
+        predictions = checks[name].predictions
+        song_p = np.stack([p.mean(axis=0) for p in predictions if len(p)])
+        song_y = labels[[i for i, p in enumerate(predictions) if len(p)]]
+        window_err = np.concatenate([p - labels[i] for i, p in enumerate(predictions) if len(p)])
+        for row, dim in enumerate(("valence", "arousal")):
+            ax = axes[row, col]
+            ax.scatter(song_y[:, row], song_p[:, row], s=8, alpha=0.7)
+            ax.plot([-1, 1], [-1, 1], color="grey", lw=0.8)
+            ax.set_xlim(-1, 1)
+            ax.set_ylim(-1, 1)
+            ax.set_title(
+                f"{name}\n{dim} (per song)" if row == 0 else f"{dim} (per song)", fontsize=8
+            )
+            ax.set_xlabel("true", fontsize=7)
+            ax.set_ylabel("predicted", fontsize=7)
+            ax.tick_params(labelsize=6)
+        ax = axes[2, col]
+        bins = np.linspace(-1.5, 1.5, 41)
+        ax.hist(window_err[:, 0], bins=bins, alpha=0.6, label="valence")
+        ax.hist(window_err[:, 1], bins=bins, alpha=0.6, label="arousal")
+        ax.set_title("error per window", fontsize=8)
+        ax.tick_params(labelsize=6)
+        if col == 0:
+            ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,248 @@
+"""The accuracy-drop check: every artifact on held-out songs, against the labels and against
+the float reference, gated by how much worse than float it may be.
+
+Gates compare per-window metrics (hundreds of windows: stable where a few dozen songs are
+not) of each artifact with the float reference's on the same windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sentio.export.evaluate import Predictor, evaluate_predictions, predict_windows
+from sentio.export.metrics import DIMENSIONS
+from sentio.export.prepare import SongWindows
+from sentio.runtime.errors import ConfigError, DatasetError
+from sentio.runtime.model import open_runner, predict_many
+
+
+@dataclass(frozen=True)
+class DropLimits:
+    """How much worse than float an artifact may be (per dimension, per window).
+
+    Attributes:
+        ccc: largest fall in concordance correlation.
+        rmse: largest rise in RMSE.
+        emotion_accuracy: largest fall in emotion accuracy (both dimensions within threshold).
+        mean_abs_diff: largest mean |artifact - float| over windows and dimensions.
+    """
+
+    ccc: float = 0.03
+    rmse: float = 0.02
+    emotion_accuracy: float = 0.05
+    mean_abs_diff: float = 0.05
+
+    @classmethod
+    def parse(cls, text: str) -> DropLimits:
+        """``ccc=0.03,rmse=0.02,...``; unnamed limits keep their defaults."""
+        values = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, _, value = part.partition("=")
+            if name not in cls.__dataclass_fields__ or not value:
+                raise ConfigError(
+                    f"bad --max-drop item {part!r}",
+                    hint=f"use NAME=VALUE with NAME in {sorted(cls.__dataclass_fields__)}",
+                )
+            try:
+                values[name] = float(value)
+            except ValueError as err:
+                raise ConfigError(f"bad --max-drop value {part!r}", hint="a number") from err
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class ArtifactCheck:
+    """One artifact's results on the evaluation songs."""
+
+    name: str
+    metrics: dict
+    predictions: list[np.ndarray]
+    diff_max: float = 0.0
+    diff_mean: float = 0.0
+    drops: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def runner_predictor(path: Path, num_threads: int = 1) -> Predictor:
+    runner = open_runner(path, num_threads)
+    return lambda windows: predict_many(runner, windows)
+
+
+def check_artifacts(
+    reference: Predictor | ArtifactCheck,
+    artifacts: dict[str, Predictor],
+    songs: list[SongWindows],
+    window: int,
+    limits: DropLimits,
+    threshold: float = 0.5,
+    reference_name: str = "keras",
+) -> dict[str, ArtifactCheck]:
+    """Evaluate the float ``reference`` and every artifact on ``songs``; gate the artifacts.
+
+    ``reference`` is a predictor, or the check of an earlier call on the same songs (reused,
+    not recomputed). Returns the checks keyed by name, the reference first (never gated).
+    """
+    if not songs or not any(s.starts.size for s in songs):
+        raise DatasetError(
+            "no evaluation windows: the test split is empty",
+            hint="use more songs, or check the run summary for skipped ones",
+        )
+    if isinstance(reference, ArtifactCheck):
+        ref = reference
+    else:
+        predictions = predict_windows(reference, songs, window)
+        ref = ArtifactCheck(
+            reference_name, evaluate_predictions(songs, predictions, threshold), predictions
+        )
+    checks = {ref.name: ref}
+    ref_flat = np.concatenate(ref.predictions)
+    for name, predict in artifacts.items():
+        predictions = predict_windows(predict, songs, window)
+        check = ArtifactCheck(
+            name, evaluate_predictions(songs, predictions, threshold), predictions
+        )
+        diff = np.abs(np.concatenate(predictions) - ref_flat)
+        check.diff_max, check.diff_mean = float(diff.max()), float(diff.mean())
+        _gate(check, ref, limits)
+        checks[name] = check
+    return checks
+
+
+def _gate(check: ArtifactCheck, ref: ArtifactCheck, limits: DropLimits) -> None:
+    mine, base = check.metrics["windows"], ref.metrics["windows"]
+    for dim in DIMENSIONS:
+        ccc_drop = base[dim]["ccc"] - mine[dim]["ccc"]
+        rmse_rise = mine[dim]["rmse"] - base[dim]["rmse"]
+        check.drops[f"{dim}_ccc"] = ccc_drop
+        check.drops[f"{dim}_rmse"] = rmse_rise
+        if ccc_drop > limits.ccc:
+            check.failures.append(f"{dim} CCC fell {ccc_drop:.3f} > {limits.ccc}")
+        if rmse_rise > limits.rmse:
+            check.failures.append(f"{dim} RMSE rose {rmse_rise:.3f} > {limits.rmse}")
+    acc_drop = base["emotion_accuracy"] - mine["emotion_accuracy"]
+    check.drops["emotion_accuracy"] = acc_drop
+    if acc_drop > limits.emotion_accuracy:
+        check.failures.append(f"emotion accuracy fell {acc_drop:.3f} > {limits.emotion_accuracy}")
+    if check.diff_mean > limits.mean_abs_diff:
+        check.failures.append(
+            f"mean |diff| vs float {check.diff_mean:.3f} > {limits.mean_abs_diff}"
+        )
+
+
+def drop_table(checks: dict[str, ArtifactCheck]) -> str:
+    """Per-window accuracy of each artifact, its drop against float and the gate verdict."""
+    head = (
+        f"{'artifact':<22}{'windows':>8} | {'V CCC':>6} {'A CCC':>6} {'V RMSE':>7} {'A RMSE':>7}"
+        f" {'emo.acc':>7} | {'dV CCC':>7} {'dA CCC':>7} {'max|d|':>7} {'mean|d|':>8} | gate"
+    )
+    lines = [head, "-" * len(head)]
+    for name, check in checks.items():
+        w = check.metrics["windows"]
+        row = (
+            f"{name:<22}{w['n']:>8} | {w['valence']['ccc']:6.3f} {w['arousal']['ccc']:6.3f}"
+            f" {w['valence']['rmse']:7.3f} {w['arousal']['rmse']:7.3f}"
+            f" {w['emotion_accuracy']:7.3f} | "
+        )
+        if check.drops:
+            row += (
+                f"{check.drops['valence_ccc']:7.3f} {check.drops['arousal_ccc']:7.3f}"
+                f" {check.diff_max:7.4f} {check.diff_mean:8.4f} | "
+                + ("pass" if check.passed else "FAIL: " + "; ".join(check.failures))
+            )
+        else:
+            row += f"{'(float reference)':>33} |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def check_summary(check: ArtifactCheck) -> dict:
+    """What the manifest records for one artifact."""
+    return {
+        "test_windows": _short(check.metrics["windows"]),
+        "test_songs": _short(check.metrics["songs"]),
+        "vs_float": {
+            "max_abs_diff": round(check.diff_max, 6),
+            "mean_abs_diff": round(check.diff_mean, 6),
+        },
+        "drop": {k: round(v, 5) for k, v in check.drops.items()},
+        "gate": "pass" if check.passed else "fail",
+        "failures": check.failures,
+    }
+
+
+def _short(report: dict) -> dict:
+    if not report.get("n"):
+        return {"n": 0}
+    out = {"n": report["n"], "emotion_accuracy": round(report["emotion_accuracy"], 4)}
+    for dim in DIMENSIONS:
+        out[dim] = {k: round(v, 4) for k, v in report[dim].items()}
+    return out
+
+
+def check_bundle(bundle: Path, options, limits: DropLimits, threshold: float = 0.5) -> bool:
+    """Standalone gate: every artifact of an exported bundle on a labelled dataset (all of its
+    songs), against the bundle's Keras model (its float32 TFLite where TensorFlow is absent).
+    Prints the table; returns whether every artifact passed.
+
+    Args:
+        bundle: an exported bundle folder (verified by sha256 on load).
+        options: ``DataOptions`` of the labelled data.
+        limits: the accuracy-drop gate.
+        threshold: emotion-accuracy threshold.
+    """
+    from sentio.export.pipeline import load_prepared
+    from sentio.runtime.bundle import load_manifest
+    from sentio.runtime.features import FeatureSpec, FeatureStats
+
+    manifest = load_manifest(bundle)
+    spec = FeatureSpec.from_dict(
+        {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
+    )
+    options.window = manifest["window"]["frames"]
+    prepared, _ = load_prepared(options, spec, FeatureStats.from_dict(manifest["normalization"]))
+    files = [m["file"] for m in manifest.get("models", []) if m.get("format") != "keras"]
+    if not files:
+        raise DatasetError(f"{bundle} holds no exported models", hint="run sentio-export first")
+    reference_name, reference = _float_reference(Path(bundle), files)
+    artifacts = {f: runner_predictor(Path(bundle) / f) for f in files if f != reference_name}
+    checks = check_artifacts(
+        reference,
+        artifacts,
+        prepared.splits["all"],
+        prepared.window,
+        limits,
+        threshold,
+        reference_name,
+    )
+    print(f"data: {prepared.summary()}")
+    print(drop_table(checks))
+    print(prepared.skipped.summary())
+    return all(c.passed for c in checks.values())
+
+
+def _float_reference(bundle: Path, files: list[str]) -> tuple[str, Predictor]:
+    keras_file = bundle / "model.keras"
+    if keras_file.is_file():
+        try:
+            import keras
+        except ImportError:
+            pass
+        else:
+            from sentio.export.pipeline import keras_predictor
+
+            return "keras", keras_predictor(keras.models.load_model(keras_file, compile=False))
+    if "model_float32.tflite" in files:
+        return "model_float32.tflite", runner_predictor(bundle / "model_float32.tflite")
+    raise DatasetError(
+        f"{bundle} has neither model.keras nor model_float32.tflite to compare against",
+        hint="re-export the bundle",
+    )

@@ -1,0 +1,172 @@
+"""Running one exported model file: TFLite through LiteRT (or tflite-runtime), ONNX through
+onnxruntime. A runner takes normalized windows (600 x 40 float32) and returns valence/arousal.
+
+Two details matter for correctness, and both live here so that every caller gets them:
+- TFLite keeps the LSTM's hidden and cell state in *variable tensors* that survive an
+  ``invoke``. Without a reset, each window would start from the previous window's final state
+  (measured on Emotify test windows: outputs off by up to 0.63). Every window resets them.
+- Full-integer models take and return int8: inputs are quantized and outputs dequantized with
+  the scale and zero point the model file declares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sentio.runtime.errors import BundleError, SentioError
+
+
+class BackendMissingError(SentioError):
+    """The package that runs this kind of model file is not installed."""
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Affine quantization of a tensor: ``real = scale * (q - zero_point)``; scale 0 = float."""
+
+    dtype: str
+    scale: float = 0.0
+    zero_point: int = 0
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.scale != 0.0
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        if not self.is_quantized:
+            return x.astype(self.dtype, copy=False)
+        info = np.iinfo(self.dtype)
+        q = np.round(x / self.scale) + self.zero_point
+        return np.clip(q, info.min, info.max).astype(self.dtype)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        if not self.is_quantized:
+            return q.astype(np.float32, copy=False)
+        return (self.scale * (q.astype(np.float32) - self.zero_point)).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dtype": self.dtype, "scale": self.scale, "zero_point": self.zero_point}
+
+
+class Runner(Protocol):
+    """What every backend offers."""
+
+    path: Path
+    backend: str
+    input_quantization: Quantization
+    output_quantization: Quantization
+
+    def predict(self, window: np.ndarray) -> np.ndarray:
+        """(frames, features) normalized window -> (2,) valence, arousal."""
+        ...
+
+
+def _tflite_interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter, "litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter
+
+        return Interpreter, "tflite-runtime"
+    except ImportError:
+        raise BackendMissingError(
+            "no TFLite interpreter is installed",
+            hint="pip install ai-edge-litert (or tflite-runtime on Python 3.11 with numpy < 2)",
+        ) from None
+
+
+class TFLiteRunner:
+    """A ``.tflite`` file in LiteRT (tflite-runtime where only that is installed)."""
+
+    def __init__(self, path: Path, num_threads: int = 1) -> None:
+        self.path = Path(path)
+        interpreter_class, self.backend = _tflite_interpreter_class()
+        try:
+            self._interpreter = interpreter_class(
+                model_path=str(self.path), num_threads=num_threads
+            )
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as err:
+            raise BundleError(
+                f"cannot load TFLite model {self.path}: {err}",
+                hint="the file is corrupt or needs a newer runtime; re-export it",
+            ) from err
+        (inp,) = self._interpreter.get_input_details()
+        (out,) = self._interpreter.get_output_details()
+        self._input, self._output = inp["index"], out["index"]
+        self.input_shape = tuple(int(d) for d in inp["shape"])
+        self.input_quantization = _tflite_quantization(inp)
+        self.output_quantization = _tflite_quantization(out)
+
+    def predict(self, window: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter
+        interpreter.reset_all_variables()  # LSTM state must not leak from the last window
+        interpreter.set_tensor(self._input, self.input_quantization.quantize(window[None]))
+        interpreter.invoke()
+        return self.output_quantization.dequantize(interpreter.get_tensor(self._output))[0]
+
+
+def _tflite_quantization(detail: dict) -> Quantization:
+    scale, zero_point = detail["quantization"]
+    return Quantization(np.dtype(detail["dtype"]).name, float(scale), int(zero_point))
+
+
+class OnnxRunner:
+    """A ``.onnx`` file in onnxruntime, on ``num_threads`` threads."""
+
+    def __init__(self, path: Path, num_threads: int = 1) -> None:
+        self.path = Path(path)
+        self.backend = "onnxruntime"
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise BackendMissingError(
+                "onnxruntime is not installed", hint="pip install onnxruntime"
+            ) from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # onnxruntime raises its own untyped exceptions
+            raise BundleError(
+                f"cannot load ONNX model {self.path}: {err}",
+                hint="the file is corrupt or needs a newer onnxruntime; re-export it",
+            ) from err
+        (inp,) = self._session.get_inputs()
+        self._input_name = inp.name
+        self.input_shape = tuple(inp.shape)
+        self.input_quantization = Quantization("float32")
+        self.output_quantization = Quantization("float32")
+
+    def predict(self, window: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(window[None], dtype=np.float32)
+        return self._session.run(None, {self._input_name: x})[0][0]
+
+
+def open_runner(path: Path, num_threads: int = 1) -> Runner:
+    """A runner for a model file, chosen by its suffix."""
+    path = Path(path)
+    if path.suffix == ".tflite":
+        return TFLiteRunner(path, num_threads)
+    if path.suffix == ".onnx":
+        return OnnxRunner(path, num_threads)
+    raise BundleError(
+        f"{path.name}: not a model file the runtime can run",
+        hint="use a .tflite or .onnx file of an exported bundle",
+    )
+
+
+def predict_many(runner: Runner, windows: np.ndarray) -> np.ndarray:
+    """Predictions of a stack of windows, one at a time (the models have batch size 1)."""
+    return np.stack([runner.predict(w) for w in windows]) if len(windows) else np.zeros((0, 2))
