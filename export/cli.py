@@ -393,7 +393,8 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) 
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:  # the converters' chatter (asset paths, optimizer passes) is not news
-        for noisy in ("tensorflow", "tf2onnx", "root", "absl"):
+        logging.getLogger("sentio").setLevel(logging.INFO)
+        for noisy in ("tensorflow", "tf2onnx", "absl", ""):  # "": onnxruntime logs to root
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args)

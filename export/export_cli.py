@@ -47,6 +47,13 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _limits(text: str) -> DropLimits:
+    try:
+        return DropLimits.parse(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sentio-export",
@@ -96,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = parser.add_argument_group("accuracy-drop gate")
     g.add_argument(
         "--max-drop",
-        type=DropLimits.parse,
+        type=_limits,
         default=DropLimits(),
         metavar="SPEC",
         help="limits vs float, e.g. ccc=0.03,rmse=0.02,emotion_accuracy=0.05,mean_abs_diff=0.05 "

@@ -11,49 +11,7 @@ keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is no
 from sentio.export.cli import main  # noqa: E402
 from sentio.runtime.bundle import load_manifest  # noqa: E402
 
-TINY = [
-    "--window",
-    "200",
-    "--stride",
-    "50",
-    "--conv-filters",
-    "16,16,32,32",
-    "--lstm-units",
-    "32,16",
-    "--dense-units",
-    "16,8",
-    "--dropout",
-    "0.1",
-    "--l2",
-    "0",
-    "--batch-size",
-    "16",
-    "--quiet",
-    "--no-cache",
-]
-
-
-@pytest.fixture(scope="module")
-def trained_run(synthetic_dataset, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "bundle"
-    code = main(
-        [
-            "fit",
-            "--manifest",
-            str(synthetic_dataset),
-            *TINY,
-            "--epochs",
-            "25",
-            "--patience",
-            "8",
-            "--seed",
-            "1",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
-    return out
+from tests.export.conftest import TINY  # noqa: E402
 
 
 @pytest.mark.slow
