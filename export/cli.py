@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from sentio.export.extract import default_cache_dir
@@ -393,6 +394,7 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) 
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:  # the converters' chatter (asset paths, optimizer passes) is not news
+        warnings.filterwarnings("ignore", "Statistics for quantized inputs", UserWarning)
         logging.getLogger("sentio").setLevel(logging.INFO)
         for noisy in ("tensorflow", "tf2onnx", "absl", ""):  # "": onnxruntime logs to root
             logging.getLogger(noisy).setLevel(logging.WARNING)
