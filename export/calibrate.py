@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from sentio.export.prepare import SongWindows
-from sentio.export.splits import quadrant
+from sentio.runtime.emotion import quadrant
 from sentio.runtime.errors import FeatureSpecError, SentioError
 
 DEFAULT_SIZE = 300

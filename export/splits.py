@@ -11,18 +11,9 @@ from collections import defaultdict
 
 import numpy as np
 from sentio.export.datasets import Song
+from sentio.runtime.emotion import quadrant
 
 SPLITS = ("train", "val", "test")
-
-
-def quadrant(valence: float, arousal: float) -> str:
-    """Russell quadrant name of a (valence, arousal) point."""
-    return {
-        (True, True): "happy/excited",
-        (True, False): "calm/content",
-        (False, True): "tense/angry",
-        (False, False): "sad/depressed",
-    }[(valence >= 0, arousal >= 0)]
 
 
 def split_songs(

@@ -170,3 +170,89 @@ def open_runner(path: Path, num_threads: int = 1) -> Runner:
 def predict_many(runner: Runner, windows: np.ndarray) -> np.ndarray:
     """Predictions of a stack of windows, one at a time (the models have batch size 1)."""
     return np.stack([runner.predict(w) for w in windows]) if len(windows) else np.zeros((0, 2))
+
+
+# ----------------------------------------------------------------------------- bundles
+
+
+DEFAULT_MODEL_DIR_NAME = "default_model"
+
+
+def default_bundle() -> Path | None:
+    """The model that ships inside the runtime package, if this install has one."""
+    candidate = Path(__file__).parent / DEFAULT_MODEL_DIR_NAME
+    return candidate if (candidate / "sentio.json").is_file() else None
+
+
+class BundleModel:
+    """An exported bundle, verified, with one of its artifacts ready to run.
+
+    Takes raw feature windows (as the feature pipeline computes them), applies the bundle's
+    normalization and returns (valence, arousal).
+
+    Args:
+        path: a bundle folder, or one model file inside it (that artifact is then used).
+        artifact: file name of the artifact to run; default the one the export chose.
+        num_threads: inference threads.
+
+    Raises:
+        BundleError: not a bundle, a checksum mismatch, a feature spec this runtime cannot
+            reproduce, or an artifact that is missing or cannot be loaded.
+    """
+
+    def __init__(
+        self, path: Path | None = None, artifact: str | None = None, num_threads: int = 1
+    ) -> None:
+        from sentio.runtime.bundle import load_manifest
+        from sentio.runtime.features import FeatureSpec, FeatureStats
+
+        path = Path(path) if path is not None else default_bundle()
+        if path is None:
+            raise BundleError(
+                "no model given and this install has no default model",
+                hint="pass --model BUNDLE (a folder written by sentio-export)",
+            )
+        if path.is_file():
+            path, artifact = path.parent, artifact or path.name
+        self.path = path
+        self.manifest = load_manifest(path)  # every file's sha256 checked
+        spec = dict(self.manifest.get("feature_spec", {}))
+        fingerprint = spec.pop("fingerprint", None)
+        self.spec = FeatureSpec.from_dict(spec)
+        if fingerprint and fingerprint != self.spec.fingerprint():
+            raise BundleError(
+                f"{path}: the feature spec does not match its recorded fingerprint",
+                hint="the manifest was edited or comes from another Sentio version; re-export",
+            )
+        self.stats = FeatureStats.from_dict(self.manifest["normalization"])
+        self.window = int(self.manifest["window"]["frames"])
+        self.default_hop_s = float(self.manifest["window"].get("default_hop_s", 0.5))
+        self.artifact = artifact or self._default_artifact()
+        self.entry = next(
+            (m for m in self.manifest.get("models", []) if m["file"] == self.artifact), {}
+        )
+        if not self.entry or self.entry.get("format") not in ("tflite", "onnx"):
+            runnable = [m["file"] for m in self.manifest.get("models", []) if m.get("format")
+                        in ("tflite", "onnx")]  # fmt: skip
+            raise BundleError(
+                f"{path} has no runnable artifact {self.artifact!r}",
+                hint=f"choose one of {runnable}" if runnable else "export it with sentio-export",
+            )
+        self.runner = open_runner(path / self.artifact, num_threads)
+
+    def _default_artifact(self) -> str:
+        chosen = self.manifest.get("default_artifact")
+        if chosen:
+            return chosen
+        runnable = [m["file"] for m in self.manifest.get("models", []) if m.get("format") in
+                    ("tflite", "onnx")]  # fmt: skip
+        if not runnable:
+            raise BundleError(
+                f"{self.path} holds no TFLite or ONNX model",
+                hint="a training run's folder is not enough: export it with sentio-export",
+            )
+        return runnable[0]
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """(window, n_features) raw features -> (2,) valence, arousal in [-1, 1]."""
+        return self.runner.predict(self.stats.apply(features))

@@ -10,7 +10,7 @@ from sentio.export.calibrate import (
 )
 from sentio.export.datasets import Song
 from sentio.export.prepare import SongWindows
-from sentio.export.splits import quadrant
+from sentio.runtime.emotion import quadrant
 from sentio.runtime.errors import FeatureSpecError
 
 WINDOW = 50

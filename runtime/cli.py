@@ -1,0 +1,149 @@
+"""``sentio-listen``: live valence/arousal from a microphone (or a file), as JSON lines.
+
+    sentio-listen --device hw:1                 # a USB mic on a Pi
+    sentio-listen --list-devices
+    sentio-listen --input song.flac --format text
+    sentio-listen --device hw:1 --smooth 3 --hop 1 | mosquitto_pub -l -t sentio
+
+Exit codes: 0 the input ended or SIGINT/SIGTERM stopped it (a final stats line goes to
+stderr); 2 bad input (model bundle, device name, unreadable file, no PortAudio); 3 the audio
+device failed and did not come back; 130 interrupted twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from sentio.runtime.errors import SentioError
+
+EXIT_BAD_INPUT = 2
+EXIT_DEVICE_LOST = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sentio-listen",
+        description="Live valence/arousal of the music a microphone hears.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model", type=Path, help="bundle folder or a model file in it (default: bundled model)"
+    )
+    parser.add_argument(
+        "--artifact", help="which model file of the bundle to run (default: the export's pick)"
+    )
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument(
+        "--device", help="input device: index, hw:1, hw:1,0, plughw:1, or part of its name"
+    )
+    src.add_argument("--input", type=Path, metavar="FILE", help="stream a file instead")
+    src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    parser.add_argument(
+        "--realtime", action="store_true", help="with --input: pace it like a live microphone"
+    )
+    parser.add_argument(
+        "--hop", type=float, help="seconds between predictions (default: the bundle's, 0.5)"
+    )
+    parser.add_argument(
+        "--smooth",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="exponential smoothing time constant (default 0: off)",
+    )
+    parser.add_argument("--format", choices=("json", "text"), default="json")
+    parser.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def list_devices() -> int:
+    from sentio.runtime.capture import input_devices
+
+    devices = input_devices()
+    if not devices:
+        print("no input devices (check `arecord -l`)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for device in devices:
+        print(device.describe())
+    return 0
+
+
+def _install_signal_handlers(listener) -> None:
+    def handle(signum, frame):
+        if listener._stop.is_set():  # a second Ctrl-C: the user means it
+            raise KeyboardInterrupt
+        listener.stop()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def listen(args: argparse.Namespace) -> int:
+    from sentio.runtime.listener import Listener
+    from sentio.runtime.model import BundleModel
+    from sentio.runtime.sinks import JsonLinesSink, TextSink
+
+    if args.hop is not None and args.hop <= 0:
+        raise _usage("--hop must be positive")
+    if args.smooth < 0:
+        raise _usage("--smooth must be 0 (off) or a positive number of seconds")
+    model = BundleModel(args.model, args.artifact, args.threads)
+    options = {"hop_s": args.hop, "smooth_s": args.smooth}
+    if args.input is not None:
+        listener = Listener.from_file(args.input, model, realtime=args.realtime, **options)
+    else:
+        listener = Listener.from_microphone(args.device, model, **options)
+    sink = JsonLinesSink() if args.format == "json" else TextSink()
+    _install_signal_handlers(listener)
+    logging.getLogger("sentio").info(
+        "model %s (%s), hop %.2f s, window %.1f s",
+        model.path,
+        model.artifact,
+        listener.hop_s,
+        model.window / model.spec.frames_per_second,
+    )
+    try:
+        with listener:
+            stats = listener.run(sink.emit)
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
+        return 0
+    print(stats.line(), file=sys.stderr)
+    return 0
+
+
+def _usage(message: str) -> SentioError:
+    from sentio.runtime.errors import ConfigError
+
+    return ConfigError(message, hint="see sentio-listen --help")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from sentio.runtime.capture import DeviceLostError
+
+    try:
+        return list_devices() if args.list_devices else listen(args)
+    except DeviceLostError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_DEVICE_LOST
+    except SentioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

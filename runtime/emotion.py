@@ -1,0 +1,72 @@
+"""What a prediction means: the valence/arousal point, its mood quadrant, and smoothing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+QUADRANTS = ("happy/excited", "tense/angry", "sad/depressed", "calm/content")
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """Russell circumplex quadrant of a (valence, arousal) point."""
+    return {
+        (True, True): "happy/excited",
+        (True, False): "calm/content",
+        (False, True): "tense/angry",
+        (False, False): "sad/depressed",
+    }[(valence >= 0, arousal >= 0)]
+
+
+@dataclass
+class Prediction:
+    """One window's result, as every sink receives it (the JSON-lines schema).
+
+    Attributes:
+        t: audio time of the window's end, seconds since the stream started.
+        valence, arousal: in [-1, 1], smoothed when smoothing is on.
+        quadrant: mood quadrant of (valence, arousal).
+        valence_raw, arousal_raw: the model's output for this window alone.
+        compute_ms: inference time of this window.
+        peak_dbfs: loudest sample since the previous prediction (dBFS).
+        silent: nothing above about -80 dBFS since the previous prediction.
+        clipped: samples at full scale since the previous prediction.
+        overflows: input overflows reported by the audio device so far.
+        dropped: samples the ring buffer had to drop so far (the consumer was too slow).
+    """
+
+    t: float
+    valence: float
+    arousal: float
+    quadrant: str
+    valence_raw: float
+    arousal_raw: float
+    compute_ms: float
+    peak_dbfs: float
+    silent: bool
+    clipped: int
+    overflows: int
+    dropped: int
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+class Smoother:
+    """Exponential smoothing with a time constant in seconds (0: off).
+
+    With predictions every ``hop_s``, each new value weighs ``1 - exp(-hop_s / tau)``, so the
+    response does not depend on the hop.
+    """
+
+    def __init__(self, tau_s: float, hop_s: float) -> None:
+        self.alpha = 1.0 if tau_s <= 0 else 1.0 - math.exp(-hop_s / tau_s)
+        self._state: tuple[float, float] | None = None
+
+    def __call__(self, valence: float, arousal: float) -> tuple[float, float]:
+        if self._state is None or self.alpha >= 1.0:
+            self._state = (valence, arousal)
+        else:
+            v, a = self._state
+            self._state = (v + self.alpha * (valence - v), a + self.alpha * (arousal - a))
+        return self._state
