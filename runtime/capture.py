@@ -272,8 +272,7 @@ class Microphone:
                 f"cannot open {self.device.name}: {err}",
                 hint="is another program using it? try plughw: or another --device",
             ) from err
-        log.info("recording from %s at %d Hz, %d channel(s)", self.device.name, self.rate,
-                 self.channels)  # fmt: skip
+        log.info("recording from %s at %d Hz", self.device.name, self.rate)
 
     def close(self) -> None:
         if self._stream is not None:

@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="exponential smoothing time constant (default 0: off)",
     )
     parser.add_argument("--format", choices=("json", "text"), default="json")
+    parser.add_argument(
+        "--record", type=Path, metavar="WAV", help="also save the audio as heard (debugging)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
@@ -94,7 +97,7 @@ def listen(args: argparse.Namespace) -> int:
     if args.smooth < 0:
         raise _usage("--smooth must be 0 (off) or a positive number of seconds")
     model = BundleModel(args.model, args.artifact, args.threads)
-    options = {"hop_s": args.hop, "smooth_s": args.smooth}
+    options = {"hop_s": args.hop, "smooth_s": args.smooth, "record": args.record}
     if args.input is not None:
         listener = Listener.from_file(args.input, model, realtime=args.realtime, **options)
     else:

@@ -71,6 +71,8 @@ class Listener:
         source: anything with ``rate``, ``overflows`` and ``chunks()`` (mono float32 blocks).
         hop_s: seconds between predictions (default: the bundle's, 0.5 s).
         smooth_s: exponential smoothing time constant in seconds (0: off).
+        record: also write the audio as received (mono, the source's rate) to this WAV file:
+            what the microphone really heard, for debugging placement and levels.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Listener:
         source: AudioSource,
         hop_s: float | None = None,
         smooth_s: float = 0.0,
+        record: Path | None = None,
     ) -> None:
         self.model, self.source = model, source
         spec = model.spec
@@ -93,6 +96,7 @@ class Listener:
         self.stats = ListenerStats()
         self._peak = 0.0
         self._clipped = 0
+        self.record = record
 
     @classmethod
     def from_microphone(
@@ -136,12 +140,28 @@ class Listener:
 
     def __iter__(self) -> Iterator[Prediction]:
         self.stats = ListenerStats()
-        for chunk in self.source.chunks():
-            yield from self._process(chunk, self._resampler.push(chunk))
-            if self._stop.is_set():
-                return
-        nothing = np.zeros(0, np.float32)
-        yield from self._process(nothing, self._resampler.push(nothing, last=True))
+        recorder = self._open_recorder()
+        try:
+            for chunk in self.source.chunks():
+                if recorder is not None:
+                    recorder.write(chunk)
+                yield from self._process(chunk, self._resampler.push(chunk))
+                if self._stop.is_set():
+                    return
+            nothing = np.zeros(0, np.float32)
+            yield from self._process(nothing, self._resampler.push(nothing, last=True))
+        finally:
+            if recorder is not None:
+                recorder.close()
+
+    def _open_recorder(self):
+        if self.record is None:
+            return None
+        import soundfile
+
+        return soundfile.SoundFile(
+            str(self.record), "w", samplerate=self.source.rate, channels=1, subtype="FLOAT"
+        )
 
     def run(self, callback: Callable[[Prediction], None]) -> ListenerStats:
         """Call ``callback`` with every prediction until the source ends or ``stop()``."""

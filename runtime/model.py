@@ -176,6 +176,11 @@ def predict_many(runner: Runner, windows: np.ndarray) -> np.ndarray:
 
 
 DEFAULT_MODEL_DIR_NAME = "default_model"
+RUNNABLE_FORMATS = ("tflite", "onnx")
+
+
+def _runnable(manifest: dict) -> list[str]:
+    return [m["file"] for m in manifest.get("models", []) if m.get("format") in RUNNABLE_FORMATS]
 
 
 def default_bundle() -> Path | None:
@@ -231,9 +236,8 @@ class BundleModel:
         self.entry = next(
             (m for m in self.manifest.get("models", []) if m["file"] == self.artifact), {}
         )
-        if not self.entry or self.entry.get("format") not in ("tflite", "onnx"):
-            runnable = [m["file"] for m in self.manifest.get("models", []) if m.get("format")
-                        in ("tflite", "onnx")]  # fmt: skip
+        if not self.entry or self.entry.get("format") not in RUNNABLE_FORMATS:
+            runnable = _runnable(self.manifest)
             raise BundleError(
                 f"{path} has no runnable artifact {self.artifact!r}",
                 hint=f"choose one of {runnable}" if runnable else "export it with sentio-export",
@@ -244,8 +248,7 @@ class BundleModel:
         chosen = self.manifest.get("default_artifact")
         if chosen:
             return chosen
-        runnable = [m["file"] for m in self.manifest.get("models", []) if m.get("format") in
-                    ("tflite", "onnx")]  # fmt: skip
+        runnable = _runnable(self.manifest)
         if not runnable:
             raise BundleError(
                 f"{self.path} holds no TFLite or ONNX model",

@@ -21,6 +21,83 @@ def synthetic_dataset(tmp_path_factory):
     )
 
 
+TINY = [
+    "--window",
+    "200",
+    "--stride",
+    "50",
+    "--conv-filters",
+    "16,16,32,32",
+    "--lstm-units",
+    "32,16",
+    "--dense-units",
+    "16,8",
+    "--dropout",
+    "0.1",
+    "--l2",
+    "0",
+    "--batch-size",
+    "16",
+    "--quiet",
+    "--no-cache",
+]
+
+
+@pytest.fixture(scope="session")
+def trained_run(synthetic_dataset, tmp_path_factory):
+    """A run bundle of ``sentio-train fit`` (window 200, small layers, 25 epochs)."""
+    pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
+    from sentio.export.cli import main
+
+    out = tmp_path_factory.mktemp("run") / "bundle"
+    code = main(
+        [
+            "fit",
+            "--manifest",
+            str(synthetic_dataset),
+            *TINY,
+            "--epochs",
+            "25",
+            "--patience",
+            "8",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def exported(trained_run, tmp_path_factory):
+    """``sentio-export --int8`` of ``trained_run``: ``<root>/bundle`` and ``<root>/cal.npz``."""
+    from sentio.export.export_cli import main
+
+    root = tmp_path_factory.mktemp("export")
+    code = main(
+        [
+            "--model",
+            str(trained_run),
+            "--int8",
+            "--c-array",
+            "--calibration-size",
+            "40",
+            "--calibration-study",
+            "10,40",
+            "--save-calibration",
+            str(root / "cal.npz"),
+            "--no-cache",
+            "--quiet",
+            "--out",
+            str(root / "bundle"),
+        ]
+    )
+    assert code == 0
+    return root
+
+
 def write_tone(path, seconds=2.0, rate=22050, channels=1, freq=440.0, amplitude=0.3, subtype=None):
     """A sine tone file (format from the suffix); returns the path."""
     t = np.arange(int(seconds * rate)) / rate

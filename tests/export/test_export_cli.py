@@ -27,31 +27,6 @@ ARTIFACTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def exported(trained_run, tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    code = main(
-        [
-            "--model",
-            str(trained_run),
-            "--int8",
-            "--c-array",
-            "--calibration-size",
-            "40",
-            "--calibration-study",
-            "10,40",
-            "--save-calibration",
-            str(root / "cal.npz"),
-            "--no-cache",
-            "--quiet",
-            "--out",
-            str(root / "bundle"),
-        ]
-    )
-    assert code == 0
-    return root
-
-
 def test_bundle_holds_every_artifact_verified(exported, trained_run):
     bundle = exported / "bundle"
     manifest = load_manifest(bundle)  # checks every sha256

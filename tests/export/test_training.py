@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is no
 from sentio.export.cli import main  # noqa: E402
 from sentio.runtime.bundle import load_manifest  # noqa: E402
 
-from tests.export.conftest import TINY  # noqa: E402
+from tests.conftest import TINY  # noqa: E402
 
 
 @pytest.mark.slow
