@@ -123,9 +123,17 @@ def test_tampered_bundle_is_refused(exported, synthetic_dataset, tmp_path, capsy
 def test_strict_limits_fail_the_export_with_the_table(trained_run, tmp_path, capsys):
     out = tmp_path / "strict"
     code = main(
-        ["--model", str(trained_run), "--max-drop", "mean_abs_diff=0", "--no-cache", "--quiet",
-         "--out", str(out)]
-    )  # fmt: skip
+        [
+            "--model",
+            str(trained_run),
+            "--max-drop",
+            "mean_abs_diff=0",
+            "--no-cache",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 1
     captured = capsys.readouterr()
     assert "FAIL" in captured.out and "mean |diff|" in captured.out
