@@ -199,8 +199,10 @@ class Microphone:
 
     Args:
         device: what the user typed (see :func:`resolve_device`), or ``None``.
-        preferred_rate: used when the device supports it (saves resampling), else the device's
-            default rate (USB mics often do only 44.1/48 kHz).
+        rate: open at exactly this rate (Hz); default: the device's own default rate if it
+            accepts it (USB mics often do only 44.1/48 kHz; an audio server would otherwise
+            resample with a worse filter than Sentio's), else ``preferred_rate``, 48k, 44.1k.
+        preferred_rate: the model's rate, tried second (no resampling needed).
         block_s: PortAudio block length in seconds.
         buffer_s: ring capacity in seconds.
     """
@@ -211,6 +213,7 @@ class Microphone:
     def __init__(
         self,
         device: str | int | None = None,
+        rate: int | None = None,
         preferred_rate: int = 22050,
         block_s: float = 0.05,
         buffer_s: float = 30.0,
@@ -218,7 +221,7 @@ class Microphone:
         self._sd = _sounddevice()
         self.device = resolve_device(device, input_devices(), self._default_index())
         self.channels = min(self.device.channels, 2)
-        self.rate = self._pick_rate(preferred_rate)
+        self.rate = self._pick_rate(rate, preferred_rate)
         self.block = max(1, int(self.rate * block_s))
         self.ring = RingBuffer(int(self.rate * buffer_s), self.channels)
         self.overflows = 0
@@ -230,8 +233,10 @@ class Microphone:
         index = self._sd.default.device[0]
         return int(index) if index is not None and index >= 0 else None
 
-    def _pick_rate(self, preferred: int) -> int:
-        for rate in (preferred, int(self.device.default_samplerate), 48000, 44100):
+    def _pick_rate(self, forced: int | None, preferred: int) -> int:
+        default = int(self.device.default_samplerate)
+        candidates = (forced,) if forced else (default, preferred, 48000, 44100)
+        for rate in candidates:
             try:
                 self._sd.check_input_settings(
                     device=self.device.index, channels=self.channels, samplerate=rate
@@ -240,8 +245,7 @@ class Microphone:
             except Exception:  # PortAudio says no with several exception types
                 continue
         raise AudioDeviceError(
-            f"{self.device.name} accepts none of the rates {preferred}, "
-            f"{self.device.default_samplerate:g}, 48000, 44100 Hz",
+            f"{self.device.name} accepts none of the rates {', '.join(map(str, candidates))} Hz",
             hint="check the device with `arecord --dump-hw-params -D hw:N`",
         )
 

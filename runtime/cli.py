@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--input", type=Path, metavar="FILE", help="stream a file instead")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     parser.add_argument(
+        "--rate", type=int, help="open the device at this rate in Hz (default: its own)"
+    )
+    parser.add_argument(
         "--realtime", action="store_true", help="with --input: pace it like a live microphone"
     )
     parser.add_argument(
@@ -101,7 +104,7 @@ def listen(args: argparse.Namespace) -> int:
     if args.input is not None:
         listener = Listener.from_file(args.input, model, realtime=args.realtime, **options)
     else:
-        listener = Listener.from_microphone(args.device, model, **options)
+        listener = Listener.from_microphone(args.device, model, args.rate, **options)
     sink = JsonLinesSink() if args.format == "json" else TextSink()
     _install_signal_handlers(listener)
     logging.getLogger("sentio").info(

@@ -103,12 +103,14 @@ class Listener:
         cls,
         device: str | int | None = None,
         model: BundleModel | Path | None = None,
+        rate: int | None = None,
         **kwargs,
     ) -> Listener:
         from sentio.runtime.capture import Microphone
 
         model = model if isinstance(model, BundleModel) else BundleModel(model)
-        return cls(model, Microphone(device, preferred_rate=model.spec.sample_rate), **kwargs)
+        microphone = Microphone(device, rate, preferred_rate=model.spec.sample_rate)
+        return cls(model, microphone, **kwargs)
 
     @classmethod
     def from_file(
