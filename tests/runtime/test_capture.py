@@ -108,3 +108,105 @@ def test_ring_write_allocates_no_buffers():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 4096  # a few view objects, never a 1.9 KB block copy per call
+
+
+class FakeStream:
+    """Stands in for sounddevice.InputStream: delivers ``blocks`` through the callback when
+    started, then goes inactive (a device that was unplugged)."""
+
+    def __init__(self, owner, callback, **kwargs):
+        self.owner, self.callback, self.active = owner, callback, False
+
+    def start(self):
+        if self.owner.opens_left <= 0:
+            raise RuntimeError("Error opening InputStream: Device unavailable")
+        self.owner.opens_left -= 1
+        self.active = True
+        status = type("Status", (), {"input_overflow": self.owner.overflow})()
+        for _ in range(self.owner.blocks):
+            self.callback(np.full((480, 1), 0.1, np.float32), 480, None, status)
+        self.active = False  # unplugged right after
+
+    def abort(self):
+        self.active = False
+
+    def close(self):
+        pass
+
+
+class FakeSoundDevice:
+    def __init__(self, opens, blocks=3, overflow=False):
+        self.opens_left, self.blocks, self.overflow = opens, blocks, overflow
+        self.default = type("Default", (), {"device": [0, 0]})()
+
+    def query_hostapis(self):
+        return [{"name": "ALSA"}]
+
+    def query_devices(self):
+        return [
+            {
+                "name": "USB PnP Sound Device: Audio (hw:1,0)",
+                "hostapi": 0,
+                "max_input_channels": 1,
+                "default_samplerate": 48000.0,
+            }
+        ]
+
+    def check_input_settings(self, **kwargs):
+        pass
+
+    def InputStream(self, **kwargs):
+        return FakeStream(self, **kwargs)
+
+    def _terminate(self):
+        pass
+
+    def _initialize(self):
+        pass
+
+
+def _microphone(monkeypatch, fake):
+    from sentio.runtime import capture
+
+    monkeypatch.setattr(capture, "_sounddevice", lambda: fake)
+    monkeypatch.setattr(capture.Microphone, "REOPEN_DELAYS", (0.01, 0.01, 0.01))
+    monkeypatch.setattr(capture.Microphone, "STALL_S", 0.05)
+    return capture.Microphone("hw:1")
+
+
+def test_a_device_that_comes_back_is_reopened(monkeypatch):
+    mic = _microphone(monkeypatch, FakeSoundDevice(opens=2, overflow=True))
+    assert mic.rate == 48000  # the device's own rate, resampled later
+    received = 0
+    with mic:
+        for block in mic.chunks(poll_s=0.001):
+            received += block.size
+            if received >= 2 * 3 * 480:
+                break
+    assert mic.reopens == 1 and mic.overflows == 6  # counted, never fatal
+
+
+def test_a_device_that_stays_gone_ends_in_a_clear_error(monkeypatch):
+    from sentio.runtime.capture import DeviceLostError
+
+    mic = _microphone(monkeypatch, FakeSoundDevice(opens=1))
+    with pytest.raises(DeviceLostError, match="did not come back"), mic:
+        for _ in mic.chunks(poll_s=0.001):
+            pass
+
+
+def test_missing_portaudio_says_what_to_install(monkeypatch):
+    import builtins
+
+    from sentio.runtime import capture
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    with pytest.raises(capture.PortAudioMissingError, match="libportaudio2"):
+        capture.input_devices()
