@@ -298,6 +298,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """A run's CRNN vs the ridge baseline on the run's own test split, with intervals."""
+    import keras
+    from sentio.export.compare import compare_with_baseline, comparison_markdown
+    from sentio.export.pipeline import keras_predictor, load_prepared
+    from sentio.runtime.bundle import load_manifest
+    from sentio.runtime.features import FeatureStats
+
+    manifest = load_manifest(args.model)
+    spec = FeatureSpec.from_dict(
+        {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
+    )
+    options = data_options(args)
+    options.window = manifest["window"]["frames"]
+    options.stride = manifest["window"].get("train_stride_frames", options.stride)
+    stats = FeatureStats.from_dict(manifest["normalization"])
+    prepared, _ = load_prepared(options, spec, stats, manifest["data"]["splits"])
+    model = keras.models.load_model(args.model / "model.keras", compile=False)
+    result = compare_with_baseline(keras_predictor(model), prepared, args.emotion_threshold)
+    text = comparison_markdown(result)
+    print(text)
+    if args.out:
+        args.out.with_suffix(".md").write_text(text)
+        args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from sentio.export.search import run_search
 
@@ -348,6 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--emotion-threshold", type=float, default=0.5)
     p.add_argument("--json", type=Path, help="also write the metrics as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "compare",
+        help="a run vs the ridge baseline on its own test split, with bootstrap 95%% intervals",
+    )
+    add_data_args(p)
+    p.add_argument("--model", type=Path, required=True, help="run bundle folder")
+    p.add_argument("--emotion-threshold", type=float, default=0.5)
+    p.add_argument("--out", type=Path, help="also write OUT.md and OUT.json")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("demo", help="train a small CRNN on generated music and print its metrics")
     add_model_args(p)

@@ -26,7 +26,8 @@ from sentio.runtime.errors import SentioError
 
 log = logging.getLogger("sentio.convert")
 
-TFLITE_KINDS = ("float32", "float16", "dynamic", "int8")
+FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")
+TFLITE_KINDS = (*FLOAT_TFLITE_KINDS, "int8")
 ONNX_INT8_MODES = ("dynamic", "static")
 
 

@@ -28,7 +28,7 @@ from sentio.export.cli import (
     run_command,
     train_and_write,
 )
-from sentio.export.convert import ONNX_INT8_MODES
+from sentio.export.convert import FLOAT_TFLITE_KINDS, ONNX_INT8_MODES
 from sentio.export.pipeline import DataOptions
 from sentio.export.verify import DropLimits
 from sentio.runtime.errors import ConfigError
@@ -45,6 +45,16 @@ def _sizes(text: str) -> tuple[int, ...]:
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError("calibration sizes must be at least 1")
     return sizes
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in kinds if k not in FLOAT_TFLITE_KINDS]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"TFLite kinds are some of {FLOAT_TFLITE_KINDS}, got {text!r}"
+        )
+    return kinds
 
 
 def _limits(text: str) -> DropLimits:
@@ -98,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N,N,...",
         help="also measure the int8 drop for these set sizes, e.g. 25,100,300,1000",
     )
+    g.add_argument(
+        "--tflite",
+        type=_kinds,
+        default=FLOAT_TFLITE_KINDS,
+        metavar="KINDS",
+        help="float TFLite variants (default float32,float16,dynamic; --int8 adds int8)",
+    )
     g.add_argument("--c-array", action="store_true", help="int8 model as a C array for TFLM")
     g.add_argument("--no-keras", action="store_true", help="leave model.keras out of the bundle")
     g = parser.add_argument_group("accuracy-drop gate")
@@ -144,6 +161,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         save_calibration=args.save_calibration,
         study_sizes=args.calibration_study,
         limits=args.max_drop,
+        tflite_kinds=args.tflite,
         c_array=args.c_array,
         include_keras=not args.no_keras,
         threshold=args.emotion_threshold,

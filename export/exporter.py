@@ -21,6 +21,7 @@ from sentio.export.calibrate import (
     load_calibration,
 )
 from sentio.export.convert import (
+    FLOAT_TFLITE_KINDS,
     Artifact,
     convert_onnx,
     convert_tflite,
@@ -45,7 +46,6 @@ from sentio.runtime.model import open_runner
 
 log = logging.getLogger("sentio.export")
 
-FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")
 # The runtime's pick, first that passed the gate. Measured (BENCHMARKS.md): dynamic-range
 # TFLite is as accurate as float on the test split (CCC within 0.001), runs in LiteRT (a base
 # dependency, unlike onnxruntime) and is 1.7x faster than float32 TFLite; full int8 is the
@@ -74,6 +74,7 @@ class ExportOptions:
         save_calibration: also save the set (windows + provenance) here.
         study_sizes: calibration sizes to compare (int8 accuracy per size) in the report.
         limits: the accuracy-drop gate.
+        tflite_kinds: the float TFLite variants to make (``int8`` comes with ``int8``).
         c_array: write the int8 model as a C array for TensorFlow Lite Micro.
         include_keras: copy the source Keras model into the bundle.
         threshold: emotion-accuracy threshold.
@@ -88,6 +89,7 @@ class ExportOptions:
     save_calibration: Path | None = None
     study_sizes: tuple[int, ...] = ()
     limits: DropLimits = field(default_factory=DropLimits)
+    tflite_kinds: tuple[str, ...] = FLOAT_TFLITE_KINDS
     c_array: bool = False
     include_keras: bool = True
     threshold: float = 0.5
@@ -272,7 +274,7 @@ def _convert_all(
     inference, staging: Path, options: ExportOptions, calibration: CalibrationSet | None
 ) -> list[Artifact]:
     artifacts = []
-    kinds = (*FLOAT_TFLITE_KINDS, "int8") if options.int8 else FLOAT_TFLITE_KINDS
+    kinds = (*options.tflite_kinds, "int8") if options.int8 else options.tflite_kinds
     for kind in kinds:
         log.info("converting TFLite %s", kind)
         windows = calibration.windows if calibration is not None else None
@@ -361,6 +363,7 @@ def _options_dict(options: ExportOptions) -> dict:
         "int8": options.int8,
         "int8_io": options.int8_io,
         "onnx_int8": options.onnx_int8,
+        "tflite_kinds": list(options.tflite_kinds),
         "calibration_size": options.calibration_size,
         "calibration_seed": options.calibration_seed,
         "study_sizes": list(options.study_sizes),

@@ -56,3 +56,36 @@ def regression_report(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> d
     report["mae"] = mae(y, p)
     report["emotion_accuracy"] = float(np.mean(np.all(np.abs(y - p) <= threshold, axis=1)))
     return report
+
+
+def bootstrap_intervals(
+    y: np.ndarray,
+    p: np.ndarray,
+    threshold: float = 0.5,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
+    """Percentile bootstrap intervals of every metric in :func:`regression_report`, resampling
+    items (songs) with replacement. Same nesting as the report, each leaf ``[low, high]``."""
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    draws = [
+        regression_report(y[idx], p[idx], threshold)
+        for idx in (rng.integers(0, len(y), len(y)) for _ in range(n_resamples))
+    ]
+    tail = 100 * (1 - level) / 2
+
+    def interval(values: list[float]) -> list[float]:
+        lo, hi = np.nanpercentile(values, [tail, 100 - tail])
+        return [round(float(lo), 4), round(float(hi), 4)]
+
+    out: dict = {}
+    for key, value in draws[0].items():
+        if key == "n":
+            continue
+        if isinstance(value, dict):
+            out[key] = {m: interval([d[key][m] for d in draws]) for m in value}
+        else:
+            out[key] = interval([d[key] for d in draws])
+    return out

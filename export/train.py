@@ -36,6 +36,31 @@ class WeightedMSE(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="sentio")
+class CCCLoss(keras.losses.Loss):
+    """1 - concordance correlation over the batch, per output, weighted, plus half the weighted
+    MSE. MSE alone rewards predicting every song near the mean (valence on Emotify collapsed
+    to a narrow band); CCC also scores the spread and the bias of the predictions."""
+
+    def __init__(self, weights=(1.0, 1.0), name="ccc", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weights = tuple(float(w) for w in weights)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        w = ops.convert_to_tensor(self.weights, dtype=y_pred.dtype)
+        mean_t, mean_p = ops.mean(y_true, axis=0), ops.mean(y_pred, axis=0)
+        cov = ops.mean((y_true - mean_t) * (y_pred - mean_p), axis=0)
+        denom = ops.var(y_true, axis=0) + ops.var(y_pred, axis=0) + ops.square(mean_t - mean_p)
+        concordance = 2.0 * cov / (denom + 1e-6)
+        batch = ops.sum(w * (1.0 - concordance)) / ops.sum(w)
+        mse = ops.sum(w * ops.square(y_true - y_pred), axis=-1) / ops.sum(w)
+        return batch + 0.5 * mse  # per sample: the batch term is shared by every sample
+
+    def get_config(self):
+        return {**super().get_config(), "weights": list(self.weights)}
+
+
+@keras.saving.register_keras_serializable(package="sentio")
 def valence_mae(y_true, y_pred):
     return keras.ops.abs(y_true[:, 0] - y_pred[:, 0])
 
@@ -67,6 +92,8 @@ def make_loss(config: TrainConfig):
         return keras.losses.MeanSquaredError()
     if config.loss == "huber":
         return keras.losses.Huber(delta=config.huber_delta)
+    if config.loss == "ccc":
+        return CCCLoss((config.valence_weight, config.arousal_weight))
     return WeightedMSE((config.valence_weight, config.arousal_weight))
 
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from sentio.runtime.errors import ConfigError
 
-LOSSES = ("mse", "weighted_mse", "huber")
+LOSSES = ("mse", "weighted_mse", "huber", "ccc")
 
 
 @dataclass(frozen=True)

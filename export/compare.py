@@ -1,0 +1,90 @@
+"""A trained CRNN against the ridge baseline on the run's own test split, per song, with
+bootstrap 95% intervals and a per-group (genre) breakdown: the model card's numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+from sentio.export.baseline import evaluate_baseline, fit_baseline
+from sentio.export.evaluate import evaluate_predictions, predict_windows
+from sentio.export.metrics import DIMENSIONS, bootstrap_intervals, regression_report
+from sentio.export.prepare import PreparedData
+
+METRICS = ("rmse", "mae", "r2", "ccc", "accuracy")
+
+
+def compare_with_baseline(
+    predict, prepared: PreparedData, threshold: float = 0.5, n_resamples: int = 1000
+) -> dict:
+    """Test-split song metrics (with intervals) of the CRNN ``predict`` and of ridge."""
+    test = prepared.splits["test"]
+    crnn = evaluate_predictions(test, predict_windows(predict, test, prepared.window), threshold)
+    y = np.array([s["label"] for s in crnn["per_song"]])
+    p_crnn = np.array([s["prediction"] for s in crnn["per_song"]])
+    ridge, alpha_scores = fit_baseline(prepared.splits)
+    ridge_report, y_ridge, p_ridge = evaluate_baseline(ridge, test, threshold)
+    groups = [s.song.group for s in test]
+    return {
+        "songs": len(test),
+        "crnn": {
+            "report": crnn["songs"],
+            "intervals": bootstrap_intervals(y, p_crnn, threshold, n_resamples),
+            "groups": crnn["groups"],
+        },
+        "ridge": {
+            "alpha": ridge.alpha,
+            "validation_ccc_by_alpha": alpha_scores,
+            "report": ridge_report,
+            "intervals": bootstrap_intervals(y_ridge, p_ridge, threshold, n_resamples),
+            "groups": _group_reports(y_ridge, p_ridge, groups, threshold),
+        },
+        "per_song": crnn["per_song"],
+    }
+
+
+def _group_reports(y, p, groups, threshold) -> dict:
+    out = {}
+    for group in sorted({g for g in groups if g}):
+        idx = [i for i, g in enumerate(groups) if g == group]
+        out[group] = regression_report(y[idx], p[idx], threshold)
+    return out
+
+
+def comparison_markdown(result: dict) -> str:
+    """Side-by-side table (value [95% interval]) and the per-genre CCCs."""
+    lines = [
+        f"Test split, per song (n = {result['songs']}); 95% intervals from 1,000 bootstrap "
+        "resamples of the test songs.",
+        "",
+        "| metric | CRNN | ridge baseline |",
+        "|---|---|---|",
+    ]
+    for dim in DIMENSIONS:
+        for metric in METRICS:
+            lines.append(
+                f"| {dim} {metric} | {_cell(result['crnn'], dim, metric)} | "
+                f"{_cell(result['ridge'], dim, metric)} |"
+            )
+    lines.append(
+        f"| emotion accuracy | {_cell(result['crnn'], None, 'emotion_accuracy')} | "
+        f"{_cell(result['ridge'], None, 'emotion_accuracy')} |"
+    )
+    lines += [
+        "",
+        "Per genre (song CCC valence / arousal):",
+        "",
+        "| genre | n | CRNN | ridge |",
+        "|---|---:|---|---|",
+    ]
+    for group, rep in result["crnn"]["groups"].items():
+        ridge = result["ridge"]["groups"].get(group, {})
+        lines.append(
+            f"| {group} | {rep['n']} | {rep['valence']['ccc']:.2f} / {rep['arousal']['ccc']:.2f}"
+            f" | {ridge['valence']['ccc']:.2f} / {ridge['arousal']['ccc']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _cell(side: dict, dim: str | None, metric: str) -> str:
+    value = side["report"][dim][metric] if dim else side["report"][metric]
+    lo, hi = side["intervals"][dim][metric] if dim else side["intervals"][metric]
+    return f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
