@@ -193,7 +193,9 @@ def _train_or_default(args: argparse.Namespace) -> Path:
         run_dir = args.out.with_name(f"{args.out.name}-training")
         train_and_write(args, data_options(args), run_dir)
         return run_dir
-    default = _default_model_dir()
+    from sentio.runtime.model import default_bundle
+
+    default = default_bundle()
     if default is None:
         raise ConfigError(
             "no model to export: Sentio does not ship a default model yet",
@@ -201,13 +203,6 @@ def _train_or_default(args: argparse.Namespace) -> Path:
             "(--emotify DIR | --deam DIR | --manifest CSV)",
         )
     return default
-
-
-def _default_model_dir() -> Path | None:
-    from importlib.resources import files
-
-    candidate = Path(str(files("sentio.runtime"))) / "default_model"
-    return candidate if (candidate / "sentio.json").is_file() else None
 
 
 def _has_data(args: argparse.Namespace) -> bool:

@@ -1,0 +1,55 @@
+"""The model that ships inside the runtime package: it loads, verifies, and gives sensible
+outputs on generated audio; sentio-listen and the Python API use it with no --model."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+from sentio.export.synthetic import synth_song
+from sentio.runtime.cli import main
+from sentio.runtime.listener import Listener
+from sentio.runtime.model import BundleModel, default_bundle
+
+SHIPPED = {
+    "model_float32.tflite",
+    "model_dynamic.tflite",
+    "model_int8.tflite",
+    "model.onnx",
+    "model_int8.onnx",
+}
+
+
+def test_default_bundle_ships_verified_with_every_artifact():
+    bundle = default_bundle()
+    assert bundle is not None, "runtime/default_model/ is missing from the package"
+    model = BundleModel()  # verifies every sha256 and the feature-spec fingerprint
+    assert {m["file"] for m in model.manifest["models"]} == SHIPPED
+    assert all(m["gate"] == "pass" for m in model.manifest["models"])
+    assert model.artifact == model.manifest["default_artifact"]
+    assert model.manifest["data"]["dataset"] == "emotify"
+    assert (bundle / "MODEL_CARD.md").is_file() or (bundle.parent / "MODEL_CARD.md").is_file()
+
+
+@pytest.mark.parametrize("artifact", sorted(SHIPPED))
+def test_outputs_are_sensible_on_generated_music(artifact):
+    model = BundleModel(artifact=artifact)
+    from sentio.runtime.features import extract_features
+
+    outputs = []
+    for valence, arousal, seed in ((0.8, 0.8, 1), (-0.8, -0.8, 2)):
+        audio = synth_song(valence, arousal, 13.0, model.spec.sample_rate, seed=seed)
+        features = extract_features(audio, model.spec)[: model.window]
+        outputs.append(model.predict(features))
+    outputs = np.array(outputs)
+    assert np.isfinite(outputs).all() and (np.abs(outputs) <= 1).all()
+    assert np.abs(outputs[0] - outputs[1]).max() > 0.05  # clearly different inputs differ
+
+
+def test_listen_runs_with_no_model_argument(tmp_path, capsys):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, synth_song(0.5, 0.5, 14.0, 44100, seed=3), 44100)
+    assert main(["--input", str(path)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 5  # 12 s window, then every 0.5 s up to 14 s
+    assert len(list(Listener.from_file(path))) == 5
