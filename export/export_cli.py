@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("sentio-model"),
         help="bundle folder to write (default ./sentio-model)",
     )
+    parser.add_argument(
+        "--training-out",
+        type=Path,
+        metavar="DIR",
+        help="when training first: where the training run goes (default OUT-training)",
+    )
     g = parser.add_argument_group("quantization")
     g.add_argument(
         "--int8", action="store_true", help="also full-integer TFLite and int8 ONNX (calibrated)"
@@ -190,7 +196,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _train_or_default(args: argparse.Namespace) -> Path:
     """Train on the data given (the run is kept beside the bundle) or use the default model."""
     if _has_data(args):
-        run_dir = args.out.with_name(f"{args.out.name}-training")
+        run_dir = args.training_out or args.out.with_name(f"{args.out.name}-training")
         train_and_write(args, data_options(args), run_dir)
         return run_dir
     from sentio.runtime.model import default_bundle
