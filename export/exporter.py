@@ -346,6 +346,7 @@ def _base_manifest(source: Source, prepared: PreparedData) -> dict:
             "frames": prepared.window,
             "seconds": prepared.window / spec.frames_per_second,
             "default_hop_s": training.get("window", {}).get("default_hop_s", DEFAULT_HOP_S),
+            "train_stride_frames": prepared.stride,
         },
         "labels": training.get(
             "labels",

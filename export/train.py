@@ -114,7 +114,10 @@ class WindowBatches(keras.utils.PyDataset):
         songs: songs with normalized frames and window starts.
         window: frames per window.
         batch_size: windows per batch.
-        shuffle: reshuffle window order every epoch (seeded).
+        shuffle: reshuffle window order every epoch (seeded); otherwise the windows are
+            mixed once, in a fixed order, so that each batch holds several songs (in song
+            order a batch is one or two songs sharing one label, and a batch-level loss such
+            as CCC would measure nothing on validation).
         seed: shuffle seed.
     """
 
@@ -134,9 +137,7 @@ class WindowBatches(keras.utils.PyDataset):
         ).reshape(-1, 2)
         self.window = window
         self.rng = np.random.default_rng(seed) if shuffle else None
-        self.order = np.arange(len(self.index))
-        if self.rng is not None:
-            self.rng.shuffle(self.order)
+        self.order = np.random.default_rng(seed).permutation(len(self.index))
 
     def __len__(self) -> int:
         return math.ceil(len(self.index) / self.batch_size)

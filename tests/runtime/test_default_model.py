@@ -51,5 +51,6 @@ def test_listen_runs_with_no_model_argument(tmp_path, capsys):
     soundfile.write(path, synth_song(0.5, 0.5, 14.0, 44100, seed=3), 44100)
     assert main(["--input", str(path)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(lines) == 5  # 12 s window, then every 0.5 s up to 14 s
-    assert len(list(Listener.from_file(path))) == 5
+    # 14 s = 699 complete frames: windows start at frames 0, 25, 50, 75 (hop 0.5 s)
+    assert len(lines) == 4
+    assert len(list(Listener.from_file(path))) == 4
