@@ -1,8 +1,8 @@
 """``sentio-export``: a trained CRNN -> TFLite (float32/float16/dynamic/int8) + ONNX, verified.
 
     sentio-export --model runs/emotify --int8 --out sentio-model   # a run of sentio-train fit
-    sentio-export --emotify DIR --int8 --out sentio-model           # train first, then export
-    sentio-export --int8                                            # re-export the default model
+    sentio-export --train --emotify DIR --int8 --out sentio-model   # train first, then export
+    sentio-export --int8 --emotify DIR                              # re-export the default model
     sentio-export --check --model sentio-model --manifest held_out.csv   # a CI gate
 
 The data (for the calibration set and the held-out test split) is the run's own, found again
@@ -77,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         help="a run bundle (sentio-train fit --out) or its model.keras; "
-        "default: train on the data given, or the bundled default model",
+        "default: the bundled default model",
+    )
+    parser.add_argument(
+        "--train",
+        action="store_true",
+        help="train a model on the data given first (sentio-train fit's options), then export",
     )
     parser.add_argument(
         "--out",
@@ -153,6 +158,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.c_array and not args.int8:
         raise ConfigError("--c-array writes the int8 model", hint="add --int8")
     start = time.perf_counter()
+    if args.train and args.model:
+        raise ConfigError("--train and --model exclude each other", hint="pass one of them")
     model_path = args.model or _train_or_default(args)
     source = load_source(model_path)
     prepared = _prepare_for(source, args)
@@ -194,8 +201,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _train_or_default(args: argparse.Namespace) -> Path:
-    """Train on the data given (the run is kept beside the bundle) or use the default model."""
-    if _has_data(args):
+    """Train on the data given (``--train``; the run is kept) or use the default model."""
+    if args.train:
+        if not _has_data(args):
+            raise ConfigError(
+                "--train needs data", hint="add --emotify DIR | --deam DIR | --manifest CSV"
+            )
         run_dir = args.training_out or args.out.with_name(f"{args.out.name}-training")
         train_and_write(args, data_options(args), run_dir)
         return run_dir
@@ -205,7 +216,7 @@ def _train_or_default(args: argparse.Namespace) -> Path:
     if default is None:
         raise ConfigError(
             "no model to export: Sentio does not ship a default model yet",
-            hint="pass --model RUN_DIR (from sentio-train fit), or data to train on "
+            hint="pass --model RUN_DIR (from sentio-train fit), or --train with data "
             "(--emotify DIR | --deam DIR | --manifest CSV)",
         )
     return default

@@ -152,7 +152,8 @@ def _corrupt_keras(tmp_path):
         (lambda tmp, run: ["--model", str(tmp / "missing.keras")], "no model file"),
         (lambda tmp, run: ["--model", str(_corrupt_keras(tmp))], "cannot load Keras model"),
         (lambda tmp, run: ["--model", str(tmp)], "not a Sentio bundle"),
-        (lambda tmp, run: [], "does not ship a default model"),
+        (lambda tmp, run: ["--train"], "--train needs data"),
+        (lambda tmp, run: ["--train", "--model", str(run)], "exclude each other"),
         (lambda tmp, run: ["--model", str(run), "--c-array"], "add --int8"),
         (
             lambda tmp, run: [
