@@ -274,21 +274,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def _run_and_data(args: argparse.Namespace, own_splits: bool):
+    """A run bundle's manifest and Keras model, and the labelled data prepared with its spec
+    and normalization: its own splits (``own_splits``) or every song in one ``all`` split."""
     import keras
-    from sentio.export.evaluate import metrics_table
-    from sentio.export.pipeline import evaluate_model, load_prepared
-    from sentio.runtime.bundle import load_manifest
+    from sentio.export.pipeline import load_prepared
+    from sentio.runtime.bundle import load_manifest, manifest_spec
     from sentio.runtime.features import FeatureStats
 
     manifest = load_manifest(args.model)
-    spec = FeatureSpec.from_dict(
-        {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
-    )
     options = data_options(args)
     options.window = manifest["window"]["frames"]
-    prepared, _ = load_prepared(options, spec, FeatureStats.from_dict(manifest["normalization"]))
+    options.stride = manifest["window"].get("train_stride_frames", options.stride)
+    stats = FeatureStats.from_dict(manifest["normalization"])
+    splits = manifest["data"]["splits"] if own_splits else None
+    prepared, _ = load_prepared(options, manifest_spec(manifest), stats, splits)
     model = keras.models.load_model(args.model / "model.keras", compile=False)
+    return manifest, model, prepared
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sentio.export.evaluate import metrics_table
+    from sentio.export.pipeline import evaluate_model
+
+    _, model, prepared = _run_and_data(args, own_splits=False)
     results = evaluate_model(model, prepared, args.emotion_threshold)
     print(metrics_table(results, "songs", title="per song"))
     print(metrics_table(results, "windows", title="per window"))
@@ -300,22 +309,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """A run's CRNN vs the ridge baseline on the run's own test split, with intervals."""
-    import keras
     from sentio.export.compare import compare_with_baseline, comparison_markdown
-    from sentio.export.pipeline import keras_predictor, load_prepared
-    from sentio.runtime.bundle import load_manifest
-    from sentio.runtime.features import FeatureStats
+    from sentio.export.pipeline import keras_predictor
 
-    manifest = load_manifest(args.model)
-    spec = FeatureSpec.from_dict(
-        {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
-    )
-    options = data_options(args)
-    options.window = manifest["window"]["frames"]
-    options.stride = manifest["window"].get("train_stride_frames", options.stride)
-    stats = FeatureStats.from_dict(manifest["normalization"])
-    prepared, _ = load_prepared(options, spec, stats, manifest["data"]["splits"])
-    model = keras.models.load_model(args.model / "model.keras", compile=False)
+    _, model, prepared = _run_and_data(args, own_splits=True)
     result = compare_with_baseline(keras_predictor(model), prepared, args.emotion_threshold)
     text = comparison_markdown(result)
     print(text)

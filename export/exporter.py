@@ -30,7 +30,7 @@ from sentio.export.convert import (
     tflite_ops,
 )
 from sentio.export.model import CRNNConfig
-from sentio.export.pipeline import DEFAULT_HOP_S, keras_predictor, tool_versions
+from sentio.export.pipeline import DEFAULT_HOP_S, keras_predictor, tool_versions, window_entry
 from sentio.export.prepare import PreparedData, SongWindows
 from sentio.export.verify import (
     ArtifactCheck,
@@ -39,7 +39,7 @@ from sentio.export.verify import (
     check_summary,
     runner_predictor,
 )
-from sentio.runtime.bundle import load_manifest, write_bundle
+from sentio.runtime.bundle import load_manifest, manifest_spec, write_bundle
 from sentio.runtime.errors import BundleError
 from sentio.runtime.features import FeatureSpec, FeatureStats
 from sentio.runtime.model import open_runner
@@ -140,13 +140,7 @@ def load_source(path: Path) -> Source:
             hint="pass the folder written by sentio-train fit, or its model.keras",
         )
     model = _load_keras(keras_file)
-    spec = (
-        FeatureSpec.from_dict(
-            {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
-        )
-        if "feature_spec" in manifest
-        else FeatureSpec()
-    )
+    spec = manifest_spec(manifest) if "feature_spec" in manifest else FeatureSpec()
     normalization = manifest.get("normalization")
     stats = FeatureStats.from_dict(normalization) if normalization else None
     config = config_from_model(model)
@@ -342,12 +336,9 @@ def _base_manifest(source: Source, prepared: PreparedData) -> dict:
     return {
         "feature_spec": {**spec.to_dict(), "fingerprint": spec.fingerprint()},
         "normalization": prepared.stats.to_dict(),
-        "window": {
-            "frames": prepared.window,
-            "seconds": prepared.window / spec.frames_per_second,
-            "default_hop_s": training.get("window", {}).get("default_hop_s", DEFAULT_HOP_S),
-            "train_stride_frames": prepared.stride,
-        },
+        "window": window_entry(
+            prepared, training.get("window", {}).get("default_hop_s", DEFAULT_HOP_S)
+        ),
         "labels": training.get(
             "labels",
             {"outputs": ["valence", "arousal"], "range": [-1.0, 1.0], "activation": "tanh"},

@@ -187,6 +187,16 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+def window_entry(prepared: PreparedData, default_hop_s: float = DEFAULT_HOP_S) -> dict:
+    """The manifest's ``window``: length, the runtime's default hop, the training stride."""
+    return {
+        "frames": prepared.window,
+        "seconds": prepared.window / prepared.spec.frames_per_second,
+        "default_hop_s": default_hop_s,
+        "train_stride_frames": prepared.stride,
+    }
+
+
 def run_manifest(
     prepared: PreparedData,
     model_config: CRNNConfig,
@@ -201,12 +211,7 @@ def run_manifest(
     return {
         "feature_spec": {**spec.to_dict(), "fingerprint": spec.fingerprint()},
         "normalization": prepared.stats.to_dict(),
-        "window": {
-            "frames": prepared.window,
-            "seconds": prepared.window / spec.frames_per_second,
-            "default_hop_s": DEFAULT_HOP_S,
-            "train_stride_frames": prepared.stride,
-        },
+        "window": window_entry(prepared),
         "labels": {"outputs": ["valence", "arousal"], "range": [-1.0, 1.0], "activation": "tanh"},
         "models": [
             {"file": "model.keras", "kind": "keras", "params": outcome.result.model.count_params()}

@@ -200,13 +200,11 @@ def check_bundle(bundle: Path, options, limits: DropLimits, threshold: float = 0
         threshold: emotion-accuracy threshold.
     """
     from sentio.export.pipeline import load_prepared
-    from sentio.runtime.bundle import load_manifest
-    from sentio.runtime.features import FeatureSpec, FeatureStats
+    from sentio.runtime.bundle import load_manifest, manifest_spec
+    from sentio.runtime.features import FeatureStats
 
     manifest = load_manifest(bundle)
-    spec = FeatureSpec.from_dict(
-        {k: v for k, v in manifest["feature_spec"].items() if k != "fingerprint"}
-    )
+    spec = manifest_spec(manifest)
     options.window = manifest["window"]["frames"]
     prepared, _ = load_prepared(options, spec, FeatureStats.from_dict(manifest["normalization"]))
     files = [m["file"] for m in manifest.get("models", []) if m.get("format") != "keras"]

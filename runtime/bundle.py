@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sentio.runtime.errors import BundleError
+from sentio.runtime.features import FeatureSpec
 
 MANIFEST_NAME = "sentio.json"
 FORMAT_VERSION = 1
@@ -111,3 +112,22 @@ def load_manifest(bundle_dir: Path, verify: bool = True) -> dict[str, Any]:
                     hint="re-export the bundle, or restore the file it was exported with",
                 )
     return manifest
+
+
+def manifest_spec(manifest: dict[str, Any]) -> FeatureSpec:
+    """The feature spec a bundle's model was trained with, checked against its fingerprint.
+
+    Raises:
+        BundleError: the spec is missing, or does not match its recorded fingerprint.
+    """
+    if "feature_spec" not in manifest:
+        raise BundleError("the bundle's manifest has no feature spec", hint="re-export the bundle")
+    fields = dict(manifest["feature_spec"])
+    fingerprint = fields.pop("fingerprint", None)
+    spec = FeatureSpec.from_dict(fields)
+    if fingerprint and fingerprint != spec.fingerprint():
+        raise BundleError(
+            "the bundle's feature spec does not match its recorded fingerprint",
+            hint="the manifest was edited or comes from another Sentio version; re-export",
+        )
+    return spec

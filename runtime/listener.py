@@ -174,8 +174,9 @@ class Listener:
     def _process(self, raw: np.ndarray, samples: np.ndarray) -> Iterator[Prediction]:
         self.stats.audio_s += raw.shape[0] / self.source.rate
         if raw.size:
-            self._peak = max(self._peak, float(np.max(np.abs(raw))))
-            self._clipped += int(np.count_nonzero(np.abs(raw) >= FULL_SCALE))
+            magnitude = np.abs(raw)
+            self._peak = max(self._peak, float(magnitude.max()))
+            self._clipped += int(np.count_nonzero(magnitude >= FULL_SCALE))
         self.stats.overflows = self.source.overflows
         self.stats.dropped = self.source.dropped
         for start, window in self._windows.push(self._features.push(samples)):

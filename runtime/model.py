@@ -208,8 +208,8 @@ class BundleModel:
     def __init__(
         self, path: Path | None = None, artifact: str | None = None, num_threads: int = 1
     ) -> None:
-        from sentio.runtime.bundle import load_manifest
-        from sentio.runtime.features import FeatureSpec, FeatureStats
+        from sentio.runtime.bundle import load_manifest, manifest_spec
+        from sentio.runtime.features import FeatureStats
 
         path = Path(path) if path is not None else default_bundle()
         if path is None:
@@ -221,14 +221,7 @@ class BundleModel:
             path, artifact = path.parent, artifact or path.name
         self.path = path
         self.manifest = load_manifest(path)  # every file's sha256 checked
-        spec = dict(self.manifest.get("feature_spec", {}))
-        fingerprint = spec.pop("fingerprint", None)
-        self.spec = FeatureSpec.from_dict(spec)
-        if fingerprint and fingerprint != self.spec.fingerprint():
-            raise BundleError(
-                f"{path}: the feature spec does not match its recorded fingerprint",
-                hint="the manifest was edited or comes from another Sentio version; re-export",
-            )
+        self.spec = manifest_spec(self.manifest)
         self.stats = FeatureStats.from_dict(self.manifest["normalization"])
         self.window = int(self.manifest["window"]["frames"])
         self.default_hop_s = float(self.manifest["window"].get("default_hop_s", 0.5))
