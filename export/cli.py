@@ -133,6 +133,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--min-lr", type=float, default=d.min_lr)
     g.add_argument("--emotion-threshold", type=float, default=d.emotion_threshold)
     g.add_argument("--seed", type=int, default=d.seed, help="weights, dropout and batch order")
+    g.add_argument(
+        "--mixup", type=float, default=d.mixup, help="mixup Beta parameter (default 0: off)"
+    )
 
 
 def data_options(args: argparse.Namespace) -> DataOptions:
@@ -201,6 +204,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         min_lr=args.min_lr,
         emotion_threshold=args.emotion_threshold,
         seed=args.seed,
+        mixup=args.mixup,
     )
 
 

@@ -152,7 +152,12 @@ def fit(
     model = build_crnn(model_config)
     batches = {
         name: WindowBatches(
-            songs, prepared.window, train_config.batch_size, name == "train", train_config.seed
+            songs,
+            prepared.window,
+            train_config.batch_size,
+            name == "train",
+            train_config.seed,
+            train_config.mixup if name == "train" else 0.0,
         )
         for name, songs in prepared.splits.items()
     }

@@ -119,6 +119,7 @@ class WindowBatches(keras.utils.PyDataset):
             order a batch is one or two songs sharing one label, and a batch-level loss such
             as CCC would measure nothing on validation).
         seed: shuffle seed.
+        mixup: Beta parameter of mixup (0: off); see ``TrainConfig.mixup``.
     """
 
     def __init__(
@@ -128,6 +129,7 @@ class WindowBatches(keras.utils.PyDataset):
         batch_size: int,
         shuffle: bool = False,
         seed: int = 0,
+        mixup: float = 0.0,
     ):
         super().__init__()
         self.songs = songs
@@ -138,6 +140,8 @@ class WindowBatches(keras.utils.PyDataset):
         self.window = window
         self.rng = np.random.default_rng(seed) if shuffle else None
         self.order = np.random.default_rng(seed).permutation(len(self.index))
+        self.mixup = mixup
+        self.mix_rng = np.random.default_rng(seed + 1)
 
     def __len__(self) -> int:
         return math.ceil(len(self.index) / self.batch_size)
@@ -146,6 +150,11 @@ class WindowBatches(keras.utils.PyDataset):
         rows = self.index[self.order[batch * self.batch_size : (batch + 1) * self.batch_size]]
         x = np.stack([self.songs[i].frames[s : s + self.window] for i, s in rows])
         y = np.stack([self.songs[i].label for i, _ in rows])
+        if self.mixup > 0 and len(rows) > 1:
+            weight = self.mix_rng.beta(self.mixup, self.mixup, (len(rows), 1)).astype(np.float32)
+            partner = self.mix_rng.permutation(len(rows))
+            x = weight[:, :, None] * x + (1 - weight[:, :, None]) * x[partner]
+            y = weight * y + (1 - weight) * y[partner]
         return x, y
 
     def on_epoch_end(self) -> None:

@@ -24,6 +24,8 @@ class TrainConfig:
         lr_factor, lr_patience, min_lr: ReduceLROnPlateau.
         emotion_threshold: both dimensions within this count as a correct emotion.
         seed: seeds weights, dropout and batch order.
+        mixup: > 0 blends each training window with another of its batch (labels alike), the
+            weight drawn from Beta(mixup, mixup); 0 is off.
     """
 
     epochs: int = 100
@@ -42,6 +44,7 @@ class TrainConfig:
     min_lr: float = 1e-6
     emotion_threshold: float = 0.5
     seed: int = 0
+    mixup: float = 0.0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
