@@ -13,7 +13,6 @@ windows the first LSTM's cell state reaches |c| = 100, and the clip moved output
 
 from __future__ import annotations
 
-import logging
 import struct
 import tempfile
 from collections.abc import Callable, Iterable
@@ -24,7 +23,6 @@ import numpy as np
 from sentio.export.model import CRNNConfig
 from sentio.runtime.errors import SentioError
 
-log = logging.getLogger("sentio.convert")
 
 FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")
 TFLITE_KINDS = (*FLOAT_TFLITE_KINDS, "int8")

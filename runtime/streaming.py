@@ -49,7 +49,6 @@ class StreamingFeatures:
         self.spec = spec
         self._previous = 0.0  # last raw sample: pre-emphasis needs it across chunks
         self._pending = np.zeros(0)  # pre-emphasised samples from the next frame's start on
-        self.frames_out = 0
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, dtype=np.float32)
@@ -61,7 +60,6 @@ class StreamingFeatures:
         frames = frame_signal(buffer, self.spec)
         consumed = frames.shape[0] * self.spec.frame_step
         self._pending = buffer[consumed:].copy()
-        self.frames_out += frames.shape[0]
         return features_from_frames(frames, self.spec)
 
 
