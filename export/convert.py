@@ -23,7 +23,6 @@ import numpy as np
 from sentio.export.model import CRNNConfig
 from sentio.runtime.errors import SentioError
 
-
 FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")
 TFLITE_KINDS = (*FLOAT_TFLITE_KINDS, "int8")
 ONNX_INT8_MODES = ("dynamic", "static")
