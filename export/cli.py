@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a gate failed, 2 bad input or configuration, 130 interr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
+from sentio.export.augment import RECOMMENDED, Augmentation
 from sentio.export.extract import default_cache_dir
 from sentio.export.labels import LabelScale
 from sentio.export.model import CRNNConfig
@@ -136,6 +138,39 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--mixup", type=float, default=d.mixup, help="mixup Beta parameter (default 0: off)"
     )
+    add_augment_args(parser)
+
+
+def add_augment_args(parser: argparse.ArgumentParser) -> None:
+    r = RECOMMENDED
+    g = parser.add_argument_group(
+        "augmentation", "changes to each training window, new every epoch (export/augment.py)"
+    )
+    g.add_argument(
+        "--augment",
+        action="store_true",
+        help=f"the recommended recipe: jitter {r.jitter}, {r.time_masks} time masks of up to "
+        f"{r.time_mask_frames} frames, {r.feature_masks} feature masks of up to "
+        f"{r.feature_mask_width}, noise {r.noise}; the options below override its parts",
+    )
+    g.add_argument("--jitter", type=int, metavar="FRAMES", help="move window starts by up to N")
+    g.add_argument("--time-masks", type=int, metavar="N", help="time spans set to the mean")
+    g.add_argument("--time-mask-frames", type=int, metavar="FRAMES", help="longest time span")
+    g.add_argument("--feature-masks", type=int, metavar="N", help="coefficient bands zeroed")
+    g.add_argument("--feature-mask-width", type=int, metavar="N", help="widest band")
+    g.add_argument("--noise", type=float, metavar="STD", help="Gaussian noise (normalized units)")
+
+
+def augmentation(args: argparse.Namespace) -> Augmentation:
+    base = RECOMMENDED if args.augment else Augmentation()
+    chosen = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(Augmentation)
+        if getattr(args, f.name) is not None
+    }
+    if any(v < 0 for v in chosen.values()):
+        raise ConfigError("augmentation settings cannot be negative", hint="use 0 to turn one off")
+    return dataclasses.replace(base, **chosen)
 
 
 def data_options(args: argparse.Namespace) -> DataOptions:
@@ -205,6 +240,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         emotion_threshold=args.emotion_threshold,
         seed=args.seed,
         mixup=args.mixup,
+        augmentation=augmentation(args),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sentio.export.augment import NONE
 from sentio.export.datasets import Dataset, load_deam, load_emotify, load_manifest_csv
 from sentio.export.evaluate import evaluate_predictions, metrics_table, predict_windows
 from sentio.export.extract import Extraction, default_cache_dir, extract_songs
@@ -158,6 +159,7 @@ def fit(
             name == "train",
             train_config.seed,
             train_config.mixup if name == "train" else 0.0,
+            train_config.augmentation if name == "train" else NONE,
         )
         for name, songs in prepared.splits.items()
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from sentio.export.augment import NONE, Augmentation
 from sentio.export.prepare import SongWindows
 from sentio.export.train_config import TrainConfig
 from sentio.runtime.errors import ConfigError
@@ -120,6 +121,7 @@ class WindowBatches(keras.utils.PyDataset):
             as CCC would measure nothing on validation).
         seed: shuffle seed.
         mixup: Beta parameter of mixup (0: off); see ``TrainConfig.mixup``.
+        augmentation: changes to each window, drawn anew every time a batch is made.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class WindowBatches(keras.utils.PyDataset):
         shuffle: bool = False,
         seed: int = 0,
         mixup: float = 0.0,
+        augmentation: Augmentation = NONE,
     ):
         super().__init__()
         self.songs = songs
@@ -138,6 +141,9 @@ class WindowBatches(keras.utils.PyDataset):
             [(i, int(start)) for i, s in enumerate(songs) for start in s.starts], dtype=np.int64
         ).reshape(-1, 2)
         self.window = window
+        self.lengths = np.array([len(s.frames) for s in songs], dtype=np.int64)
+        self.augmentation = augmentation
+        self.augment_rng = np.random.default_rng(seed + 2)
         self.rng = np.random.default_rng(seed) if shuffle else None
         self.order = np.random.default_rng(seed).permutation(len(self.index))
         self.mixup = mixup
@@ -148,8 +154,14 @@ class WindowBatches(keras.utils.PyDataset):
 
     def __getitem__(self, batch: int):
         rows = self.index[self.order[batch * self.batch_size : (batch + 1) * self.batch_size]]
-        x = np.stack([self.songs[i].frames[s : s + self.window] for i, s in rows])
-        y = np.stack([self.songs[i].label for i, _ in rows])
+        songs, starts = rows[:, 0], rows[:, 1]
+        starts = self.augmentation.jitter_starts(
+            starts, self.lengths[songs], self.window, self.augment_rng
+        )
+        pairs = zip(songs, starts, strict=True)
+        x = np.stack([self.songs[i].frames[s : s + self.window] for i, s in pairs])
+        x = self.augmentation.apply(x, self.augment_rng)
+        y = np.stack([self.songs[i].label for i in songs])
         if self.mixup > 0 and len(rows) > 1:
             weight = self.mix_rng.beta(self.mixup, self.mixup, (len(rows), 1)).astype(np.float32)
             partner = self.mix_rng.permutation(len(rows))

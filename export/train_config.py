@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from sentio.export.augment import NONE, Augmentation
 from sentio.runtime.errors import ConfigError
 
 LOSSES = ("mse", "weighted_mse", "huber", "ccc")
@@ -26,6 +27,8 @@ class TrainConfig:
         seed: seeds weights, dropout and batch order.
         mixup: > 0 blends each training window with another of its batch (labels alike), the
             weight drawn from Beta(mixup, mixup); 0 is off.
+        augmentation: jitter, SpecAugment-style masks and noise on training windows
+            (``export/augment.py``); all off by default.
     """
 
     epochs: int = 100
@@ -45,6 +48,7 @@ class TrainConfig:
     emotion_threshold: float = 0.5
     seed: int = 0
     mixup: float = 0.0
+    augmentation: Augmentation = NONE
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:

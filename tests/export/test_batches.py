@@ -43,3 +43,43 @@ def test_mixup_blends_windows_and_labels_with_the_same_weight():
     np.testing.assert_allclose(x1.mean(axis=(1, 2)), y1[:, 0], atol=0.01)
     np.testing.assert_allclose(y1[:, 0], -y1[:, 1], atol=1e-6)
     assert (np.abs(y1) <= 0.9 + 1e-6).all()
+
+
+def test_augmentation_changes_training_windows_every_epoch_but_never_labels():
+    from sentio.export.augment import Augmentation
+
+    recipe = Augmentation(jitter=5, time_masks=1, time_mask_frames=8, feature_masks=1, noise=0.05)
+    plain = WindowBatches(_songs(), 20, 8, shuffle=True, seed=3)
+    augmented = WindowBatches(_songs(), 20, 8, shuffle=True, seed=3, augmentation=recipe)
+    (x0, y0), (x1, y1) = plain[0], augmented[0]
+    np.testing.assert_array_equal(y0, y1)
+    assert x1.shape == x0.shape and not np.allclose(x0, x1)
+    again, _ = augmented[0]
+    assert not np.allclose(x1, again)  # drawn anew each time a batch is made
+    # still the same song's frames (~its valence), or masked (0, plus noise)
+    own_song = np.abs(x1 - y1[:, :1, None]) < 0.3
+    masked = np.abs(x1) < 0.3
+    assert (own_song | masked).all()
+
+
+def test_jitter_keeps_windows_inside_their_song():
+    from sentio.export.augment import Augmentation
+
+    rng = np.random.default_rng(0)
+    starts = np.array([0, 40, 40, 10])
+    lengths = np.array([60, 60, 45, 20])
+    for _ in range(50):
+        moved = Augmentation(jitter=30).jitter_starts(starts, lengths, 20, rng)
+        assert (moved >= 0).all() and (moved <= np.maximum(lengths - 20, 0)).all()
+
+
+def test_masks_zero_whole_spans_and_no_augmentation_changes_nothing():
+    from sentio.export.augment import NONE, Augmentation
+
+    x = np.ones((4, 100, 12), np.float32)
+    NONE.apply(x, np.random.default_rng(0))
+    assert (x == 1).all()
+    masked = Augmentation(time_masks=1, time_mask_frames=30).apply(x, np.random.default_rng(1))
+    zero_frames = (masked == 0).all(axis=2).sum(axis=1)
+    assert zero_frames.max() > 0 and zero_frames.max() <= 30
+    assert ((masked == 0) | (masked == 1)).all()  # whole frames zeroed, nothing else touched
