@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 from sentio.export.baseline import evaluate_baseline, fit_baseline
 from sentio.export.evaluate import evaluate_predictions, predict_windows
-from sentio.export.metrics import DIMENSIONS, bootstrap_intervals, regression_report
+from sentio.export.metrics import (
+    DIMENSIONS,
+    bootstrap_intervals,
+    paired_ccc_difference,
+    regression_report,
+)
 from sentio.export.prepare import PreparedData
 
 METRICS = ("rmse", "mae", "r2", "ccc", "accuracy")
@@ -22,6 +27,8 @@ def compare_with_baseline(
     p_crnn = np.array([s["prediction"] for s in crnn["per_song"]])
     ridge, alpha_scores = fit_baseline(prepared.splits)
     ridge_report, y_ridge, p_ridge = evaluate_baseline(ridge, test, threshold)
+    if not np.allclose(y, y_ridge):
+        raise AssertionError("CRNN and ridge test songs are not in the same order")
     groups = [s.song.group for s in test]
     return {
         "songs": len(test),
@@ -37,6 +44,7 @@ def compare_with_baseline(
             "intervals": bootstrap_intervals(y_ridge, p_ridge, threshold, n_resamples),
             "groups": _group_reports(y_ridge, p_ridge, groups, threshold),
         },
+        "ccc_difference": paired_ccc_difference(y, p_crnn, p_ridge, n_resamples),
         "per_song": crnn["per_song"],
     }
 
@@ -68,6 +76,17 @@ def comparison_markdown(result: dict) -> str:
         f"| emotion accuracy | {_cell(result['crnn'], None, 'emotion_accuracy')} | "
         f"{_cell(result['ridge'], None, 'emotion_accuracy')} |"
     )
+    lines += [
+        "",
+        "CCC difference CRNN − ridge (paired bootstrap over the same resampled songs):",
+        "",
+    ]
+    for dim, diff in result["ccc_difference"].items():
+        lo, hi = diff["interval"]
+        lines.append(
+            f"- {dim}: {diff['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]; CRNN better in "
+            f"{100 * diff['a_better']:.0f}% of resamples"
+        )
     lines += [
         "",
         "Per genre (song CCC valence / arousal):",

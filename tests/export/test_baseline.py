@@ -62,3 +62,19 @@ def test_ccc_loss_rewards_spread_not_just_closeness():
         keras.ops.convert_to_numpy(loss(y, np.repeat(y.mean(0, keepdims=True), 4, 0)))
     )
     assert mean_only > 1.0  # CCC 0 whatever the MSE
+
+
+def test_paired_ccc_difference_favours_the_better_predictor():
+    from sentio.export.metrics import paired_ccc_difference
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-1, 1, (60, 2))
+    good = y + rng.normal(0, 0.2, y.shape)
+    poor = y + rng.normal(0, 0.8, y.shape)
+    diff = paired_ccc_difference(y, good, poor, n_resamples=300)
+    for dim in ("valence", "arousal"):
+        lo, hi = diff[dim]["interval"]
+        assert 0 < lo <= diff[dim]["difference"] <= hi
+        assert diff[dim]["a_better"] > 0.97
+    same = paired_ccc_difference(y, good, good, n_resamples=50)
+    assert same["valence"]["difference"] == 0 and same["valence"]["a_better"] == 0
