@@ -9,31 +9,32 @@
 # generated song with every model of the default bundle, comparing the predictions with the
 # same command on this (x86_64) machine.
 #
-# Needs: root, network (deb.debian.org, pypi.org), and on the host
+# Needs: root, network (Debian's archive, PyPI), and on the host
 #   apt-get install debootstrap qemu-user-static binfmt-support
-# Slow (emulation): ~NN min the first time, see firmware_notes/aarch64_check.md. Not part of the
-# default test run. The root is kept (SENTIO_ARM64_ROOT) and reused by later runs.
+# Slow (emulation): ~13 min from nothing, ~8 min reusing the root, on 2 shared x86 cores (see
+# firmware_notes/aarch64_check.md). Not part of the default test run. The root is kept
+# (SENTIO_ARM64_ROOT) and reused by later runs.
 #
 # Usage: firmware_notes/aarch64_check.sh            (from the repository root)
 # Env:   SENTIO_ARM64_ROOT  the arm64 root      (default /var/tmp/sentio-arm64-bookworm)
 #        PYTHON             host python that can import sentio (default python3)
 #        TOLERANCE          max |x86 - aarch64| per output (default 0.02)
 #        QEMU_CPU           the emulated CPU (default cortex-a72)
+#        DEBIAN_MIRROR      for debootstrap (default: debootstrap's own)
 set -euo pipefail
 
 ROOT=${SENTIO_ARM64_ROOT:-/var/tmp/sentio-arm64-bookworm}
 PYTHON=${PYTHON:-python3}
 TOLERANCE=${TOLERANCE:-0.02}
 QEMU_CPU=${QEMU_CPU:-cortex-a72}  # the Raspberry Pi 4's core (Pi 5: cortex-a76)
-MIRROR=http://deb.debian.org/debian
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/sentio-aarch64-check.XXXXXX)
 # Runtime test files that need neither TensorFlow nor a sound server (tests that need an
 # exported bundle skip themselves there: training it needs the TensorFlow export half).
-TESTS="tests/runtime/test_audio.py tests/runtime/test_bundle.py tests/runtime/test_capture.py
-tests/runtime/test_features.py tests/runtime/test_streaming.py tests/runtime/test_default_model.py
-tests/runtime/test_listen.py"
-ARTIFACTS="model_dynamic.tflite model_float32.tflite model_int8.tflite model.onnx model_int8.onnx"
+TESTS=(tests/runtime/test_audio.py tests/runtime/test_bundle.py tests/runtime/test_capture.py
+  tests/runtime/test_features.py tests/runtime/test_streaming.py tests/runtime/test_default_model.py
+  tests/runtime/test_listen.py)
+ARTIFACTS=(model_dynamic.tflite model_float32.tflite model_int8.tflite model.onnx model_int8.onnx)
 
 step() { printf '\n== %s  [%s, +%ds]\n' "$1" "$(date -u +%H:%M:%S)" "$SECONDS"; }
 die() { echo "aarch64 check FAILED: $*" >&2; exit 1; }
@@ -72,7 +73,8 @@ if [ ! -e "$ROOT/.sentio-root-done" ]; then
   step "debootstrap bookworm arm64 (first stage: download + unpack) into $ROOT"
   rm -rf "$ROOT"
   debootstrap --arch=arm64 --variant=minbase --foreign \
-    --include=python3,python3-venv,libportaudio2,ca-certificates bookworm "$ROOT" "$MIRROR"
+    --include=python3,python3-venv,libportaudio2,ca-certificates \
+    bookworm "$ROOT" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"}
   mkdir -p "$ROOT$(dirname "$INTERP")"
   cp "$(readlink -f "$INTERP")" "$ROOT$INTERP"
   step "debootstrap second stage (aarch64 dpkg under qemu)"
@@ -94,6 +96,7 @@ in_root uname -m
 in_root python3 --version
 echo "  emulated CPU: $QEMU_CPU ($(qemu-aarch64-static --version | head -n1))"
 # libsndfile1 is left out on purpose: the soundfile wheel must bring its own
+# shellcheck disable=SC2016  # ${Package} is dpkg-query's, not the shell's
 { in_root dpkg-query -W -f '${Package} ${Version}\n' libportaudio2 libsndfile1 2>&1 || true; } |
   sed 's/^/  /'
 
@@ -111,7 +114,7 @@ from sentio.export.synthetic import synth_song
 song = np.concatenate([synth_song(0.7, 0.7, 10.0, 44100, seed=5), synth_song(-0.7, -0.5, 10.0, 44100, seed=6)])
 soundfile.write(sys.argv[1], song, 44100)
 EOF
-for a in $ARTIFACTS; do
+for a in "${ARTIFACTS[@]}"; do
   "$PYTHON" -m sentio.runtime.cli --input "$WORK/song.wav" --artifact "$a" \
     >"$WORK/x86_$a.jsonl" 2>"$WORK/x86_$a.err" || { cat "$WORK/x86_$a.err"; die "x86 run $a"; }
 done
@@ -133,12 +136,11 @@ in_root pip list 2>/dev/null | grep -iE \
 in_root python -c "import soundfile; print('libsndfile (bundled in the wheel):', soundfile.__libsndfile_version__)"
 
 step "arm64: runtime test subset"
-# shellcheck disable=SC2086  # word splitting of the test list is wanted
-in_root sh -c "cd /tmp/check && python -m pytest -q -p no:cacheprovider $(echo $TESTS)" ||
+in_root sh -c 'cd /tmp/check && exec python -m pytest -q -p no:cacheprovider "$@"' sh "${TESTS[@]}" ||
   die "runtime tests failed on aarch64"
 
 step "arm64: sentio-listen --input, every artifact of the default bundle"
-for a in $ARTIFACTS; do
+for a in "${ARTIFACTS[@]}"; do
   start=$SECONDS
   in_root sentio-listen --input /tmp/check/song.wav --artifact "$a" \
     >"$WORK/arm_$a.jsonl" 2>"$WORK/arm_$a.err" || { cat "$WORK/arm_$a.err"; die "arm64 run $a"; }
@@ -146,7 +148,7 @@ for a in $ARTIFACTS; do
 done
 
 step "compare aarch64 with x86_64 (tolerance $TOLERANCE)"
-"$PYTHON" - "$WORK" "$TOLERANCE" $ARTIFACTS <<'EOF'
+"$PYTHON" - "$WORK" "$TOLERANCE" "${ARTIFACTS[@]}" <<'EOF'
 import json, sys
 work, tol, artifacts = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 def rows(path):
