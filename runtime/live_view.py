@@ -77,11 +77,12 @@ def _grid(state: ViewState, width: int, height: int, color: bool) -> list[str]:
     for row, (left, right) in zip((0, height - 1), CORNERS, strict=True):
         cells[row][: len(left)] = list(left)
         cells[row][width - len(right) :] = list(right)
-    points = list(state.history)
-    for age, p in enumerate(reversed(points)):
+    taken = set()
+    for age, p in enumerate(reversed(state.history)):  # newest first: it wins its cell
         mark = "@" if age == 0 else ("o" if age < 4 else ".")
         row, col = _cell(p.valence, p.arousal, width, height)
-        if age == 0 or cells[row][col] in " -|+":  # the newest point wins its cell
+        if (row, col) not in taken:
+            taken.add((row, col))
             cells[row][col] = _paint(mark, p.color, bold=age == 0) if color else mark
     top = "+" + "-" * (width // 2 - 4) + " arousal+ " + "-" * (width - width // 2 - 6) + "+"
     body = [

@@ -220,6 +220,7 @@ class MqttSink(BackgroundSink):
         self.target = target
         self.connected = threading.Event()
         self._latest: Prediction | None = None
+        self._latest_unsent = False
         self._lock = threading.Lock()
         self._version = _sentio_version()
         self._client = self._make_client(reconnect_delay)
@@ -248,10 +249,12 @@ class MqttSink(BackgroundSink):
 
     def deliver(self, prediction: Prediction) -> None:
         with self._lock:
-            self._latest = prediction
+            self._latest, self._latest_unsent = prediction, True
         if not self._client.is_connected():
             raise ConnectionError("not connected to the broker (reconnecting)")
         self._publish(state_messages(self.target, prediction), qos=0)
+        with self._lock:
+            self._latest_unsent = self._latest is not prediction
 
     def _publish(self, messages: list[tuple[str, str]], qos: int) -> None:
         for topic, payload in messages:
@@ -271,6 +274,8 @@ class MqttSink(BackgroundSink):
             self._publish([(self.target.topic("availability"), ONLINE)], qos=1)
             if latest is not None:
                 self._publish(state_messages(self.target, latest), qos=0)
+                with self._lock:
+                    self._latest_unsent = self._latest is not latest
         except ConnectionError as err:  # lost again at once: the next connect repeats this
             log.warning("%s: %s", self.stats.name, err)
         self.connected.set()
@@ -281,7 +286,12 @@ class MqttSink(BackgroundSink):
         self.connected.clear()
 
     def shutdown(self, timeout: float = 2.0) -> None:
-        """Say ``offline`` (a clean exit sends no last will), disconnect, stop paho's thread."""
+        """Say ``offline`` (a clean exit sends no last will), disconnect, stop paho's thread.
+
+        If the latest state has not gone out yet (a short ``--input`` run that ended before
+        the first connection), wait up to ``timeout`` s for a connection to carry it."""
+        if self._latest_unsent:
+            self.connected.wait(timeout)
         if self._client.is_connected():
             info = self._client.publish(self.target.topic("availability"), OFFLINE, 1, True)
             if info.rc == self._mqtt.MQTT_ERR_SUCCESS:
