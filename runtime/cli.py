@@ -147,10 +147,10 @@ def listen(args: argparse.Namespace) -> int:
     outputs = open_outputs(args)
     try:
         with outputs, listener:
-            stats = listener.run(outputs.emit)
+            summary = listener.run(outputs.emit).line()  # before closing outputs takes time
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
         return 0
-    for line in [stats.line(), *outputs.report_lines()]:
+    for line in [summary, *outputs.report_lines()]:
         print(line, file=sys.stderr)
     return 0
 

@@ -251,7 +251,7 @@ class MqttSink(BackgroundSink):
         with self._lock:
             self._latest, self._latest_unsent = prediction, True
         if not self._client.is_connected():
-            raise ConnectionError("not connected to the broker (reconnecting)")
+            raise ConnectionError("not connected to the broker")
         self._publish(state_messages(self.target, prediction), qos=0)
         with self._lock:
             self._latest_unsent = self._latest is not prediction
