@@ -26,6 +26,7 @@ from tests.runtime.peers import (
 )
 
 SENSORS = {"valence", "arousal", "quadrant", "color"}
+STATE_TOPICS = ("availability", "state", "valence", "arousal", "quadrant", "color", "rgb")
 
 
 @pytest.fixture
@@ -92,7 +93,8 @@ def test_cli_publishes_discovery_state_and_availability(broker, subscribers, son
     assert early.payloads(f"{prefix}/availability")[0] == "online"
 
     late = subscribers(broker.port, [f"{prefix}/#", "homeassistant/#"])
-    wait_until(lambda: late.last(f"{prefix}/state"), 5, "the retained state")
+    retained = [f"{prefix}/{leaf}" for leaf in STATE_TOPICS] + list(configs)
+    wait_until(lambda: all(late.last(t) for t in retained), 5, "every retained message")
     state = json.loads(late.last(f"{prefix}/state"))
     assert state["t"] == 16.0  # the last window, retained
     assert late.last(f"{prefix}/valence") == f"{state['valence']:.4f}"
@@ -124,7 +126,11 @@ def test_broker_restart_mid_run_reconnects_and_republishes(broker, subscribers):
         assert sink.connected.wait(10), "the sink did not reconnect"
         after = subscribers(broker.port, ["sentio/#", "homeassistant/#"])
         # what a restarted broker knows, it learnt from the reconnect
-        wait_until(lambda: after.last("sentio/state"), 5, "the latest state again")
+        wait_until(
+            lambda: after.last("sentio/state") and after.last("sentio/availability"),
+            5,
+            "the latest state and availability again",
+        )
         assert json.loads(after.last("sentio/state"))["t"] == 4.0
         assert after.last("sentio/availability") == "online"
         wait_until(
