@@ -2,6 +2,7 @@
 the address scheme from ``sentio-listen --osc`` and from the Python API, and a receiver that
 cannot be reached never stops listening."""
 
+import sys
 import threading
 import time
 
@@ -147,3 +148,19 @@ def test_a_bad_osc_address_is_a_clear_error_exit_2(address, song, capsys):
     assert main(["--input", str(song), "--osc", address]) == 2
     err = capsys.readouterr().err
     assert "expected HOST:PORT" in err and "hint:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "module", "extra"),
+    [
+        ("--osc", "127.0.0.1:9000", "pythonosc.udp_client", "osc"),
+        ("--mqtt", "mqtt://127.0.0.1", "paho.mqtt.client", "mqtt"),
+    ],
+)
+def test_a_missing_extra_says_which_pip_command(
+    option, value, module, extra, song, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, module, None)  # makes the import fail as if not installed
+    assert main(["--input", str(song), option, value]) == 2
+    err = capsys.readouterr().err
+    assert f'pip install "sentio[{extra}]"' in err and "Traceback" not in err
