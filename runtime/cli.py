@@ -4,8 +4,13 @@
     sentio-listen --list-devices
     sentio-listen --input song.flac --format text
     sentio-listen --device hw:1 --smooth 3 --hop 1 | mosquitto_pub -l -t sentio
+    sentio-listen --device hw:1 --osc 192.168.1.50:9000 --mqtt mqtt://homeassistant.local
+    sentio-listen --input song.flac --realtime --ui
 
-Exit codes: 0 the input ended or SIGINT/SIGTERM stopped it (a final stats line goes to
+Outputs (OSC, MQTT) deliver from their own threads: a receiver or broker that is away never
+stops listening; its failures are counted in the stats lines at exit.
+
+Exit codes: 0 the input ended or SIGINT/SIGTERM stopped it (the final stats lines go to
 stderr); 2 bad input (model bundle, device name, unreadable file, no PortAudio); 3 the audio
 device failed and did not come back; 130 interrupted twice.
 """
@@ -59,7 +64,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="exponential smoothing time constant (default 0: off)",
     )
-    parser.add_argument("--format", choices=("json", "text"), default="json")
+    parser.add_argument(
+        "--format",
+        choices=("json", "text", "none"),
+        default="json",
+        help="what goes to stdout: JSON lines, readable lines, or nothing (default json)",
+    )
+    parser.add_argument(
+        "--osc",
+        action="append",
+        default=[],
+        metavar="HOST:PORT[/PREFIX]",
+        help="also send OSC messages over UDP (repeatable; needs sentio[osc])",
+    )
+    parser.add_argument(
+        "--mqtt",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also publish to MQTT, mqtt[s]://[USER:PASS@]HOST[:PORT][/PREFIX] "
+        "(repeatable; Home Assistant discovery on; needs sentio[mqtt])",
+    )
+    parser.add_argument(
+        "--ui",
+        action="store_true",
+        help="a live view in the terminal instead of lines on stdout",
+    )
     parser.add_argument(
         "--record", type=Path, metavar="WAV", help="also save the audio as heard (debugging)"
     )
@@ -93,8 +123,9 @@ def _install_signal_handlers(listener) -> None:
 def listen(args: argparse.Namespace) -> int:
     from sentio.runtime.listener import Listener
     from sentio.runtime.model import BundleModel
-    from sentio.runtime.sinks import JsonLinesSink, TextSink
 
+    if args.ui and not sys.stdout.isatty():
+        raise _usage("--ui draws on a terminal, but stdout is not one")
     if args.hop is not None and args.hop <= 0:
         raise _usage("--hop must be positive")
     if args.smooth < 0:
@@ -105,7 +136,6 @@ def listen(args: argparse.Namespace) -> int:
         listener = Listener.from_file(args.input, model, realtime=args.realtime, **options)
     else:
         listener = Listener.from_microphone(args.device, model, args.rate, **options)
-    sink = JsonLinesSink() if args.format == "json" else TextSink()
     _install_signal_handlers(listener)
     logging.getLogger("sentio").info(
         "model %s (%s), hop %.2f s, window %.1f s",
@@ -114,13 +144,44 @@ def listen(args: argparse.Namespace) -> int:
         listener.hop_s,
         model.window / model.spec.frames_per_second,
     )
+    outputs = open_outputs(args)
     try:
-        with listener:
-            stats = listener.run(sink.emit)
+        with outputs, listener:
+            summary = listener.run(outputs.emit).line()  # before closing outputs takes time
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
         return 0
-    print(stats.line(), file=sys.stderr)
+    for line in [summary, *outputs.report_lines()]:
+        print(line, file=sys.stderr)
     return 0
+
+
+def open_outputs(args: argparse.Namespace):
+    """The sinks the options ask for, as one :class:`~sentio.runtime.sinks.Sinks`."""
+    from sentio.runtime.sinks import JsonLinesSink, Sinks, TextSink
+
+    network = []
+    try:
+        if args.osc:
+            from sentio.runtime.osc import OscSink
+
+            network += [OscSink.from_address(address) for address in args.osc]
+        if args.mqtt:
+            from sentio.runtime.mqtt import MqttSink
+
+            network += [MqttSink.from_url(url) for url in args.mqtt]
+    except SentioError:
+        Sinks(*network).close()
+        raise
+    if args.ui:
+        from sentio.runtime.live_view import LiveView
+
+        view = LiveView()
+        outputs = Sinks(*network, view)
+        view.sink_stats = outputs.stats
+        view.open()
+        return outputs
+    local = {"json": JsonLinesSink, "text": TextSink, "none": None}[args.format]
+    return Sinks(*network, *([local()] if local else []))
 
 
 def _usage(message: str) -> SentioError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from sentio.runtime.color import Color, emotion_color
+
 QUADRANTS = ("happy/excited", "tense/angry", "sad/depressed", "calm/content")
 
 
@@ -50,6 +52,11 @@ class Prediction:
 
     def to_dict(self) -> dict:
         return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+    @property
+    def color(self) -> Color:
+        """The colour of (valence, arousal) for lights (``color.emotion_color``)."""
+        return emotion_color(self.valence, self.arousal)
 
 
 class Smoother:

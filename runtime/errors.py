@@ -42,3 +42,11 @@ class BundleError(SentioError):
 
 class ConfigError(SentioError):
     """Command-line or configuration values that cannot work together."""
+
+
+class MissingExtraError(SentioError):
+    """An optional dependency (a pip extra such as ``sentio[osc]``) is not installed."""
+
+
+class OutputError(SentioError):
+    """An output (OSC, MQTT) is configured in a way that cannot work."""

@@ -10,8 +10,8 @@ import soundfile
 CODE = """
 import contextlib, io, sys
 import sentio.runtime
-from sentio.runtime import (audio, bundle, capture, cli, emotion, features, listener, model,
-                            replay, sinks, streaming, windows)
+from sentio.runtime import (audio, bundle, capture, cli, color, emotion, features, listener,
+                            live_view, model, mqtt, osc, replay, sinks, streaming, windows)
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = cli.main(["--model", sys.argv[1], "--input", sys.argv[2], "--artifact", sys.argv[3]])
