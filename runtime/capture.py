@@ -24,7 +24,13 @@ class AudioDeviceError(SentioError):
     """No such input device, several match, or the device failed / disappeared."""
 
 
-class DeviceLostError(AudioDeviceError):
+class DeviceUnavailableError(AudioDeviceError):
+    """No input device (or none that matches) is there now, or it cannot be opened: a state
+    that may pass (a USB microphone enumerated late at boot, another program holding it), so
+    the CLI exits with the code a service manager restarts on."""
+
+
+class DeviceLostError(DeviceUnavailableError):
     """The device stopped delivering audio and could not be reopened."""
 
 
@@ -109,11 +115,11 @@ def resolve_device(
     else the first input device.
 
     Raises:
-        AudioDeviceError: no input device, none matches, or several match; the message lists
-            the input devices.
+        DeviceUnavailableError: no input device, or none matches (the message lists them).
+        AudioDeviceError: several match (the message lists them).
     """
     if not devices:
-        raise AudioDeviceError(
+        raise DeviceUnavailableError(
             "no audio input device found",
             hint="plug in a microphone; on Linux check `arecord -l` and that your user is in "
             "the 'audio' group",
@@ -132,7 +138,7 @@ def resolve_device(
         return matches[0]
     listing = "\n".join(d.describe() for d in (matches or devices))
     if not matches:
-        raise AudioDeviceError(
+        raise DeviceUnavailableError(
             f"no input device matches {text!r}; input devices:\n{listing}",
             hint="pass --device with an index, hw:CARD[,DEV] or part of a name from this list",
         )
@@ -272,7 +278,7 @@ class Microphone:
             self._stream.start()
         except Exception as err:
             self._stream = None
-            raise AudioDeviceError(
+            raise DeviceUnavailableError(
                 f"cannot open {self.device.name}: {err}",
                 hint="is another program using it? try plughw: or another --device",
             ) from err

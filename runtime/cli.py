@@ -26,7 +26,8 @@ from pathlib import Path
 from sentio.runtime.errors import SentioError
 
 EXIT_BAD_INPUT = 2
-EXIT_DEVICE_LOST = 3
+#: The microphone is missing, busy or went away: worth retrying (systemd restarts on it).
+EXIT_DEVICE_UNAVAILABLE = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,13 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from sentio.runtime.capture import DeviceLostError
+    from sentio.runtime.capture import DeviceUnavailableError
 
     try:
         return list_devices() if args.list_devices else listen(args)
-    except DeviceLostError as err:
+    except DeviceUnavailableError as err:
         print(f"error: {err}", file=sys.stderr)
-        return EXIT_DEVICE_LOST
+        return EXIT_DEVICE_UNAVAILABLE
     except SentioError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

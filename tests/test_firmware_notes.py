@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from sentio.runtime.cli import EXIT_BAD_INPUT, EXIT_DEVICE_LOST, build_parser
+from sentio.runtime.cli import EXIT_BAD_INPUT, EXIT_DEVICE_UNAVAILABLE, build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 NOTES = REPO / "firmware_notes"
@@ -45,7 +45,7 @@ def test_restart_policy_matches_the_cli_exit_codes(unit):
     assert float(service["RestartSec"]) > 0
     prevented = service["RestartPreventExitStatus"].split()
     assert prevented == [str(EXIT_BAD_INPUT)]  # configuration errors: a restart cannot help
-    assert str(EXIT_DEVICE_LOST) not in prevented  # a lost microphone is retried
+    assert str(EXIT_DEVICE_UNAVAILABLE) not in prevented  # a missing or lost microphone is retried
     assert int(unit["Unit"]["StartLimitBurst"]) > 0
     assert int(unit["Unit"]["StartLimitIntervalSec"]) > 0
 

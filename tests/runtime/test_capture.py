@@ -1,6 +1,7 @@
 """Device names as Pi users type them, resolved against realistic PortAudio device lists; the
 ring buffer the audio callback writes into."""
 
+import re
 import tracemalloc
 
 import numpy as np
@@ -66,6 +67,24 @@ def test_no_or_several_matches_list_the_devices(text, fragment):
     message = str(info.value)
     assert fragment in message
     assert "USB Audio Device: - (hw:1,0)" in message  # the list a user needs to choose
+
+
+def test_a_missing_device_is_retryable_but_an_ambiguous_name_is_not():
+    from sentio.runtime.capture import DeviceUnavailableError
+
+    with pytest.raises(DeviceUnavailableError):  # may appear later (USB enumerated late)
+        resolve_device("hw:5", PI_TWO_CARDS)
+    with pytest.raises(AudioDeviceError) as info:  # a restart cannot fix this one
+        resolve_device("usb audio", PI_TWO_CARDS)
+    assert not isinstance(info.value, DeviceUnavailableError)
+
+
+def test_cli_exits_3_for_a_microphone_that_is_not_there(capsys):
+    from sentio.runtime.cli import EXIT_DEVICE_UNAVAILABLE, main
+
+    assert main(["--device", "no-such-microphone-xyz"]) == EXIT_DEVICE_UNAVAILABLE == 3
+    # with no sound card: "no audio input device found"; with one: "no input device matches"
+    assert re.search(r"no (audio )?input device", capsys.readouterr().err)
 
 
 def test_no_input_device_at_all_says_what_to_check():
