@@ -20,7 +20,8 @@ def missing_export_modules(modules: tuple[str, ...] = EXPORT_MODULES) -> list[st
 def _say_missing(command: str, missing: list[str]) -> int:
     print(
         f"error: {command} needs the export toolchain ({', '.join(missing)} not installed)\n"
-        '  hint: pip install "sentio[export]"  (the base install is the light runtime only)',
+        '  hint: in the Sentio checkout: pip install ".[export]"  '
+        "(the base install is the light runtime only)",
         file=sys.stderr,
     )
     return 2

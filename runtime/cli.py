@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="HOST:PORT[/PREFIX]",
-        help="also send OSC messages over UDP (repeatable; needs sentio[osc])",
+        help="also send OSC messages over UDP (repeatable; needs the osc extra)",
     )
     parser.add_argument(
         "--mqtt",
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="URL",
         help="also publish to MQTT, mqtt[s]://[USER:PASS@]HOST[:PORT][/PREFIX] "
-        "(repeatable; Home Assistant discovery on; needs sentio[mqtt])",
+        "(repeatable; Home Assistant discovery on; needs the mqtt extra)",
     )
     parser.add_argument(
         "--ui",

@@ -45,7 +45,7 @@ class ConfigError(SentioError):
 
 
 class MissingExtraError(SentioError):
-    """An optional dependency (a pip extra such as ``sentio[osc]``) is not installed."""
+    """An optional dependency (a pip extra such as ``.[osc]``) is not installed."""
 
 
 class OutputError(SentioError):

@@ -1,4 +1,4 @@
-"""MQTT output (paho-mqtt 2.x, ``pip install "sentio[mqtt]"``): retained state, per-value
+"""MQTT output (paho-mqtt 2.x, ``pip install ".[mqtt]"``): retained state, per-value
 topics, an availability topic with a last will, and Home Assistant MQTT discovery.
 
 ``--mqtt mqtt://[USER:PASS@]HOST[:PORT][/PREFIX][?discovery=homeassistant|off&client_id=ID]``

@@ -1,4 +1,4 @@
-"""OSC output (python-osc, ``pip install "sentio[osc]"``): every prediction as OSC messages
+"""OSC output (python-osc, ``pip install ".[osc]"``): every prediction as OSC messages
 over UDP, for lighting software, VJ tools and WLED-style receivers.
 
 Address scheme (``/sentio`` is the default prefix; ``--osc HOST:PORT/my/prefix`` changes it):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.metadata
 import json
 import logging
 import sys
@@ -34,8 +35,22 @@ def import_extra(module: str, extra: str, purpose: str):
     except ImportError as err:
         raise MissingExtraError(
             f"{purpose} needs the Python package that provides '{module}' ({err})",
-            hint=f'pip install "sentio[{extra}]"',
+            hint=f'in the Sentio checkout: pip install ".[{extra}]"  '
+            f"(or directly: pip install {' '.join(extra_requirements(extra)) or module})",
         ) from err
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """The requirements an extra of the installed Sentio adds (quoted for a shell).
+
+    Hints name them rather than ``sentio[extra]``: the name ``sentio`` on PyPI belongs to
+    another project, so ``pip install "sentio[osc]"`` would install the wrong thing."""
+    try:
+        requires = importlib.metadata.requires("sentio") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    marker = f'extra == "{extra}"'
+    return [f'"{r.split(";")[0].strip()}"' for r in requires if marker in r]
 
 
 class Sink(Protocol):

@@ -6,4 +6,4 @@ def test_without_the_export_extra_the_cli_says_what_to_install(monkeypatch, caps
     monkeypatch.setattr(entry, "find_spec", lambda n: None if n == "tensorflow" else real(n))
     assert entry.train_main() == 2
     err = capsys.readouterr().err
-    assert "tensorflow not installed" in err and 'pip install "sentio[export]"' in err
+    assert "tensorflow not installed" in err and 'pip install ".[export]"' in err

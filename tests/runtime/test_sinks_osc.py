@@ -163,4 +163,5 @@ def test_a_missing_extra_says_which_pip_command(
     monkeypatch.setitem(sys.modules, module, None)  # makes the import fail as if not installed
     assert main(["--input", str(song), option, value]) == 2
     err = capsys.readouterr().err
-    assert f'pip install "sentio[{extra}]"' in err and "Traceback" not in err
+    assert f'pip install ".[{extra}]"' in err and "Traceback" not in err
+    assert "sentio[" not in err  # PyPI's 'sentio' is another project
