@@ -22,6 +22,7 @@ class Context:
         scratch: a temporary folder for this run.
         tensorflow: run the Keras baselines (and the float16 conversion, the FLOP cross-check).
         tflite_runtime: try tflite-runtime in its venv (created on first use).
+        audio_s: length of the end-to-end audio (default: 600 s, 60 s with ``quick``).
         results: sections already measured in this run, by key (later ones read earlier ones).
     """
 
@@ -31,6 +32,7 @@ class Context:
     cache_dir: Path = DEFAULT_CACHE
     tensorflow: bool = True
     tflite_runtime: bool = True
+    audio_s: float | None = None
     results: dict[str, Section] = field(default_factory=dict)
     _machine: Machine | None = None
     _peak: Peak | None = None

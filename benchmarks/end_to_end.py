@@ -89,7 +89,7 @@ def run(ctx: Context) -> Section:
     default = manifest.get("default_artifact") or manifest["models"][0]["file"]
     others = [m["file"] for m in manifest["models"] if m["file"] != default]
     artifacts = [default] if ctx.quick else [default, *others]
-    audio = music_file(ctx.cache_dir, ctx.repeats(600.0, 60.0), RATE)
+    audio = music_file(ctx.cache_dir, ctx.audio_s or ctx.repeats(600.0, 60.0), RATE)
     audio_s = soundfile.info(str(audio)).duration
     base = pinned(listen_command())
     runs: dict[str, list[ListenRun]] = {a: [] for a in artifacts}

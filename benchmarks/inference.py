@@ -71,15 +71,20 @@ def _model_files(ctx: Context, manifest: dict) -> tuple[list[tuple[Path, str]], 
     files = [(ctx.bundle / m["file"], "") for m in manifest["models"]]
     missing: list[Candidate] = []
     if not any(m.get("kind") == "float16" for m in manifest["models"]):
-        label = "model_float16.tflite"
+        name = "model_float16.tflite"
+        label = f"{name} · {LITERT}"
         if not ctx.tensorflow:
-            missing.append(Candidate(label, LITERT, label, None, unavailable="not in the bundle"))
+            missing.append(
+                Candidate(
+                    label, LITERT, name, None, unavailable="not in the bundle (no TF to convert)"
+                )
+            )
         else:
             try:
                 path = float16_model(ctx.bundle, manifest, ctx.cache_dir)
                 files.append((path, "converted from model.keras for this benchmark"))
             except (SentioError, ImportError, OSError) as err:
-                missing.append(Candidate(label, LITERT, label, None, unavailable=str(err)))
+                missing.append(Candidate(label, LITERT, name, None, unavailable=str(err)))
     return files, missing
 
 

@@ -79,8 +79,7 @@ def run(ctx: Context) -> Section:
         for pi in PI_CORES
     ]
     body = [
-        "**Estimate, not measured on a Pi.** Method: "
-        + __doc__.split("\n\n")[1].replace("\n", " "),
+        "**Estimate, not measured on a Pi.** " + __doc__.split("\n\n")[1].replace("\n", " "),
         "",
         *(f"- {line}" for line in cores),
         f"- This machine: {x86_peak:.1f} GFLOP/s per core (measured above); FLOPs per window "
