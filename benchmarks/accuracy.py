@@ -47,7 +47,7 @@ def run(ctx: Context) -> Section:
     body = [
         f"From `{ctx.bundle.name}/sentio.json` (written by `sentio-export`; evaluated on "
         f"{export.get('evaluated_on', 'the test split')}). Per window; drop = Keras minus "
-        "artifact (positive = worse); |d| = |artifact - Keras|.",
+        "artifact (positive = worse); \\|d\\| = \\|artifact - Keras\\|.",
         "",
         *table(
             [
@@ -60,8 +60,8 @@ def run(ctx: Context) -> Section:
                 "emo. acc",
                 "drop V CCC",
                 "drop A CCC",
-                "max |d|",
-                "mean |d|",
+                "max \\|d\\|",
+                "mean \\|d\\|",
                 "gate",
             ],
             rows,

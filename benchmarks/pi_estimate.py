@@ -65,7 +65,7 @@ def run(ctx: Context) -> Section:
     rows = []
     estimates = {}
     for name, efficiency in inference["efficiency"].items():
-        if "Keras" in name or "tflite-runtime" in name:
+        if name.startswith("model.keras") or "tflite-runtime" in name:
             continue
         cells = [name, f"{100 * efficiency:.0f} %"]
         for pi in PI_CORES:
