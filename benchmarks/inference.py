@@ -261,6 +261,12 @@ def _section(ctx, candidates, times, reference, layers, flops, cross_check, trt_
         f"Peak of one core: measured **{peak.measured:.1f} GFLOP/s** ({peak.measured_how}); "
         f'theoretical {theoretical}. "of peak" divides by the measured figure.',
     ]
+    if any(flops / (s.median / 1e3) / 1e9 > peak.measured for s in spreads.values()):
+        body += [
+            "",
+            "**Above 100 % of peak: other load disturbed the peak measurement in this run; "
+            "re-run on a quiet machine.**",
+        ]
     if trt_version:
         body += [
             "",
