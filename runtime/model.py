@@ -95,8 +95,8 @@ class TFLiteRunner:
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise BundleError(
-                f"cannot load TFLite model {self.path}: {err}",
-                hint="the file is corrupt or needs a newer runtime; re-export it",
+                f"cannot load TFLite model {self.path} in {self.backend}: {err}",
+                hint=_tflite_load_hint(self.backend),
             ) from err
         (inp,) = self._interpreter.get_input_details()
         (out,) = self._interpreter.get_output_details()
@@ -111,6 +111,17 @@ class TFLiteRunner:
         interpreter.set_tensor(self._input, self.input_quantization.quantize(window[None]))
         interpreter.invoke()
         return self.output_quantization.dequantize(interpreter.get_tensor(self._output))[0]
+
+
+def _tflite_load_hint(backend: str) -> str:
+    if backend == "tflite-runtime":
+        # measured: tflite-runtime 2.14 (its last release) lacks FULLY_CONNECTED version 12,
+        # which the dynamic-range model uses; float32 and int8 load
+        return (
+            "tflite-runtime is older than the converter: pip install ai-edge-litert, or pick "
+            "--artifact model_float32.tflite / model_int8.tflite"
+        )
+    return "the file is corrupt or needs a newer runtime; re-export it or upgrade ai-edge-litert"
 
 
 def _tflite_quantization(detail: dict) -> Quantization:
