@@ -54,3 +54,22 @@ def test_listen_runs_with_no_model_argument(tmp_path, capsys):
     # 14 s = 699 complete frames: windows start at frames 0, 25, 50, 75 (hop 0.5 s)
     assert len(lines) == 4
     assert len(list(Listener.from_file(path))) == 4
+
+
+def test_a_tflite_load_failure_under_tflite_runtime_says_what_to_do(monkeypatch):
+    """tflite-runtime 2.14 cannot load the dynamic-range model (FULLY_CONNECTED v12, measured
+    by the benchmarks' venv); the error must name the way out, not just the op."""
+    import sentio.runtime.model as model_module
+    from sentio.runtime.errors import BundleError
+
+    class OldInterpreter:
+        def __init__(self, model_path, num_threads):
+            raise ValueError("Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'")
+
+    monkeypatch.setattr(
+        model_module, "_tflite_interpreter_class", lambda: (OldInterpreter, "tflite-runtime")
+    )
+    with pytest.raises(BundleError) as info:
+        model_module.TFLiteRunner(default_bundle() / "model_dynamic.tflite")
+    assert "tflite-runtime" in str(info.value) and "ai-edge-litert" in str(info.value)
+    assert "model_float32.tflite" in str(info.value)
