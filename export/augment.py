@@ -33,10 +33,6 @@ class Augmentation:
     feature_mask_width: int = 6
     noise: float = 0.0
 
-    @property
-    def active(self) -> bool:
-        return bool(self.jitter or self.time_masks or self.feature_masks or self.noise)
-
     def jitter_starts(
         self, starts: np.ndarray, lengths: np.ndarray, window: int, rng: np.random.Generator
     ) -> np.ndarray:

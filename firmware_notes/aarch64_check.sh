@@ -33,7 +33,8 @@ WORK=$(mktemp -d /tmp/sentio-aarch64-check.XXXXXX)
 # exported bundle skip themselves there: training it needs the TensorFlow export half).
 TESTS=(tests/runtime/test_audio.py tests/runtime/test_bundle.py tests/runtime/test_capture.py
   tests/runtime/test_features.py tests/runtime/test_streaming.py tests/runtime/test_default_model.py
-  tests/runtime/test_listen.py)
+  tests/runtime/test_listen.py tests/runtime/test_sinks_color.py tests/runtime/test_sinks_delivery.py
+  tests/runtime/test_sinks_ui.py tests/runtime/test_sinks_osc.py)
 ARTIFACTS=(model_dynamic.tflite model_float32.tflite model_int8.tflite model.onnx model_int8.onnx)
 
 step() { printf '\n== %s  [%s, +%ds]\n' "$1" "$(date -u +%H:%M:%S)" "$SECONDS"; }
@@ -129,10 +130,10 @@ find "$ROOT/tmp/check/tests" -name __pycache__ -prune -exec rm -rf {} +
 # pure-Python sdists (python_speech_features is one)
 in_root pip install -q --upgrade pip
 in_root pip install -q --only-binary=numpy,scipy,soxr,soundfile,cffi,ai-edge-litert,onnxruntime \
-  "/tmp/check/$(basename "$WHEEL")[onnx]" pytest
+  "/tmp/check/$(basename "$WHEEL")[onnx,osc,mqtt]" pytest
 in_root pip install -q --force-reinstall --no-deps "/tmp/check/$(basename "$WHEEL")"
 in_root pip list 2>/dev/null | grep -iE \
-  '^(sentio|numpy|scipy|python.speech|soundfile|soxr|sounddevice|ai-edge-litert|onnxruntime|pytest) '
+  '^(sentio|numpy|scipy|python.speech|soundfile|soxr|sounddevice|ai-edge-litert|onnxruntime|python-osc|paho-mqtt|pytest) '
 in_root python -c "import soundfile; print('libsndfile (bundled in the wheel):', soundfile.__libsndfile_version__)"
 
 step "arm64: runtime test subset"
