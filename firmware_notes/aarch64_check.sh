@@ -88,6 +88,7 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cp "$HOST_CA" "$ROOT/etc/ssl/host-ca.crt"
 bind /proc
 bind /dev
+bind /dev/pts  # a separate mount: the --ui test opens a pseudo-terminal
 # Not /sys: qemu-user shows the host's (x86) /proc/cpuinfo, and with the host's
 # /sys/devices/system/cpu beside it LiteRT's CPU detection (cpuinfo) segfaults in
 # Interpreter(); without /sys it falls back cleanly. A real Pi has a consistent view of both.
