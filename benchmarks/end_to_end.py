@@ -205,6 +205,7 @@ def _section(ctx, default, runs, audio, audio_s, floors) -> Section:
                     f"< {goal:g}{unit}",
                     value < goal,
                     _by_how_much(value, goal) + why(ctx, artifact, values, floors),
+                    alternative=artifact != default,
                 )
             )
     return Section(

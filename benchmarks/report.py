@@ -19,13 +19,15 @@ class MarkerError(ValueError):
 
 @dataclass
 class SummaryRow:
-    """One line of the summary table; ``goal``/``met``/``why`` for the rows that have a goal."""
+    """One line of the summary table; ``goal``/``met``/``why`` for the rows that have a goal;
+    ``alternative`` marks a goal row about a non-default choice (another artifact)."""
 
     what: str
     measured: str
     goal: str = ""
     met: bool | None = None
     why: str = ""
+    alternative: bool = False
 
 
 @dataclass
@@ -63,14 +65,23 @@ def shortfalls(sections: list[Section]) -> list[str]:
         verdict = "met" if row.met else "**missed**"
         why = f" {row.why}" if row.why else ""
         lines.append(f"- {row.what}: {row.measured}, goal {row.goal}: {verdict}.{why}")
-    missed = [row for row in rows if row.met is False]
-    lines.append("")
-    lines.append(
-        f"{len(missed)} of {len(rows)} goals missed in this run."
-        if missed
-        else f"All {len(rows)} goals met in this run."
-    )
+    lines += ["", _verdict([r for r in rows if not r.alternative], "what ships by default")]
+    alternatives = [r for r in rows if r.alternative]
+    if alternatives:
+        lines.append(
+            f"Other artifacts (listed only where they miss): {len(alternatives)} goal(s) missed; "
+            "they show what the default choice avoids."
+        )
     return lines
+
+
+def _verdict(rows: list[SummaryRow], who: str) -> str:
+    missed = sum(row.met is False for row in rows)
+    if not rows:
+        return f"No goal was measured for {who}."
+    if missed:
+        return f"{who[0].upper()}{who[1:]}: {missed} of {len(rows)} goals missed in this run."
+    return f"{who[0].upper()}{who[1:]}: all {len(rows)} goals met in this run."
 
 
 def render(sections: list[Section], header: list[str]) -> str:

@@ -15,7 +15,15 @@ from benchmarks import accuracy, end_to_end, features, inference, pi_estimate
 from benchmarks.__main__ import main
 from benchmarks.context import Context
 from benchmarks.flops import crnn_flops, total_flops
-from benchmarks.report import BEGIN, END, MarkerError, replace_between_markers
+from benchmarks.report import (
+    BEGIN,
+    END,
+    MarkerError,
+    Section,
+    SummaryRow,
+    replace_between_markers,
+    shortfalls,
+)
 from benchmarks.timing import Spread, interleaved, ratios
 
 REPO = Path(__file__).resolve().parent.parent
@@ -128,3 +136,15 @@ def test_main_rewrites_a_copy_and_prints_the_summary_last(tmp_path, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("accuracy")  # the summary table comes last
     assert np.isfinite(float(text.split("took ")[1].split(" s")[0]))
+
+
+def test_shortfalls_judge_the_default_apart_from_the_alternatives():
+    rows = [
+        SummaryRow("cpu (default)", "0.008", "< 0.01", True),
+        SummaryRow("rss (default)", "90 MB", "< 80 MB", False, "why"),
+        SummaryRow("cpu (int8)", "0.03", "< 0.01", False, alternative=True),
+    ]
+    text = "\n".join(shortfalls([Section("e", "E", [], rows)]))
+    assert "What ships by default: 1 of 2 goals missed" in text
+    assert "Other artifacts (listed only where they miss): 1 goal(s) missed" in text
+    assert "rss (default): 90 MB, goal < 80 MB: **missed**. why" in text
