@@ -44,10 +44,11 @@ class Augmentation:
 
     def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Masks and noise on a batch ``(windows, frames, features)``, in place; returns it."""
-        n, frames, features = x.shape
-        for i in range(n):
-            _zero_spans(x[i], self.time_masks, self.time_mask_frames, frames, 0, rng)
-            _zero_spans(x[i], self.feature_masks, self.feature_mask_width, features, 1, rng)
+        _, frames, features = x.shape
+        if self.time_masks or self.feature_masks:  # validation batches skip the loop
+            for window in x:
+                _zero_spans(window, self.time_masks, self.time_mask_frames, frames, 0, rng)
+                _zero_spans(window, self.feature_masks, self.feature_mask_width, features, 1, rng)
         if self.noise > 0:
             x += rng.normal(0.0, self.noise, x.shape).astype(x.dtype)
         return x

@@ -11,8 +11,9 @@ Outputs (OSC, MQTT) deliver from their own threads: a receiver or broker that is
 stops listening; its failures are counted in the stats lines at exit.
 
 Exit codes: 0 the input ended or SIGINT/SIGTERM stopped it (the final stats lines go to
-stderr); 2 bad input (model bundle, device name, unreadable file, no PortAudio); 3 the audio
-device failed and did not come back; 130 interrupted twice.
+stderr); 2 bad input (model bundle, an ambiguous device name, unreadable file, no PortAudio);
+3 the microphone is not there, cannot be opened, or failed and did not come back (worth
+retrying); 130 interrupted twice.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from sentio.runtime.color import Color
 from sentio.runtime.emotion import Prediction
-from sentio.runtime.sinks import SinkStats, bar
+from sentio.runtime.sinks import ClosesOnExit, SinkStats, bar
 
 CORNERS = (("tense", "happy"), ("sad", "calm"))  # (top left, top right), (bottom ...)
 RESET = "\x1b[0m"
@@ -118,7 +118,7 @@ def _swatch(c: Color, cells: int = 8) -> str:
     return f"\x1b[48;2;{r};{g};{b}m{' ' * cells}{RESET}"
 
 
-class LiveView:
+class LiveView(ClosesOnExit):
     """The ``--ui`` sink: keeps a :class:`ViewState` and redraws the terminal.
 
     Args:
@@ -180,6 +180,3 @@ class LiveView:
     def __enter__(self) -> LiveView:
         self.open()
         return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

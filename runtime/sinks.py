@@ -59,7 +59,20 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-class StreamSink:
+class ClosesOnExit:
+    """``with sink:`` closes the sink at the end of the block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class StreamSink(ClosesOnExit):
     """Base of the sinks that write to a text stream (stdout by default); closing flushes."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
@@ -68,12 +81,6 @@ class StreamSink:
     def close(self) -> None:
         with contextlib.suppress(BrokenPipeError):  # the reader went away: nothing to tell
             self.stream.flush()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class JsonLinesSink(StreamSink):
@@ -134,7 +141,7 @@ class SinkStats:
         )
 
 
-class BackgroundSink:
+class BackgroundSink(ClosesOnExit):
     """A sink that delivers from its own thread, so that a slow or unreachable peer never
     holds up listening: ``emit`` only appends to a bounded queue (the oldest prediction
     makes room, counted as dropped) and never raises; ``deliver`` failures are counted.
@@ -190,12 +197,6 @@ class BackgroundSink:
         except Exception as err:  # closing must not fail the run: the report says it
             self._record_failure(err)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def _work(self) -> None:
         while True:
             with self._wake:
@@ -222,7 +223,7 @@ class BackgroundSink:
             self._failing = True
 
 
-class Sinks:
+class Sinks(ClosesOnExit):
     """Several sinks as one: ``emit`` gives each the prediction, ``close`` closes them all.
 
     ``report_lines()`` gives one stats line per sink that counts deliveries
@@ -251,9 +252,3 @@ class Sinks:
 
     def report_lines(self) -> list[str]:
         return [stats.line() for stats in self.stats()]
-
-    def __enter__(self) -> Sinks:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
