@@ -54,8 +54,8 @@ def float16_model(bundle: Path, manifest: dict, cache_dir: Path) -> Path:
     """The bundle's float16 TFLite, converted with the project's converter and cached."""
     path = cache_dir / f"model_float16-{manifest['files']['model.keras'][:16]}.tflite"
     if not path.is_file():
-        from sentio.export.convert import convert_tflite, tf_keras_inference_model
-        from sentio.export.model import CRNNConfig
+        from sentio.export.conversion.tflite import convert_tflite, tf_keras_inference_model
+        from sentio.export.model.crnn import CRNNConfig
 
         config = CRNNConfig.from_dict(manifest["architecture"])
         inference_model = tf_keras_inference_model(_keras_model(bundle), config)

@@ -45,9 +45,9 @@ def main() -> None:
 
     import keras
     from ai_edge_litert.interpreter import Interpreter
-    from sentio.export.convert import tf_keras_inference_model
-    from sentio.export.exporter import load_source
-    from sentio.export.pipeline import DataOptions, load_prepared
+    from sentio.export.conversion.exporter import load_source
+    from sentio.export.conversion.tflite import tf_keras_inference_model
+    from sentio.export.model.run import DataOptions, load_prepared
 
     source = load_source(args.model)
     options = DataOptions("emotify", args.emotify, cache_dir=args.cache, workers=1, progress=False)
@@ -75,7 +75,7 @@ def main() -> None:
         x = hidden
 
     import tensorflow as tf
-    from sentio.export.convert import remove_cell_clip
+    from sentio.export.conversion.tflite import remove_cell_clip
 
     inference = tf_keras_inference_model(source.model, source.config)
     raw = tf.lite.TFLiteConverter.from_keras_model(inference).convert()

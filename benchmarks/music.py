@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 
 PIECE_S = 30.0
 MOODS = [(v, a) for a in (-0.8, -0.2, 0.4, 0.9) for v in (-0.7, 0.0, 0.7)]

@@ -111,7 +111,7 @@ git -C "$REPO" ls-files -co --exclude-standard -z | (cd "$REPO" && tar --null -T
 WHEEL=$(ls "$WORK"/wheel/sentio-*.whl)
 "$PYTHON" - "$WORK/song.wav" <<'EOF'
 import sys, numpy as np, soundfile
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 # 20 s at 44.1 kHz: exercises decoding + resampling; two moods so the outputs move
 song = np.concatenate([synth_song(0.7, 0.7, 10.0, 44100, seed=5), synth_song(-0.7, -0.5, 10.0, 44100, seed=6)])
 soundfile.write(sys.argv[1], song, 44100)

@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 @pytest.fixture(scope="session")
 def synthetic_dataset(tmp_path_factory):
     """60 generated songs of 12 s whose valence/arousal are known functions of the sound."""
-    from sentio.export.synthetic import make_synthetic_dataset
+    from sentio.export.data.synthetic import make_synthetic_dataset
 
     return make_synthetic_dataset(
         tmp_path_factory.mktemp("synth"), n_songs=60, duration_s=12.0, seed=0
@@ -47,7 +47,7 @@ TINY = [
 def trained_run(synthetic_dataset, tmp_path_factory):
     """A run bundle of ``sentio-train fit`` (window 200, small layers, 25 epochs)."""
     pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
-    from sentio.export.cli import main
+    from sentio.export.cli.train import main
 
     out = tmp_path_factory.mktemp("run") / "bundle"
     code = main(
@@ -73,7 +73,7 @@ def trained_run(synthetic_dataset, tmp_path_factory):
 @pytest.fixture(scope="session")
 def exported(trained_run, tmp_path_factory):
     """``sentio-export --int8`` of ``trained_run``: ``<root>/bundle`` and ``<root>/cal.npz``."""
-    from sentio.export.export_cli import main
+    from sentio.export.cli.export import main
 
     root = tmp_path_factory.mktemp("export")
     code = main(

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from sentio.export.baseline import RidgeBaseline, fit_baseline, song_statistics
-from sentio.export.datasets import Song
-from sentio.export.metrics import bootstrap_intervals, regression_report
-from sentio.export.prepare import SongWindows
+from sentio.export.data.datasets import Song
+from sentio.export.data.windows import SongWindows
+from sentio.export.evaluation.baseline import RidgeBaseline, fit_baseline, song_statistics
+from sentio.export.evaluation.metrics import bootstrap_intervals, regression_report
 
 
 def _songs(n, rng):
@@ -52,7 +52,7 @@ def test_bootstrap_interval_brackets_the_estimate_and_narrows_with_more_songs():
 
 def test_ccc_loss_rewards_spread_not_just_closeness():
     keras = pytest.importorskip("keras", reason="the export extra is not installed")
-    from sentio.export.train import CCCLoss
+    from sentio.export.model.train import CCCLoss
 
     loss = CCCLoss()
     y = np.array([[-0.8, 0.5], [0.0, -0.5], [0.8, 0.1], [0.4, -0.9]], np.float32)
@@ -65,7 +65,7 @@ def test_ccc_loss_rewards_spread_not_just_closeness():
 
 
 def test_paired_ccc_difference_favours_the_better_predictor():
-    from sentio.export.metrics import paired_ccc_difference
+    from sentio.export.evaluation.metrics import paired_ccc_difference
 
     rng = np.random.default_rng(0)
     y = rng.uniform(-1, 1, (60, 2))

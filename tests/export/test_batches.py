@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
 
-from sentio.export.datasets import Song
-from sentio.export.prepare import SongWindows
-from sentio.export.train import WindowBatches
+from sentio.export.data.datasets import Song
+from sentio.export.data.windows import SongWindows
+from sentio.export.model.train import WindowBatches
 
 
 def _songs():
@@ -46,7 +46,7 @@ def test_mixup_blends_windows_and_labels_with_the_same_weight():
 
 
 def test_augmentation_changes_training_windows_every_epoch_but_never_labels():
-    from sentio.export.augment import Augmentation
+    from sentio.export.model.augment import Augmentation
 
     recipe = Augmentation(jitter=5, time_masks=1, time_mask_frames=8, feature_masks=1, noise=0.05)
     plain = WindowBatches(_songs(), 20, 8, shuffle=True, seed=3)
@@ -63,7 +63,7 @@ def test_augmentation_changes_training_windows_every_epoch_but_never_labels():
 
 
 def test_jitter_keeps_windows_inside_their_song():
-    from sentio.export.augment import Augmentation
+    from sentio.export.model.augment import Augmentation
 
     rng = np.random.default_rng(0)
     starts = np.array([0, 40, 40, 10])
@@ -74,7 +74,7 @@ def test_jitter_keeps_windows_inside_their_song():
 
 
 def test_masks_zero_whole_spans_and_no_augmentation_changes_nothing():
-    from sentio.export.augment import NONE, Augmentation
+    from sentio.export.model.augment import NONE, Augmentation
 
     x = np.ones((4, 100, 12), np.float32)
     NONE.apply(x, np.random.default_rng(0))

@@ -3,13 +3,13 @@ features' extremes, saved with provenance and refused under another feature spec
 
 import numpy as np
 import pytest
-from sentio.export.calibrate import (
+from sentio.export.conversion.calibrate import (
     CalibrationError,
     draw_calibration,
     load_calibration,
 )
-from sentio.export.datasets import Song
-from sentio.export.prepare import SongWindows
+from sentio.export.data.datasets import Song
+from sentio.export.data.windows import SongWindows
 from sentio.runtime.emotion import quadrant
 from sentio.runtime.errors import FeatureSpecError
 

@@ -14,7 +14,7 @@ import pytest
 
 keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
 
-from sentio.export.convert import (  # noqa: E402
+from sentio.export.conversion.tflite import (  # noqa: E402
     TFLITE_KINDS,
     convert_onnx,
     convert_tflite,
@@ -24,7 +24,7 @@ from sentio.export.convert import (  # noqa: E402
     tflite_lstm_cell_clips,
     tflite_ops,
 )
-from sentio.export.model import CRNNConfig, build_crnn  # noqa: E402
+from sentio.export.model.crnn import CRNNConfig, build_crnn  # noqa: E402
 from sentio.runtime.model import open_runner, predict_many  # noqa: E402
 
 TFLITE_BUILTINS = {

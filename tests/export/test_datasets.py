@@ -1,6 +1,6 @@
 import pytest
-from sentio.export.datasets import load_deam, load_emotify, load_manifest_csv
-from sentio.export.labels import LabelScale, gems_to_valence_arousal
+from sentio.export.data.datasets import load_deam, load_emotify, load_manifest_csv
+from sentio.export.data.labels import LabelScale, gems_to_valence_arousal
 from sentio.runtime.errors import DatasetError, LabelScaleError
 
 from tests.conftest import write_tone

@@ -1,4 +1,4 @@
-from sentio.export import entry
+from sentio.export.cli import entry
 
 
 def test_without_the_export_extra_the_cli_says_what_to_install(monkeypatch, capsys):

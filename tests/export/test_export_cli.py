@@ -10,8 +10,8 @@ import pytest
 
 keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
 
-from sentio.export.export_cli import main  # noqa: E402
-from sentio.export.verify import DropLimits, check_artifacts  # noqa: E402
+from sentio.export.cli.export import main  # noqa: E402
+from sentio.export.conversion.gate import DropLimits, check_artifacts  # noqa: E402
 from sentio.runtime.bundle import load_manifest, sha256_file  # noqa: E402
 from sentio.runtime.errors import DatasetError  # noqa: E402
 
@@ -179,7 +179,7 @@ def test_bad_input_is_a_clear_error_and_leaves_nothing(
 
 
 def _other_spec(tmp_path):
-    from sentio.export.calibrate import CalibrationSet
+    from sentio.export.conversion.calibrate import CalibrationSet
 
     windows = np.zeros((3, 200, 40), np.float32)
     return CalibrationSet(windows, [("x", 0)] * 3, "0" * 64).save(tmp_path / "other.npz")

@@ -3,8 +3,8 @@ import pytest
 
 keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
 
-from sentio.export.model import CRNNConfig, build_crnn  # noqa: E402
-from sentio.export.train import EmotionAccuracy, WeightedMSE  # noqa: E402
+from sentio.export.model.crnn import CRNNConfig, build_crnn  # noqa: E402
+from sentio.export.model.train import EmotionAccuracy, WeightedMSE  # noqa: E402
 
 
 def test_default_crnn_is_the_seed_design():

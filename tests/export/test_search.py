@@ -1,9 +1,9 @@
 import json
 
 import pytest
-from sentio.export.model import CRNNConfig
-from sentio.export.search import DEFAULT_SPACE, apply_params, candidates, validate_space
-from sentio.export.train_config import TrainConfig
+from sentio.export.model.config import TrainConfig
+from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.search import DEFAULT_SPACE, apply_params, candidates, validate_space
 from sentio.runtime.errors import ConfigError
 
 SPACE = {"dropout": [0.1, 0.2, 0.3], "lstm_units": [[32, 16], [16, 8]], "learning_rate": [1e-3]}
@@ -38,7 +38,7 @@ def test_the_default_space_is_valid_and_unknown_keys_are_refused():
 @pytest.mark.slow
 def test_search_runs_trials_and_writes_a_ranked_table(synthetic_dataset, tmp_path):
     pytest.importorskip("keras")
-    from sentio.export.cli import main
+    from sentio.export.cli.train import main
 
     space = tmp_path / "space.json"
     space.write_text(json.dumps({"dropout": [0.0, 0.2], "lstm_units": [[8, 8]]}))

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
-from sentio.export.datasets import Dataset, SkipLog, Song, load_manifest_csv
-from sentio.export.extract import extract_songs
-from sentio.export.labels import LabelScale
-from sentio.export.prepare import prepare
-from sentio.export.splits import quadrant, split_songs
+from sentio.export.data.datasets import Dataset, SkipLog, Song, load_manifest_csv
+from sentio.export.data.extract import extract_songs
+from sentio.export.data.labels import LabelScale
+from sentio.export.data.splits import quadrant, split_songs
+from sentio.export.data.windows import prepare
 from sentio.runtime.features import FeatureSpec
 
 from tests.conftest import write_tone

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
 
-from sentio.export.cli import main  # noqa: E402
+from sentio.export.cli.train import main  # noqa: E402
 from sentio.runtime.bundle import load_manifest  # noqa: E402
 
 from tests.conftest import TINY  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 from sentio.runtime.emotion import Prediction, quadrant
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

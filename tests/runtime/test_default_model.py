@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import soundfile
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 from sentio.runtime.cli import main
 from sentio.runtime.listener import Listener
 from sentio.runtime.model import BundleModel, default_bundle

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 from sentio.runtime.errors import FeatureSpecError
 from sentio.runtime.features import (
     FeatureSpec,

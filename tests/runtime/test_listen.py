@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 from sentio.runtime.audio import load_audio
 from sentio.runtime.cli import main
 from sentio.runtime.features import extract_features

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import pytest
 import soundfile
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 from sentio.runtime.audio import resample
 from sentio.runtime.features import extract_features
 from sentio.runtime.model import BundleModel

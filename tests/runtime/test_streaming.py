@@ -3,7 +3,7 @@ feed the streaming path in arbitrary chunk sizes, compare."""
 
 import numpy as np
 import pytest
-from sentio.export.synthetic import synth_song
+from sentio.export.data.synthetic import synth_song
 from sentio.runtime.audio import resample
 from sentio.runtime.features import FeatureSpec, extract_features
 from sentio.runtime.streaming import StreamingFeatures, StreamResampler, WindowSlicer

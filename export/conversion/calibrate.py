@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sentio.export.prepare import SongWindows
+from sentio.export.data.windows import SongWindows
 from sentio.runtime.emotion import quadrant
 from sentio.runtime.errors import FeatureSpecError, SentioError
 

@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import numpy as np
-from sentio.export.metrics import DIMENSIONS, regression_report
-from sentio.export.prepare import SongWindows
+from sentio.export.data.windows import SongWindows
+from sentio.export.evaluation.metrics import DIMENSIONS, regression_report
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (n, window, features) -> (n, 2)
 

@@ -17,12 +17,12 @@ import time
 import warnings
 from pathlib import Path
 
-from sentio.export.augment import RECOMMENDED, Augmentation
-from sentio.export.extract import default_cache_dir
-from sentio.export.labels import LabelScale
-from sentio.export.model import CRNNConfig
-from sentio.export.pipeline import DataOptions
-from sentio.export.train_config import LOSSES, TrainConfig
+from sentio.export.data.extract import default_cache_dir
+from sentio.export.data.labels import LabelScale
+from sentio.export.model.augment import RECOMMENDED, Augmentation
+from sentio.export.model.config import LOSSES, TrainConfig
+from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.run import DataOptions
 from sentio.runtime.errors import ConfigError, SentioError
 from sentio.runtime.features import FeatureSpec
 
@@ -248,7 +248,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from sentio.export.pipeline import load_features
+    from sentio.export.model.run import load_features
 
     spec = feature_spec(args)
     dataset, extraction = load_features(data_options(args), spec)
@@ -264,8 +264,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def train_and_write(args, options: DataOptions, out: Path) -> dict:
-    from sentio.export.evaluate import metrics_table
-    from sentio.export.pipeline import fit, load_prepared, run_manifest, write_run
+    from sentio.export.evaluation.predict import metrics_table
+    from sentio.export.model.run import fit, load_prepared, run_manifest, write_run
 
     spec = feature_spec(args)
     prepared, extraction = load_prepared(options, spec)
@@ -293,7 +293,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sentio.export.synthetic import make_synthetic_dataset
+    from sentio.export.data.synthetic import make_synthetic_dataset
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -318,7 +318,7 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
     """A run bundle's manifest and Keras model, and the labelled data prepared with its spec
     and normalization: its own splits (``own_splits``) or every song in one ``all`` split."""
     import keras
-    from sentio.export.pipeline import load_prepared
+    from sentio.export.model.run import load_prepared
     from sentio.runtime.bundle import load_manifest, manifest_spec
     from sentio.runtime.features import FeatureStats
 
@@ -334,8 +334,8 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sentio.export.evaluate import metrics_table
-    from sentio.export.pipeline import evaluate_model
+    from sentio.export.evaluation.predict import metrics_table
+    from sentio.export.model.run import evaluate_model
 
     _, model, prepared = _run_and_data(args, own_splits=False)
     results = evaluate_model(model, prepared, args.emotion_threshold)
@@ -349,8 +349,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """A run's CRNN vs the ridge baseline on the run's own test split, with intervals."""
-    from sentio.export.compare import compare_with_baseline, comparison_markdown
-    from sentio.export.pipeline import keras_predictor
+    from sentio.export.evaluation.compare import compare_with_baseline, comparison_markdown
+    from sentio.export.model.run import keras_predictor
 
     _, model, prepared = _run_and_data(args, own_splits=True)
     result = compare_with_baseline(keras_predictor(model), prepared, args.emotion_threshold)
@@ -363,7 +363,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from sentio.export.search import run_search
+    from sentio.export.model.search import run_search
 
     run_search(args, data_options(args), feature_spec(args))
     return 0

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sentio.export.evaluate import Predictor, evaluate_predictions, predict_windows
-from sentio.export.metrics import DIMENSIONS
-from sentio.export.prepare import SongWindows
+from sentio.export.data.windows import SongWindows
+from sentio.export.evaluation.metrics import DIMENSIONS
+from sentio.export.evaluation.predict import Predictor, evaluate_predictions, predict_windows
 from sentio.runtime.errors import ConfigError, DatasetError
 from sentio.runtime.model import open_runner, predict_many
 
@@ -199,7 +199,7 @@ def check_bundle(bundle: Path, options, limits: DropLimits, threshold: float = 0
         limits: the accuracy-drop gate.
         threshold: emotion-accuracy threshold.
     """
-    from sentio.export.pipeline import load_prepared
+    from sentio.export.model.run import load_prepared
     from sentio.runtime.bundle import load_manifest, manifest_spec
     from sentio.runtime.features import FeatureStats
 
@@ -235,7 +235,7 @@ def _float_reference(bundle: Path, files: list[str]) -> tuple[str, Predictor]:
         except ImportError:
             pass
         else:
-            from sentio.export.pipeline import keras_predictor
+            from sentio.export.model.run import keras_predictor
 
             return "keras", keras_predictor(keras.models.load_model(keras_file, compile=False))
     if "model_float32.tflite" in files:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentio.export.labels import GEMS_CATEGORIES, LabelScale, gems_to_valence_arousal
+from sentio.export.data.labels import GEMS_CATEGORIES, LabelScale, gems_to_valence_arousal
 from sentio.runtime.errors import DatasetError, LabelScaleError
 
 log = logging.getLogger("sentio.datasets")

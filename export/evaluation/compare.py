@@ -4,15 +4,15 @@ bootstrap 95% intervals and a per-group (genre) breakdown: the model card's numb
 from __future__ import annotations
 
 import numpy as np
-from sentio.export.baseline import evaluate_baseline, fit_baseline
-from sentio.export.evaluate import evaluate_predictions, predict_windows
-from sentio.export.metrics import (
+from sentio.export.data.windows import PreparedData
+from sentio.export.evaluation.baseline import evaluate_baseline, fit_baseline
+from sentio.export.evaluation.metrics import (
     DIMENSIONS,
     bootstrap_intervals,
     paired_ccc_difference,
     regression_report,
 )
-from sentio.export.prepare import PreparedData
+from sentio.export.evaluation.predict import evaluate_predictions, predict_windows
 
 METRICS = ("rmse", "mae", "r2", "ccc", "accuracy")
 

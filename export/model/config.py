@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sentio.export.augment import NONE, Augmentation
+from sentio.export.model.augment import NONE, Augmentation
 from sentio.runtime.errors import ConfigError
 
 LOSSES = ("mse", "weighted_mse", "huber", "ccc")

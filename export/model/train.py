@@ -12,9 +12,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from sentio.export.augment import NONE, Augmentation
-from sentio.export.prepare import SongWindows
-from sentio.export.train_config import TrainConfig
+from sentio.export.data.windows import SongWindows
+from sentio.export.model.augment import NONE, Augmentation
+from sentio.export.model.config import TrainConfig
 from sentio.runtime.errors import ConfigError
 
 log = logging.getLogger("sentio.train")

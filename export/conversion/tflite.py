@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sentio.export.model import CRNNConfig
+from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.errors import SentioError
 
 FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sentio.export.evaluate import metrics_table
-from sentio.export.verify import ArtifactCheck, DropLimits, drop_table
+from sentio.export.conversion.gate import ArtifactCheck, DropLimits, drop_table
+from sentio.export.evaluation.predict import metrics_table
 
 
 def write_report_md(

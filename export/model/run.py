@@ -11,20 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sentio.export.augment import NONE
-from sentio.export.datasets import Dataset, load_deam, load_emotify, load_manifest_csv
-from sentio.export.evaluate import evaluate_predictions, metrics_table, predict_windows
-from sentio.export.extract import Extraction, default_cache_dir, extract_songs
-from sentio.export.labels import LabelScale
-from sentio.export.model import CRNNConfig, build_crnn
-from sentio.export.prepare import PreparedData, prepare
-from sentio.export.train_config import TrainConfig
+from sentio.export.data.datasets import Dataset, load_deam, load_emotify, load_manifest_csv
+from sentio.export.data.extract import Extraction, default_cache_dir, extract_songs
+from sentio.export.data.labels import LabelScale
+from sentio.export.data.windows import PreparedData, prepare
+from sentio.export.evaluation.predict import evaluate_predictions, metrics_table, predict_windows
+from sentio.export.model.augment import NONE
+from sentio.export.model.config import TrainConfig
+from sentio.export.model.crnn import CRNNConfig, build_crnn
 from sentio.runtime.bundle import write_bundle
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FeatureSpec, FeatureStats
 
 if TYPE_CHECKING:
-    from sentio.export.train import TrainResult
+    from sentio.export.model.train import TrainResult
 
 log = logging.getLogger("sentio.pipeline")
 DEFAULT_HOP_S = 0.5  # how often the runtime emits a prediction; training stride is separate
@@ -147,7 +147,7 @@ def fit(
 ) -> FitOutcome:
     """Build, train and evaluate one CRNN on prepared data."""
     import keras  # imported here: extraction before it may fork safely
-    from sentio.export.train import WindowBatches, train_model
+    from sentio.export.model.train import WindowBatches, train_model
 
     keras.utils.set_random_seed(train_config.seed)
     model = build_crnn(model_config)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sentio.export.convert import tflite_ops
+from sentio.export.conversion.tflite import tflite_ops
 
 ARENA_MARGIN = 1.25  # TFLM's op data and scratch buffers on top of the tensors
 

@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sentio.export.calibrate import (
+from sentio.export.conversion.calibrate import (
     DEFAULT_SIZE,
     CalibrationSet,
     draw_calibration,
     load_calibration,
 )
-from sentio.export.convert import (
+from sentio.export.conversion.gate import (
+    ArtifactCheck,
+    DropLimits,
+    check_artifacts,
+    check_summary,
+    runner_predictor,
+)
+from sentio.export.conversion.tflite import (
     FLOAT_TFLITE_KINDS,
     Artifact,
     convert_onnx,
@@ -29,16 +36,9 @@ from sentio.export.convert import (
     tf_keras_inference_model,
     tflite_ops,
 )
-from sentio.export.model import CRNNConfig
-from sentio.export.pipeline import DEFAULT_HOP_S, keras_predictor, tool_versions, window_entry
-from sentio.export.prepare import PreparedData, SongWindows
-from sentio.export.verify import (
-    ArtifactCheck,
-    DropLimits,
-    check_artifacts,
-    check_summary,
-    runner_predictor,
-)
+from sentio.export.data.windows import PreparedData, SongWindows
+from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.run import DEFAULT_HOP_S, keras_predictor, tool_versions, window_entry
 from sentio.runtime.bundle import load_manifest, manifest_spec, write_bundle
 from sentio.runtime.errors import BundleError
 from sentio.runtime.features import FeatureSpec, FeatureStats
@@ -227,7 +227,7 @@ def export_bundle(
                 json.dumps(calibration.provenance(), indent=1) + "\n"
             )
         if options.c_array and options.int8:
-            from sentio.export.c_array import write_c_array
+            from sentio.export.conversion.c_array import write_c_array
 
             write_c_array((staging / "model_int8.tflite").read_bytes(), staging)
         manifest["export"] = {
@@ -369,7 +369,7 @@ def _write_reports(
     test: list[SongWindows],
     options: ExportOptions,
 ) -> None:
-    from sentio.export.report import write_report_md, write_report_png
+    from sentio.export.conversion.report import write_report_md, write_report_png
 
     write_report_md(staging / "report.md", manifest, result.checks, options.limits, result.study)
     labels = np.stack([s.label for s in test])

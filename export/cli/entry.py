@@ -31,7 +31,7 @@ def train_main() -> int:
     missing = missing_export_modules()
     if missing:
         return _say_missing("sentio-train", missing)
-    from sentio.export.cli import main
+    from sentio.export.cli.train import main
 
     return main()
 
@@ -40,6 +40,6 @@ def export_main() -> int:
     missing = missing_export_modules(EXPORT_MODULES + CONVERT_MODULES)
     if missing:
         return _say_missing("sentio-export", missing)
-    from sentio.export.export_cli import main
+    from sentio.export.cli.export import main
 
     return main()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from sentio.export.datasets import Song
+from sentio.export.data.datasets import Song
 from sentio.runtime.emotion import quadrant
 
 SPLITS = ("train", "val", "test")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sentio.export.model import CRNNConfig
-from sentio.export.train_config import TrainConfig
+from sentio.export.model.config import TrainConfig
+from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.errors import ConfigError
 
 # The ranges the seed design explores around its defaults.
@@ -100,8 +100,8 @@ def results_table(rows: list[dict]) -> str:
 
 def run_search(args, options, spec) -> list[dict]:
     """Prepare the data once, then train one model per candidate until trials or time run out."""
-    from sentio.export.cli import model_config, train_config
-    from sentio.export.pipeline import fit, load_prepared
+    from sentio.export.cli.train import model_config, train_config
+    from sentio.export.model.run import fit, load_prepared
 
     space = json.loads(Path(args.space).read_text()) if args.space else DEFAULT_SPACE
     validate_space(space)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sentio.export.datasets import SkipLog, Song
+from sentio.export.data.datasets import SkipLog, Song
 from sentio.runtime.audio import is_silent, load_audio
 from sentio.runtime.bundle import sha256_file
 from sentio.runtime.errors import SentioError

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sentio.export.datasets import Dataset, SkipLog, Song
-from sentio.export.splits import split_songs
+from sentio.export.data.datasets import Dataset, SkipLog, Song
+from sentio.export.data.splits import split_songs
 from sentio.runtime.errors import DatasetError
 from sentio.runtime.features import FeatureSpec, FeatureStats
 from sentio.runtime.windows import window_starts

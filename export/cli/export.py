@@ -18,8 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from sentio.export.calibrate import DEFAULT_SIZE
-from sentio.export.cli import (
+from sentio.export.cli.train import (
     add_data_args,
     add_model_args,
     add_train_args,
@@ -28,9 +27,10 @@ from sentio.export.cli import (
     run_command,
     train_and_write,
 )
-from sentio.export.convert import FLOAT_TFLITE_KINDS, ONNX_INT8_MODES
-from sentio.export.pipeline import DataOptions
-from sentio.export.verify import DropLimits
+from sentio.export.conversion.calibrate import DEFAULT_SIZE
+from sentio.export.conversion.gate import DropLimits
+from sentio.export.conversion.tflite import FLOAT_TFLITE_KINDS, ONNX_INT8_MODES
+from sentio.export.model.run import DataOptions
 from sentio.runtime.errors import ConfigError
 
 log = logging.getLogger("sentio")
@@ -152,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.check:
         return cmd_check(args)
-    from sentio.export.exporter import ExportOptions, export_bundle, load_source
-    from sentio.export.verify import drop_table
+    from sentio.export.conversion.exporter import ExportOptions, export_bundle, load_source
+    from sentio.export.conversion.gate import drop_table
 
     if args.c_array and not args.int8:
         raise ConfigError("--c-array writes the int8 model", hint="add --int8")
@@ -243,7 +243,7 @@ def _data_for(source_manifest: dict, args: argparse.Namespace) -> DataOptions:
 
 
 def _prepare_for(source, args: argparse.Namespace):
-    from sentio.export.pipeline import load_prepared
+    from sentio.export.model.run import load_prepared
 
     options = _data_for(source.manifest, args)
     options.window = source.config.window_frames
@@ -264,7 +264,7 @@ def _prepare_for(source, args: argparse.Namespace):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from sentio.export.verify import check_bundle
+    from sentio.export.conversion.gate import check_bundle
 
     if args.model is None or not _has_data(args):
         raise ConfigError(
