@@ -47,7 +47,7 @@ def main() -> None:
     from ai_edge_litert.interpreter import Interpreter
     from sentio.export.conversion.exporter import load_source
     from sentio.export.conversion.tflite import tf_keras_inference_model
-    from sentio.export.model.run import DataOptions, load_prepared
+    from sentio.export.data.sources import DataOptions, load_prepared
 
     source = load_source(args.model)
     options = DataOptions("emotify", args.emotify, cache_dir=args.cache, workers=1, progress=False)

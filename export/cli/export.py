@@ -30,7 +30,7 @@ from sentio.export.cli.train import (
 from sentio.export.conversion.calibrate import DEFAULT_SIZE
 from sentio.export.conversion.gate import DropLimits
 from sentio.export.conversion.tflite import FLOAT_TFLITE_KINDS, ONNX_INT8_MODES
-from sentio.export.model.run import DataOptions
+from sentio.export.data.sources import DataOptions
 from sentio.runtime.errors import ConfigError
 
 log = logging.getLogger("sentio")
@@ -243,7 +243,7 @@ def _data_for(source_manifest: dict, args: argparse.Namespace) -> DataOptions:
 
 
 def _prepare_for(source, args: argparse.Namespace):
-    from sentio.export.model.run import load_prepared
+    from sentio.export.data.sources import load_prepared
 
     options = _data_for(source.manifest, args)
     options.window = source.config.window_frames

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sentio.export.data.extract import default_cache_dir
 from sentio.export.data.labels import LabelScale
+from sentio.export.data.sources import DataOptions
 from sentio.export.model.augment import RECOMMENDED, Augmentation
 from sentio.export.model.config import LOSSES, TrainConfig
 from sentio.export.model.crnn import CRNNConfig
-from sentio.export.model.run import DataOptions
 from sentio.runtime.errors import ConfigError, SentioError
 from sentio.runtime.features import FeatureSpec
 
@@ -248,7 +248,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from sentio.export.model.run import load_features
+    from sentio.export.data.sources import load_features
 
     spec = feature_spec(args)
     dataset, extraction = load_features(data_options(args), spec)
@@ -264,8 +264,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def train_and_write(args, options: DataOptions, out: Path) -> dict:
+    from sentio.export.data.sources import load_prepared
     from sentio.export.evaluation.predict import metrics_table
-    from sentio.export.model.run import fit, load_prepared, run_manifest, write_run
+    from sentio.export.model.run import run_manifest, write_run
+    from sentio.export.model.train import fit
 
     spec = feature_spec(args)
     prepared, extraction = load_prepared(options, spec)
@@ -318,7 +320,7 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
     """A run bundle's manifest and Keras model, and the labelled data prepared with its spec
     and normalization: its own splits (``own_splits``) or every song in one ``all`` split."""
     import keras
-    from sentio.export.model.run import load_prepared
+    from sentio.export.data.sources import load_prepared
     from sentio.runtime.bundle import load_manifest, manifest_spec
     from sentio.runtime.features import FeatureStats
 
@@ -334,8 +336,7 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sentio.export.evaluation.predict import metrics_table
-    from sentio.export.model.run import evaluate_model
+    from sentio.export.evaluation.predict import evaluate_model, metrics_table
 
     _, model, prepared = _run_and_data(args, own_splits=False)
     results = evaluate_model(model, prepared, args.emotion_threshold)
@@ -350,7 +351,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """A run's CRNN vs the ridge baseline on the run's own test split, with intervals."""
     from sentio.export.evaluation.compare import compare_with_baseline, comparison_markdown
-    from sentio.export.model.run import keras_predictor
+    from sentio.export.evaluation.predict import keras_predictor
 
     _, model, prepared = _run_and_data(args, own_splits=True)
     result = compare_with_baseline(keras_predictor(model), prepared, args.emotion_threshold)

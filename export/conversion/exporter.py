@@ -37,8 +37,9 @@ from sentio.export.conversion.tflite import (
     tflite_ops,
 )
 from sentio.export.data.windows import PreparedData, SongWindows
+from sentio.export.evaluation.predict import keras_predictor
 from sentio.export.model.crnn import CRNNConfig
-from sentio.export.model.run import DEFAULT_HOP_S, keras_predictor, tool_versions, window_entry
+from sentio.export.model.run import DEFAULT_HOP_S, tool_versions, window_entry
 from sentio.runtime.bundle import load_manifest, manifest_spec, write_bundle
 from sentio.runtime.errors import BundleError
 from sentio.runtime.features import FeatureSpec, FeatureStats

@@ -199,7 +199,7 @@ def check_bundle(bundle: Path, options, limits: DropLimits, threshold: float = 0
         limits: the accuracy-drop gate.
         threshold: emotion-accuracy threshold.
     """
-    from sentio.export.model.run import load_prepared
+    from sentio.export.data.sources import load_prepared
     from sentio.runtime.bundle import load_manifest, manifest_spec
     from sentio.runtime.features import FeatureStats
 
@@ -235,7 +235,7 @@ def _float_reference(bundle: Path, files: list[str]) -> tuple[str, Predictor]:
         except ImportError:
             pass
         else:
-            from sentio.export.model.run import keras_predictor
+            from sentio.export.evaluation.predict import keras_predictor
 
             return "keras", keras_predictor(keras.models.load_model(keras_file, compile=False))
     if "model_float32.tflite" in files:

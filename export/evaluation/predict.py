@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import numpy as np
-from sentio.export.data.windows import SongWindows
+from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.evaluation.metrics import DIMENSIONS, regression_report
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (n, window, features) -> (n, 2)
@@ -87,3 +87,20 @@ def metrics_table(results: dict[str, dict], level: str = "songs", title: str = "
         row += f" | {rep['emotion_accuracy']:7.2f}"
         lines.append(row)
     return "\n".join(lines)
+
+
+def keras_predictor(model):
+    """A batch predictor over a Keras model that skips ``predict``'s per-call overhead."""
+    import keras
+
+    return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def evaluate_model(model, prepared: PreparedData, threshold: float) -> dict[str, dict]:
+    predict = keras_predictor(model)
+    return {
+        name: evaluate_predictions(
+            songs, predict_windows(predict, songs, prepared.window), threshold
+        )
+        for name, songs in prepared.splits.items()
+    }

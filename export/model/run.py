@@ -1,172 +1,25 @@
-"""The export half's stages joined up: data -> features -> splits -> CRNN -> training ->
-evaluation -> a run bundle. The CLI and the hyperparameter search both call these."""
+"""A training run's bundle: the manifest of what was trained on what, the Keras model, the
+metrics, the history and a report, written atomically."""
 
 from __future__ import annotations
 
 import csv
 import json
-import logging
 import platform
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sentio.export.data.datasets import Dataset, load_deam, load_emotify, load_manifest_csv
-from sentio.export.data.extract import Extraction, default_cache_dir, extract_songs
-from sentio.export.data.labels import LabelScale
-from sentio.export.data.windows import PreparedData, prepare
-from sentio.export.evaluation.predict import evaluate_predictions, metrics_table, predict_windows
-from sentio.export.model.augment import NONE
+from sentio.export.data.extract import Extraction
+from sentio.export.data.windows import PreparedData
+from sentio.export.evaluation.predict import metrics_table
 from sentio.export.model.config import TrainConfig
-from sentio.export.model.crnn import CRNNConfig, build_crnn
+from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.bundle import write_bundle
-from sentio.runtime.errors import ConfigError
-from sentio.runtime.features import FeatureSpec, FeatureStats
 
 if TYPE_CHECKING:
-    from sentio.export.model.train import TrainResult
+    from sentio.export.model.train import FitOutcome
 
-log = logging.getLogger("sentio.pipeline")
 DEFAULT_HOP_S = 0.5  # how often the runtime emits a prediction; training stride is separate
-
-
-@dataclass
-class DataOptions:
-    """Where the labelled audio is and how it becomes windows.
-
-    Attributes:
-        kind: ``emotify``, ``deam`` or ``manifest``.
-        path: dataset folder (emotify, deam) or CSV file (manifest).
-        label_scale: the manifest's label scale.
-        fix_deam_swap: correct DEAM's valence/arousal swap for ids <= 1000.
-        cache_dir: feature cache root (None: no cache).
-        workers: extraction processes (None: all cores).
-        window: frames per window.
-        stride: frames between training windows of a song.
-        short: ``skip`` or ``pad`` songs shorter than a window.
-        split_seed: seed of the song-level split.
-        limit: use only the first N songs (quick trials).
-        progress: show progress bars.
-    """
-
-    kind: str
-    path: Path
-    label_scale: LabelScale = field(default_factory=LabelScale)
-    fix_deam_swap: bool = True
-    cache_dir: Path | None = field(default_factory=default_cache_dir)
-    workers: int | None = None
-    window: int = 600
-    stride: int = 150
-    short: str = "skip"
-    split_seed: int = 0
-    limit: int | None = None
-    progress: bool = True
-
-
-def load_dataset(options: DataOptions) -> Dataset:
-    if options.kind == "emotify":
-        dataset = load_emotify(options.path)
-    elif options.kind == "deam":
-        dataset = load_deam(options.path, fix_swap=options.fix_deam_swap)
-    elif options.kind == "manifest":
-        dataset = load_manifest_csv(options.path, options.label_scale)
-    else:
-        raise ConfigError(
-            f"unknown dataset kind {options.kind!r}", hint="use emotify, deam or manifest"
-        )
-    if options.limit is not None:
-        dataset.songs = dataset.songs[: options.limit]
-    if not dataset.songs:
-        raise ConfigError(
-            f"no usable songs in {options.path}",
-            hint="check the path; the warnings above say what was skipped and why",
-        )
-    return dataset
-
-
-def load_features(options: DataOptions, spec: FeatureSpec) -> tuple[Dataset, Extraction]:
-    dataset = load_dataset(options)
-    extraction = extract_songs(
-        dataset.songs, spec, dataset.skipped, options.cache_dir, options.workers, options.progress
-    )
-    return dataset, extraction
-
-
-def load_prepared(
-    options: DataOptions,
-    spec: FeatureSpec,
-    stats: FeatureStats | None = None,
-    split_ids: dict[str, list[str]] | None = None,
-) -> tuple[PreparedData, Extraction]:
-    """Songs -> features -> normalized, split windows (``stats`` given: one ``all`` split,
-    or the recorded ``split_ids``)."""
-    dataset, extraction = load_features(options, spec)
-    prepared = prepare(
-        dataset,
-        extraction.features,
-        spec,
-        options.window,
-        options.stride,
-        options.short,
-        options.split_seed,
-        stats=stats,
-        split_ids=split_ids,
-    )
-    return prepared, extraction
-
-
-def keras_predictor(model):
-    """A batch predictor over a Keras model that skips ``predict``'s per-call overhead."""
-    import keras
-
-    return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
-
-
-def evaluate_model(model, prepared: PreparedData, threshold: float) -> dict[str, dict]:
-    predict = keras_predictor(model)
-    return {
-        name: evaluate_predictions(
-            songs, predict_windows(predict, songs, prepared.window), threshold
-        )
-        for name, songs in prepared.splits.items()
-    }
-
-
-@dataclass
-class FitOutcome:
-    result: TrainResult
-    metrics: dict[str, dict]
-
-
-def fit(
-    prepared: PreparedData,
-    model_config: CRNNConfig,
-    train_config: TrainConfig,
-    checkpoint: Path | None = None,
-    verbose: int | None = None,
-) -> FitOutcome:
-    """Build, train and evaluate one CRNN on prepared data."""
-    import keras  # imported here: extraction before it may fork safely
-    from sentio.export.model.train import WindowBatches, train_model
-
-    keras.utils.set_random_seed(train_config.seed)
-    model = build_crnn(model_config)
-    batches = {
-        name: WindowBatches(
-            songs,
-            prepared.window,
-            train_config.batch_size,
-            name == "train",
-            train_config.seed,
-            train_config.mixup if name == "train" else 0.0,
-            train_config.augmentation if name == "train" else NONE,
-        )
-        for name, songs in prepared.splits.items()
-    }
-    result = train_model(model, batches["train"], batches["val"], train_config, checkpoint, verbose)
-    return FitOutcome(
-        result, evaluate_model(result.model, prepared, train_config.emotion_threshold)
-    )
 
 
 def tool_versions() -> dict[str, str]:

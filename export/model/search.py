@@ -101,7 +101,8 @@ def results_table(rows: list[dict]) -> str:
 def run_search(args, options, spec) -> list[dict]:
     """Prepare the data once, then train one model per candidate until trials or time run out."""
     from sentio.export.cli.train import model_config, train_config
-    from sentio.export.model.run import fit, load_prepared
+    from sentio.export.data.sources import load_prepared
+    from sentio.export.model.train import fit
 
     space = json.loads(Path(args.space).read_text()) if args.space else DEFAULT_SPACE
     validate_space(space)

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from sentio.export.data.windows import SongWindows
+from sentio.export.data.windows import PreparedData, SongWindows
+from sentio.export.evaluation.predict import evaluate_model
 from sentio.export.model.augment import NONE, Augmentation
 from sentio.export.model.config import TrainConfig
+from sentio.export.model.crnn import CRNNConfig, build_crnn
 from sentio.runtime.errors import ConfigError
 
 log = logging.getLogger("sentio.train")
@@ -240,4 +242,38 @@ def train_model(
         epochs_run=len(val_loss),
         best_epoch=int(np.nanargmin(val_loss)) + 1,
         seconds=time.perf_counter() - start,
+    )
+
+
+@dataclass
+class FitOutcome:
+    result: TrainResult
+    metrics: dict[str, dict]
+
+
+def fit(
+    prepared: PreparedData,
+    model_config: CRNNConfig,
+    train_config: TrainConfig,
+    checkpoint: Path | None = None,
+    verbose: int | None = None,
+) -> FitOutcome:
+    """Build, train and evaluate one CRNN on prepared data."""
+    keras.utils.set_random_seed(train_config.seed)
+    model = build_crnn(model_config)
+    batches = {
+        name: WindowBatches(
+            songs,
+            prepared.window,
+            train_config.batch_size,
+            name == "train",
+            train_config.seed,
+            train_config.mixup if name == "train" else 0.0,
+            train_config.augmentation if name == "train" else NONE,
+        )
+        for name, songs in prepared.splits.items()
+    }
+    result = train_model(model, batches["train"], batches["val"], train_config, checkpoint, verbose)
+    return FitOutcome(
+        result, evaluate_model(result.model, prepared, train_config.emotion_threshold)
     )
