@@ -11,44 +11,17 @@ Two details matter for correctness, and both live here so that every caller gets
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from sentio.runtime.errors import BundleError, SentioError
+from sentio.runtime.manifest import FLOAT32, Manifest, ModelEntry, Quantization
+from sentio.runtime.manifest import load as load_manifest
 
 
 class BackendMissingError(SentioError):
     """The package that runs this kind of model file is not installed."""
-
-
-@dataclass(frozen=True)
-class Quantization:
-    """Affine quantization of a tensor: ``real = scale * (q - zero_point)``; scale 0 = float."""
-
-    dtype: str
-    scale: float = 0.0
-    zero_point: int = 0
-
-    @property
-    def is_quantized(self) -> bool:
-        return self.scale != 0.0
-
-    def quantize(self, x: np.ndarray) -> np.ndarray:
-        if not self.is_quantized:
-            return x.astype(self.dtype, copy=False)
-        info = np.iinfo(self.dtype)
-        q = np.round(x / self.scale) + self.zero_point
-        return np.clip(q, info.min, info.max).astype(self.dtype)
-
-    def dequantize(self, q: np.ndarray) -> np.ndarray:
-        if not self.is_quantized:
-            return q.astype(np.float32, copy=False)
-        return (self.scale * (q.astype(np.float32) - self.zero_point)).astype(np.float32)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"dtype": self.dtype, "scale": self.scale, "zero_point": self.zero_point}
 
 
 class Runner(Protocol):
@@ -157,8 +130,8 @@ class OnnxRunner:
         (inp,) = self._session.get_inputs()
         self._input_name = inp.name
         self.input_shape = tuple(inp.shape)
-        self.input_quantization = Quantization("float32")
-        self.output_quantization = Quantization("float32")
+        self.input_quantization = FLOAT32
+        self.output_quantization = FLOAT32
 
     def predict(self, window: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(window[None], dtype=np.float32)
@@ -187,11 +160,6 @@ def predict_many(runner: Runner, windows: np.ndarray) -> np.ndarray:
 
 
 DEFAULT_MODEL_DIR_NAME = "default_model"
-RUNNABLE_FORMATS = ("tflite", "onnx")
-
-
-def _runnable(manifest: dict) -> list[str]:
-    return [m["file"] for m in manifest.get("models", []) if m.get("format") in RUNNABLE_FORMATS]
 
 
 def default_bundle() -> Path | None:
@@ -219,9 +187,6 @@ class BundleModel:
     def __init__(
         self, path: Path | None = None, artifact: str | None = None, num_threads: int = 1
     ) -> None:
-        from sentio.runtime.bundle import load_manifest, manifest_spec
-        from sentio.runtime.features import FeatureStats
-
         path = Path(path) if path is not None else default_bundle()
         if path is None:
             raise BundleError(
@@ -231,28 +196,26 @@ class BundleModel:
         if path.is_file():
             path, artifact = path.parent, artifact or path.name
         self.path = path
-        self.manifest = load_manifest(path)  # every file's sha256 checked
-        self.spec = manifest_spec(self.manifest)
-        self.stats = FeatureStats.from_dict(self.manifest["normalization"])
-        self.window = int(self.manifest["window"]["frames"])
-        self.default_hop_s = float(self.manifest["window"].get("default_hop_s", 0.5))
+        self.manifest: Manifest = load_manifest(path)  # every file's sha256 checked
+        self.spec = self.manifest.feature_spec
+        self.stats = self.manifest.normalization
+        self.window = self.manifest.window.frames
+        self.default_hop_s = self.manifest.window.default_hop_s
         self.artifact = artifact or self._default_artifact()
-        self.entry = next(
-            (m for m in self.manifest.get("models", []) if m["file"] == self.artifact), {}
-        )
-        if not self.entry or self.entry.get("format") not in RUNNABLE_FORMATS:
-            runnable = _runnable(self.manifest)
+        entry = self.manifest.model(self.artifact)
+        if entry is None or not entry.runnable:
+            runnable = self.manifest.runnable
             raise BundleError(
                 f"{path} has no runnable artifact {self.artifact!r}",
                 hint=f"choose one of {runnable}" if runnable else "export it with sentio-export",
             )
+        self.entry: ModelEntry = entry
         self.runner = open_runner(path / self.artifact, num_threads)
 
     def _default_artifact(self) -> str:
-        chosen = self.manifest.get("default_artifact")
-        if chosen:
-            return chosen
-        runnable = _runnable(self.manifest)
+        if self.manifest.default_artifact:
+            return self.manifest.default_artifact
+        runnable = self.manifest.runnable
         if not runnable:
             raise BundleError(
                 f"{self.path} holds no TFLite or ONNX model",

@@ -39,10 +39,11 @@ from sentio.export.conversion.tflite import (
 from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.evaluation.predict import keras_predictor
 from sentio.export.model.crnn import CRNNConfig
-from sentio.export.model.run import DEFAULT_HOP_S, tool_versions, window_entry
+from sentio.export.model.run import tool_versions, window_entry
 from sentio.runtime.bundle import load_manifest, manifest_spec, write_bundle
 from sentio.runtime.errors import BundleError
 from sentio.runtime.features import FeatureSpec, FeatureStats
+from sentio.runtime.manifest import DEFAULT_HOP_S
 from sentio.runtime.model import open_runner
 
 log = logging.getLogger("sentio.export")

@@ -3,8 +3,10 @@ path (``DataOptions``) -> songs -> cached features -> split, normalized windows.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sentio.export.data.datasets import Dataset, load_deam, load_emotify, load_manifest_csv
 from sentio.export.data.extract import Extraction, default_cache_dir, extract_songs
@@ -12,6 +14,7 @@ from sentio.export.data.labels import LabelScale
 from sentio.export.data.windows import PreparedData, prepare
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FeatureSpec, FeatureStats
+from sentio.runtime.manifest import Manifest
 
 
 @dataclass
@@ -97,3 +100,48 @@ def load_prepared(
         split_ids=split_ids,
     )
     return prepared, extraction
+
+
+def recorded_data_options(manifest: Manifest, **overrides: Any) -> DataOptions | None:
+    """The data a bundle's model was trained on, as its manifest recorded it (kind, path, label
+    scale, window, train stride, split seed), or None when no source was recorded.
+
+    ``overrides`` replace fields (cache, workers, progress, a moved path...).
+    """
+    source = manifest.data.source
+    if source is None:
+        return None
+    recorded = DataOptions(
+        kind=source.kind,
+        path=Path(source.path),
+        label_scale=LabelScale(*manifest.data.label_scale),
+        split_seed=manifest.data.split_seed,
+    )
+    return with_model_window(dataclasses.replace(recorded, **overrides), manifest)
+
+
+def with_model_window(options: DataOptions, manifest: Manifest) -> DataOptions:
+    """``options`` with the window and training stride the bundle's model was trained with."""
+    stride = manifest.window.train_stride_frames or options.stride
+    return dataclasses.replace(options, window=manifest.window.frames, stride=stride)
+
+
+def prepare_for_model(
+    manifest: Manifest, options: DataOptions, own_splits: bool = True
+) -> tuple[PreparedData, Extraction]:
+    """Labelled data prepared exactly as a bundle's model expects it: the bundle's feature spec,
+    normalization, window and training stride; its own song splits (``own_splits``, songs not
+    in the data left out) or every song in one ``all`` split.
+
+    This is the one place a manifest turns into prepared data (export, check, evaluate and
+    compare all come through here).
+    """
+    options = with_model_window(options, manifest)
+    splits = manifest.data.splits
+    split_ids = {name: list(ids) for name, ids in splits.items()} if own_splits else None
+    if own_splits and not split_ids:
+        raise ConfigError(
+            "the model's manifest records no song split",
+            hint="evaluate it on all songs of a labelled set (sentio-train evaluate) instead",
+        )
+    return load_prepared(options, manifest.feature_spec, manifest.normalization, split_ids)

@@ -15,11 +15,11 @@ from sentio.export.evaluation.predict import metrics_table
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.bundle import write_bundle
+from sentio.runtime.manifest import DEFAULT_HOP_S
 
 if TYPE_CHECKING:
     from sentio.export.model.train import FitOutcome
 
-DEFAULT_HOP_S = 0.5  # how often the runtime emits a prediction; training stride is separate
 
 
 def tool_versions() -> dict[str, str]:

@@ -1,0 +1,561 @@
+"""The bundle manifest, ``sentio.json``: the one contract between ``export/`` and ``runtime/``.
+
+Every field either half reads is typed here; nothing else in Sentio indexes the JSON by key.
+:func:`load` reads a bundle folder, validates every field (an error names the field, what was
+wrong and how to fix it) and checks each listed file's sha256; :func:`save` writes atomically.
+
+Format history:
+
+- **1** — the first release (the shipped default model was written with it). Loads as is:
+  fields it lacks take the defaults below.
+- **2** — adds ``recipe`` (the training recipe file's settings, when a run came from one) and
+  ``model_entry.format`` for the Keras entry of a training run. Written by this version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sentio.runtime.errors import BundleError, FeatureSpecError
+from sentio.runtime.features import FeatureSpec, FeatureStats
+
+MANIFEST_NAME = "sentio.json"
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
+#: Seconds between the runtime's predictions when neither the bundle nor the user says.
+DEFAULT_HOP_S = 0.5
+#: Model file formats the runtime can run (a ``keras`` entry is the training source).
+RUNNABLE_FORMATS = ("tflite", "onnx")
+OUTPUTS = ("valence", "arousal")
+
+_REEXPORT = "re-export the bundle with sentio-export (or re-train it with sentio-train fit)"
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class Window:
+    """How feature frames become model inputs.
+
+    Attributes:
+        frames: frames per window (the model's input length).
+        seconds: the same length in seconds.
+        default_hop_s: seconds between the runtime's predictions unless the user says.
+        train_stride_frames: frames between training windows of a song (export side only).
+    """
+
+    frames: int
+    seconds: float
+    default_hop_s: float = DEFAULT_HOP_S
+    train_stride_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.frames < 1:
+            raise ValueError(f"frames must be at least 1, got {self.frames}")
+        if not self.default_hop_s > 0:
+            raise ValueError(f"default_hop_s must be positive, got {self.default_hop_s}")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the model's outputs mean: names in order, their range, the output activation."""
+
+    outputs: tuple[str, ...] = OUTPUTS
+    range: tuple[float, float] = (-1.0, 1.0)
+    activation: str = "tanh"
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Affine quantization of a tensor: ``real = scale * (q - zero_point)``; scale 0 = float."""
+
+    dtype: str
+    scale: float = 0.0
+    zero_point: int = 0
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.scale != 0.0
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        if not self.is_quantized:
+            return x.astype(self.dtype, copy=False)
+        info = np.iinfo(self.dtype)
+        q = np.round(x / self.scale) + self.zero_point
+        return np.clip(q, info.min, info.max).astype(self.dtype)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        if not self.is_quantized:
+            return q.astype(np.float32, copy=False)
+        return (self.scale * (q.astype(np.float32) - self.zero_point)).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dtype": self.dtype, "scale": self.scale, "zero_point": self.zero_point}
+
+
+FLOAT32 = Quantization("float32")
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """Input and output tensor types of one model file."""
+
+    input: Quantization = FLOAT32
+    output: Quantization = FLOAT32
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model file of the bundle and what the export measured of it.
+
+    Attributes:
+        file: file name inside the bundle.
+        format: ``tflite``, ``onnx`` or ``keras`` (the training source).
+        kind: ``float32``, ``float16``, ``dynamic``, ``int8`` or ``keras``.
+        note: how it was made.
+        bytes: file size.
+        ops: operator types in graph order.
+        input_shape: the input tensor's shape (batch, frames, features).
+        io: input/output quantization.
+        params: trainable parameters (the Keras entry).
+        test_windows, test_songs: metrics on the held-out test split, per window and per song.
+        vs_float: largest and mean |output - float model output| on the test windows.
+        drop: metric drops against the float model.
+        gate: ``pass`` or ``fail`` against the export's drop limits.
+        failures: which limits failed.
+    """
+
+    file: str
+    format: str = ""
+    kind: str = ""
+    note: str = ""
+    bytes: int | None = None
+    ops: tuple[str, ...] = ()
+    input_shape: tuple[int, ...] = ()
+    io: ModelIO | None = None
+    params: int | None = None
+    test_windows: dict[str, Any] | None = None
+    test_songs: dict[str, Any] | None = None
+    vs_float: dict[str, float] | None = None
+    drop: dict[str, float] | None = None
+    gate: str | None = None
+    failures: tuple[str, ...] = ()
+
+    @property
+    def runnable(self) -> bool:
+        return self.format in RUNNABLE_FORMATS
+
+    @property
+    def passed(self) -> bool:
+        return self.gate == "pass"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Provenance of the representative set an int8 model was calibrated with."""
+
+    windows: int
+    window_frames: int
+    spec_fingerprint: str
+    format: int = 1
+    drawn_from: str = "train split"
+    seed: int = 0
+    songs: int = 0
+    quadrants: dict[str, int] = field(default_factory=dict)
+    range_coverage: float | None = None
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a run's labelled data was read from, so an export can find it again."""
+
+    kind: str
+    path: str
+
+
+@dataclass(frozen=True)
+class DataProvenance:
+    """What a model was trained and tested on.
+
+    Attributes:
+        dataset: dataset name (``emotify``, ``deam``, a manifest's file name, ...).
+        songs: songs with labels and audio.
+        label_scale: the scale the labels were declared on (mapped to [-1, 1]).
+        skipped: every item left out, with the reason.
+        notes: dataset-specific notes (e.g. the DEAM swap fix).
+        source: the dataset kind and path.
+        split_seed: seed of the song-level split.
+        splits: song ids per split (``train``, ``val``, ``test``).
+        padded_short_songs: songs tiled up to one window.
+        extraction_seconds, audio_hours: feature extraction cost and audio amount.
+    """
+
+    dataset: str = ""
+    songs: int = 0
+    label_scale: tuple[float, float] = (-1.0, 1.0)
+    skipped: tuple[dict[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+    source: DataSource | None = None
+    split_seed: int = 0
+    splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    padded_short_songs: tuple[str, ...] = ()
+    extraction_seconds: float | None = None
+    audio_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """How the bundle was exported: from what, checked on what, with which options."""
+
+    source: str = ""
+    evaluated_on: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, float] = field(default_factory=dict)
+    gate: str = ""
+    seconds: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- the manifest
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A bundle's ``sentio.json``, typed.
+
+    The runtime reads ``feature_spec``, ``normalization``, ``window``, ``labels``, ``models``
+    and ``default_artifact``; the rest is provenance. ``architecture`` and ``training`` are
+    the export half's configs (``CRNNConfig``, ``TrainConfig``), validated there.
+    """
+
+    feature_spec: FeatureSpec
+    normalization: FeatureStats
+    window: Window
+    labels: Labels = Labels()
+    models: tuple[ModelEntry, ...] = ()
+    default_artifact: str | None = None
+    architecture: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    data: DataProvenance = DataProvenance()
+    calibration: Calibration | None = None
+    export: ExportInfo | None = None
+    tool_versions: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    # -- queries
+
+    def model(self, file: str) -> ModelEntry | None:
+        """The entry of ``file``, or None."""
+        return next((m for m in self.models if m.file == file), None)
+
+    @property
+    def runnable(self) -> list[str]:
+        """Files the runtime can run, in the export's order."""
+        return [m.file for m in self.models if m.runnable]
+
+    @property
+    def keras(self) -> ModelEntry | None:
+        return next((m for m in self.models if m.format == "keras"), None)
+
+    def replace(self, **changes: Any) -> Manifest:
+        return dataclasses.replace(self, **changes)
+
+    # -- JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``format_version`` first, then the sections; unset optionals left out."""
+        out: dict[str, Any] = {"format_version": self.format_version}
+        for f in dataclasses.fields(self):
+            if f.name == "format_version":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "feature_spec":
+                out[f.name] = {**value.to_dict(), "fingerprint": value.fingerprint()}
+            elif f.name == "normalization":
+                out[f.name] = value.to_dict()
+            elif value is not None and not (f.name == "metrics" and not value):
+                out[f.name] = _plain(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = MANIFEST_NAME) -> Manifest:
+        """Validate and type a manifest's JSON.
+
+        Raises:
+            BundleError: naming the field that is wrong (``window.frames: expected an
+                integer, got '600'``) and how to fix it.
+        """
+        if not isinstance(data, Mapping):
+            raise BundleError(f"{where}: expected a JSON object", hint=_REEXPORT)
+        version = data.get("format_version", 1)
+        if version not in READABLE_FORMATS:
+            newer = isinstance(version, int) and version > FORMAT_VERSION
+            raise BundleError(
+                f"{where}: format_version {version!r} is not one this Sentio reads "
+                f"({', '.join(map(str, READABLE_FORMATS))})",
+                hint="upgrade Sentio to read it" if newer else _REEXPORT,
+            )
+        body = {k: v for k, v in data.items() if k not in ("feature_spec", "normalization")}
+        for required in ("feature_spec", "normalization", "window"):
+            if required not in data:
+                raise BundleError(f"{where}: no {required!r} section", hint=_REEXPORT)
+        spec = _feature_spec(data["feature_spec"], where)
+        stats = _normalization(data["normalization"], spec, where)
+        body = _upgrade(body, version)
+        typed = _convert(
+            _Body, {**body, "feature_spec": None, "normalization": None}, where, root=True
+        )
+        fields = {f.name: getattr(typed, f.name) for f in dataclasses.fields(_Body)}
+        return cls(**{**fields, "feature_spec": spec, "normalization": stats})
+
+
+@dataclass(frozen=True)
+class _Body(Manifest):
+    """The manifest with its two hand-checked sections loosened (parsing only)."""
+
+    feature_spec: Any = None  # type: ignore[assignment]
+    normalization: Any = None  # type: ignore[assignment]
+    window: Window = None  # type: ignore[assignment]
+
+
+def _upgrade(body: dict[str, Any], version: int) -> dict[str, Any]:
+    """Format 1 -> the current field set (nothing is lost; missing parts take defaults)."""
+    if version >= 2:
+        return body
+    body = dict(body)
+    body["models"] = [
+        {**m, "format": m.get("format") or ("keras" if m.get("kind") == "keras" else "")}
+        if isinstance(m, Mapping)
+        else m
+        for m in body.get("models", [])
+    ]
+    data = body.get("data")
+    if isinstance(data, Mapping) and data.get("source") == {}:
+        body["data"] = {k: v for k, v in data.items() if k != "source"}
+    return body
+
+
+def _feature_spec(raw: Any, where: str) -> FeatureSpec:
+    if not isinstance(raw, Mapping):
+        raise BundleError(f"{where}: feature_spec must be an object", hint=_REEXPORT)
+    fields = dict(raw)
+    fingerprint = fields.pop("fingerprint", None)
+    try:
+        spec = FeatureSpec.from_dict(fields)
+    except (FeatureSpecError, TypeError) as err:
+        raise BundleError(f"{where}: feature_spec: {err}", hint=_REEXPORT) from err
+    if fingerprint and fingerprint != spec.fingerprint():
+        raise BundleError(
+            f"{where}: the feature spec does not match its recorded fingerprint",
+            hint="the manifest was edited or comes from another Sentio version; " + _REEXPORT,
+        )
+    return spec
+
+
+def _normalization(raw: Any, spec: FeatureSpec, where: str) -> FeatureStats:
+    if not isinstance(raw, Mapping) or not {"mean", "std"} <= set(raw):
+        raise BundleError(f"{where}: normalization needs 'mean' and 'std' lists", hint=_REEXPORT)
+    try:
+        stats = FeatureStats.from_dict(raw)
+    except (FeatureSpecError, TypeError, ValueError) as err:
+        raise BundleError(f"{where}: normalization: {err}", hint=_REEXPORT) from err
+    if stats.mean.shape != (spec.n_features,):
+        raise BundleError(
+            f"{where}: normalization has {stats.mean.shape[0]} values per list, the feature "
+            f"spec {spec.n_features} features",
+            hint=_REEXPORT,
+        )
+    if not (np.all(np.isfinite(stats.mean)) and np.all(stats.std > 0)):
+        raise BundleError(
+            f"{where}: normalization holds a non-finite mean or a non-positive std",
+            hint=_REEXPORT,
+        )
+    return stats
+
+
+# ----------------------------------------------------------------------------- typed JSON
+
+
+class _FieldError(Exception):
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = path, problem
+
+
+def _convert(kind: Any, value: Any, where: str, root: bool = False) -> Any:
+    try:
+        return _to(kind, value, "")
+    except _FieldError as err:
+        raise BundleError(
+            f"{where}: {err.path.lstrip('.') or 'manifest'}: {err.problem}",
+            hint="fix that field, or " + _REEXPORT,
+        ) from None
+
+
+_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _to(kind: Any, value: Any, path: str) -> Any:
+    """``value`` (parsed JSON) as ``kind``; raises _FieldError naming the path."""
+    if kind is Any:
+        return value
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [o for o in options if o is not type(None)]
+        return _to(inner, value, path)
+    if kind in (int, float, str, bool):
+        return _scalar(kind, value, path)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise _FieldError(path, f"expected a list, got {value!r:.60}")
+        args = typing.get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_to(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise _FieldError(path, f"expected {len(args)} values, got {len(value)}")
+        return tuple(
+            _to(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _FieldError(path, f"expected an object, got {value!r:.60}")
+        _, inner = typing.get_args(kind)
+        return {str(k): _to(inner, v, f"{path}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(kind):
+        return _dataclass(kind, value, path)
+    raise TypeError(f"no JSON conversion for {kind!r}")  # a programming error, not user input
+
+
+def _scalar(kind: type, value: Any, path: str) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _FieldError(path, f"expected {_NAMES[kind]}, got {value!r:.60}")
+    return value
+
+
+def _dataclass(kind: type, value: Any, path: str) -> Any:
+    if not isinstance(value, Mapping):
+        raise _FieldError(path, f"expected an object, got {value!r:.60}")
+    hints = typing.get_type_hints(kind)
+    values = {}
+    for f in dataclasses.fields(kind):
+        if f.name in value:
+            values[f.name] = _to(hints[f.name], value[f.name], f"{path}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise _FieldError(f"{path}.{f.name}", "missing")
+    try:
+        return kind(**values)
+    except (ValueError, TypeError) as err:
+        raise _FieldError(path, str(err)) from None
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and numpy scalars as plain JSON values; unset optionals dropped."""
+    if dataclasses.is_dataclass(value):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(manifest: Manifest, bundle_dir: Path) -> Path:
+    """Write ``bundle_dir/sentio.json`` atomically; returns its path."""
+    path = Path(bundle_dir) / MANIFEST_NAME
+    write_json_atomic(path, manifest.to_dict())
+    return path
+
+
+def read(bundle_dir: Path) -> Manifest:
+    """A bundle's manifest, validated but with no file checked (see :func:`load`)."""
+    bundle_dir = Path(bundle_dir)
+    path = bundle_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise BundleError(
+            f"{bundle_dir} is not a Sentio bundle (no {MANIFEST_NAME})",
+            hint="point at the folder written by sentio-train / sentio-export",
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BundleError(f"cannot read {path}: {err}", hint=_REEXPORT) from err
+    return Manifest.from_dict(data, where=str(path))
+
+
+def load(bundle_dir: Path, verify: bool = True) -> Manifest:
+    """A bundle's manifest, validated, with every listed file's sha256 checked (``verify``).
+
+    Raises:
+        BundleError: no manifest, unreadable JSON, a wrong field, a missing file or a
+            checksum mismatch.
+    """
+    bundle_dir = Path(bundle_dir)
+    manifest = read(bundle_dir)
+    if verify:
+        verify_files(bundle_dir, manifest)
+    return manifest
+
+
+def verify_files(bundle_dir: Path, manifest: Manifest) -> None:
+    """Check that every file the manifest lists is there with its recorded sha256."""
+    for name, expected in manifest.files.items():
+        file = Path(bundle_dir) / name
+        if not file.is_file():
+            raise BundleError(f"bundle file missing: {file}", hint=_REEXPORT)
+        if sha256_file(file) != expected:
+            raise BundleError(
+                f"sha256 mismatch for {file}: the file changed after export",
+                hint="re-export the bundle, or restore the file it was exported with",
+            )
