@@ -4,25 +4,25 @@ retraining, no re-evaluation: these are the export's own measurements."""
 
 from __future__ import annotations
 
-from sentio.runtime.bundle import load_manifest
+from sentio.runtime.manifest import ExportInfo, load
 
 from benchmarks.context import Context
 from benchmarks.report import Section, SummaryRow, table
 
 
 def run(ctx: Context) -> Section:
-    manifest = load_manifest(ctx.bundle)
-    export = manifest.get("export", {})
-    default = manifest.get("default_artifact")
+    manifest = load(ctx.bundle)
+    export = manifest.export or ExportInfo()
+    default = manifest.default_artifact
+    models = [m for m in manifest.models if m.runnable]
     rows, song_rows = [], []
-    for m in manifest["models"]:
-        w, s, drop = m["test_windows"], m["test_songs"], m["drop"]
-        diff = m["vs_float"]
-        name = f"**{m['file']}** (default)" if m["file"] == default else m["file"]
+    for m in models:
+        w, s, drop, diff = m.test_windows or {}, m.test_songs or {}, m.drop or {}, m.vs_float or {}
+        name = f"**{m.file}** (default)" if m.file == default else m.file
         rows.append(
             [
                 name,
-                f"{m['bytes'] / 1024:,.0f} KB",
+                f"{(m.bytes or 0) / 1024:,.0f} KB",
                 f"{w['valence']['ccc']:.3f}",
                 f"{w['arousal']['ccc']:.3f}",
                 f"{w['valence']['rmse']:.3f}",
@@ -32,21 +32,21 @@ def run(ctx: Context) -> Section:
                 f"{drop['arousal_ccc']:+.3f}",
                 f"{diff['max_abs_diff']:.4f}",
                 f"{diff['mean_abs_diff']:.4f}",
-                m["gate"],
+                m.gate or "",
             ]
         )
         song_rows.append(
             [
-                m["file"],
+                m.file,
                 f"{s['valence']['ccc']:.3f}",
                 f"{s['arousal']['ccc']:.3f}",
                 f"{s['emotion_accuracy']:.2f}",
             ]
         )
-    limits = export.get("limits", {})
+    limits = export.limits
     body = [
         f"From `{ctx.bundle.name}/sentio.json` (written by `sentio-export`; evaluated on "
-        f"{export.get('evaluated_on', 'the test split')}). Per window; drop = Keras minus "
+        f"{export.evaluated_on or 'the test split'}). Per window; drop = Keras minus "
         "artifact (positive = worse); \\|d\\| = \\|artifact - Keras\\|.",
         "",
         *table(
@@ -74,15 +74,15 @@ def run(ctx: Context) -> Section:
         "",
         *table(["artifact", "V CCC", "A CCC", "emotion acc."], song_rows),
     ]
-    d = next(m for m in manifest["models"] if m["file"] == default)
+    songs = (manifest.model(default or "") or models[0]).test_songs or {}
     summary = [
         SummaryRow(
             f"test song CCC V / A ({default})",
-            f"{d['test_songs']['valence']['ccc']:.3f} / {d['test_songs']['arousal']['ccc']:.3f}",
+            f"{songs['valence']['ccc']:.3f} / {songs['arousal']['ccc']:.3f}",
         ),
         SummaryRow(
             "artifacts passing the export gate",
-            f"{sum(m['gate'] == 'pass' for m in manifest['models'])} of {len(manifest['models'])}",
+            f"{sum(m.passed for m in models)} of {len(models)}",
         ),
     ]
     return Section(
@@ -90,5 +90,5 @@ def run(ctx: Context) -> Section:
         "Accuracy of the shipped model (from the export)",
         body,
         summary,
-        {"models": {m["file"]: m["test_songs"] for m in manifest["models"]}},
+        {"models": {m.file: m.test_songs for m in models}},
     )

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from sentio.runtime.bundle import load_manifest
+from sentio.runtime.manifest import load
 from sentio.runtime.model import open_runner
 
 from benchmarks.timing import Spread, interleaved, timed
@@ -26,8 +26,8 @@ def main() -> None:
     args = parser.parse_args()
     runners = {}
     for bundle in args.bundles:
-        for entry in load_manifest(bundle)["models"]:
-            runners[f"{bundle.name}/{entry['file']}"] = open_runner(bundle / entry["file"])
+        for file in load(bundle).runnable:
+            runners[f"{bundle.name}/{file}"] = open_runner(bundle / file)
     shape = next(iter(runners.values())).input_shape[1:]
     window = np.random.default_rng(0).normal(size=shape).astype(np.float32)
     contenders = {name: timed(lambda r=r: r.predict(window)) for name, r in runners.items()}

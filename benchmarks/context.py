@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,11 @@ class Context:
         if self._peak is None:
             self._peak = peak(self.machine, quick=self.quick)
         return self._peak
+
+    def without_tensorflow(self) -> Context:
+        """This run's options for LiteRT and onnxruntime alone (no Keras, no tflite-runtime),
+        sharing the machine and peak already measured; no results yet."""
+        return dataclasses.replace(self, tensorflow=False, tflite_runtime=False, results={})
 
     def repeats(self, full: int, quick: int) -> int:
         return quick if self.quick else full

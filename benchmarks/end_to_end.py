@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from sentio.runtime.bundle import load_manifest
+from sentio.runtime.manifest import load
 
 from benchmarks.context import Context
 from benchmarks.music import music_file
@@ -86,9 +86,9 @@ def import_floor_mb(modules: str) -> float:
 
 
 def run(ctx: Context) -> Section:
-    manifest = load_manifest(ctx.bundle)
-    default = manifest.get("default_artifact") or manifest["models"][0]["file"]
-    others = [m["file"] for m in manifest["models"] if m["file"] != default]
+    manifest = load(ctx.bundle)
+    default = manifest.default_artifact or manifest.runnable[0]
+    others = [file for file in manifest.runnable if file != default]
     artifacts = [default] if ctx.quick else [default, *others]
     audio = music_file(ctx.cache_dir, ctx.audio_s or ctx.repeats(600.0, 60.0), RATE)
     audio_s = soundfile.info(str(audio)).duration

@@ -4,8 +4,9 @@ window each hop (the batch pipeline, python-speech-features as is, librosa's MFC
 from __future__ import annotations
 
 import numpy as np
-from sentio.runtime.bundle import load_manifest, manifest_spec
-from sentio.runtime.features import extract_features, python_speech_features_mfcc
+from python_speech_features import base as psf_base
+from sentio.runtime.features import FeatureSpec, extract_features
+from sentio.runtime.manifest import load
 from sentio.runtime.streaming import StreamingFeatures
 
 from benchmarks.context import Context
@@ -17,6 +18,27 @@ INCREMENTAL = "Sentio incremental (`StreamingFeatures.push`, one hop)"
 BATCH = "Sentio batch (`extract_features`, whole window)"
 PSF = "python-speech-features `mfcc` as is (whole window)"
 LIBROSA = "librosa `feature.mfcc` (whole window)"
+
+
+def python_speech_features_mfcc(signal: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """python-speech-features' own ``mfcc()`` with ``spec``'s parameters: the reference that
+    Sentio's extractor is tested against (``tests/helpers.py``) and benchmarked beside here
+    (it pads the last frame with zeros, which Sentio does not; runtime/FEATURES.md)."""
+    return psf_base.mfcc(
+        signal,
+        spec.sample_rate,
+        spec.frame_length_s,
+        spec.frame_step_s,
+        spec.n_features,
+        spec.n_filters,
+        spec.nfft,
+        spec.low_hz,
+        spec.high_hz,
+        spec.preemphasis,
+        spec.lifter,
+        spec.append_energy,
+        np.hamming,
+    )
 
 
 class HopFeeder:
@@ -35,10 +57,9 @@ class HopFeeder:
 
 
 def run(ctx: Context) -> Section:
-    manifest = load_manifest(ctx.bundle)
-    spec = manifest_spec(manifest)
-    frames = int(manifest["window"]["frames"])
-    hop_frames = round(float(manifest["window"].get("default_hop_s", 0.5)) * spec.frames_per_second)
+    manifest = load(ctx.bundle)
+    spec, frames = manifest.feature_spec, manifest.window.frames
+    hop_frames = round(manifest.window.default_hop_s * spec.frames_per_second)
     hop = hop_frames * spec.frame_step
     window_samples = (frames - 1) * spec.frame_step + spec.frame_length
     signal = music(ctx.repeats(60.0, 20.0), spec.sample_rate)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sentio.export.model.crnn import CRNNConfig
+
 
 @dataclass(frozen=True)
 class LayerFlops:
@@ -26,13 +28,14 @@ class LayerFlops:
     profiled: int = 0  # what TF's profiler should count (LSTM: one step of the input kernel)
 
 
-def crnn_flops(architecture: dict) -> list[LayerFlops]:
-    """Per-layer FLOPs of the seed CRNN described by a manifest's ``architecture`` block."""
-    if architecture.get("bidirectional") or architecture.get("attention_heads"):
-        raise ValueError("FLOP count covers the seed CRNN only (no bidirectional/attention)")
-    t, d = int(architecture["window_frames"]), int(architecture["n_features"])
-    k, pool = int(architecture["kernel_size"]), int(architecture["pool_size"])
-    filters = list(architecture["conv_filters"])
+def crnn_flops(config: CRNNConfig) -> list[LayerFlops]:
+    """Per-layer FLOPs of the reference design's CRNN with ``config`` (a manifest's
+    ``architecture``: ``CRNNConfig.from_dict(manifest.architecture)``)."""
+    if config.bidirectional or config.attention_heads:
+        raise ValueError("FLOP count covers the reference CRNN only (no bidirectional/attention)")
+    t, d = config.window_frames, config.n_features
+    k, pool = config.kernel_size, config.pool_size
+    filters = list(config.conv_filters)
     layers: list[LayerFlops] = []
     elementwise = 0
     for i, c_out in enumerate(filters):
@@ -43,14 +46,14 @@ def crnn_flops(architecture: dict) -> list[LayerFlops]:
         if i % 2 == 1 or i == len(filters) - 1:  # BN + max-pool after every second conv
             elementwise += 3 * t * c_out
             t //= pool
-    for i, units in enumerate(architecture["lstm_units"]):
+    for i, units in enumerate(config.lstm_units):
         flops = t * 2 * 4 * units * (d + units)
         formula = f"{t}·2·4·{units}·({d}+{units})"
         layers.append(LayerFlops(f"lstm{i + 1}", "LSTM", flops, formula, 2 * d * 4 * units))
         elementwise += t * 10 * units
         d = units
-    for i, units in enumerate([*architecture["dense_units"], 2]):
-        name = f"dense{i + 1}" if i < len(architecture["dense_units"]) else "valence_arousal"
+    for i, units in enumerate([*config.dense_units, 2]):
+        name = f"dense{i + 1}" if i < len(config.dense_units) else "valence_arousal"
         layers.append(LayerFlops(name, "Dense", 2 * d * units, f"2·{d}·{units}", 2 * d * units))
         elementwise += 2 * units
         d = units

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sentio.runtime.bundle import load_manifest
+from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.errors import SentioError
+from sentio.runtime.manifest import Manifest, load
 from sentio.runtime.model import open_runner
 
 from benchmarks.context import Context
@@ -50,14 +51,13 @@ def _keras_model(bundle: Path):
     return keras.saving.load_model(bundle / "model.keras", compile=False)
 
 
-def float16_model(bundle: Path, manifest: dict, cache_dir: Path) -> Path:
+def float16_model(bundle: Path, manifest: Manifest, cache_dir: Path) -> Path:
     """The bundle's float16 TFLite, converted with the project's converter and cached."""
-    path = cache_dir / f"model_float16-{manifest['files']['model.keras'][:16]}.tflite"
+    path = cache_dir / f"model_float16-{manifest.files['model.keras'][:16]}.tflite"
     if not path.is_file():
         from sentio.export.conversion.tflite import convert_tflite, tf_keras_inference_model
-        from sentio.export.model.crnn import CRNNConfig
 
-        config = CRNNConfig.from_dict(manifest["architecture"])
+        config = CRNNConfig.from_dict(manifest.architecture)
         inference_model = tf_keras_inference_model(_keras_model(bundle), config)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -66,11 +66,13 @@ def float16_model(bundle: Path, manifest: dict, cache_dir: Path) -> Path:
     return path
 
 
-def _model_files(ctx: Context, manifest: dict) -> tuple[list[tuple[Path, str]], list[Candidate]]:
+def _model_files(
+    ctx: Context, manifest: Manifest
+) -> tuple[list[tuple[Path, str]], list[Candidate]]:
     """(path, note) of every model file to time; float16 added when the bundle lacks it."""
-    files = [(ctx.bundle / m["file"], "") for m in manifest["models"]]
+    files = [(ctx.bundle / file, "") for file in manifest.runnable]
     missing: list[Candidate] = []
-    if not any(m.get("kind") == "float16" for m in manifest["models"]):
+    if not any(m.kind == "float16" for m in manifest.models):
         name = "model_float16.tflite"
         label = f"{name} · {LITERT}"
         if not ctx.tensorflow:
@@ -164,7 +166,7 @@ def _keras(ctx: Context, window: np.ndarray) -> tuple[list[Candidate], object]:
 
 
 def run(ctx: Context) -> Section:
-    manifest = load_manifest(ctx.bundle)
+    manifest = load(ctx.bundle)
     window = np.random.default_rng(0).normal(size=(600, 40)).astype(np.float32)
     files, candidates = _model_files(ctx, manifest)
     candidates = _in_process(files, window) + candidates
@@ -175,7 +177,7 @@ def run(ctx: Context) -> Section:
     if ctx.tensorflow:
         extra, keras_model = _keras(ctx, window)
         candidates += extra
-    default = f"{manifest.get('default_artifact')} · {LITERT}"
+    default = f"{manifest.default_artifact} · {LITERT}"
     running = {c.label: c.contender for c in candidates if c.contender}
     reference = default if default in running else next(iter(running))
     try:
@@ -183,7 +185,7 @@ def run(ctx: Context) -> Section:
     finally:
         if worker is not None:
             worker.close()
-    layers = crnn_flops(manifest["architecture"])
+    layers = crnn_flops(CRNNConfig.from_dict(manifest.architecture))
     flops = total_flops(layers)
     cross_check = profiler_cross_check(keras_model, layers) if keras_model else []
     return _section(

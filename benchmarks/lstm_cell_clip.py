@@ -47,17 +47,14 @@ def main() -> None:
     from ai_edge_litert.interpreter import Interpreter
     from sentio.export.conversion.exporter import load_source
     from sentio.export.conversion.tflite import tf_keras_inference_model
-    from sentio.export.data.sources import DataOptions, load_prepared
+    from sentio.export.data.sources import DataOptions, prepare_for_model
 
     source = load_source(args.model)
     options = DataOptions("emotify", args.emotify, cache_dir=args.cache, workers=1, progress=False)
-    options.window = source.config.window_frames
-    options.stride = source.manifest["window"]["train_stride_frames"]
-    prepared, _ = load_prepared(
-        options, source.spec, source.stats, source.manifest["data"]["splits"]
-    )
+    prepared, _ = prepare_for_model(source.manifest, options)
     test = prepared.splits["test"]
-    windows = np.stack([s.frames[t : t + options.window] for s in test for t in s.starts])
+    window = source.manifest.window.frames
+    windows = np.stack([s.frames[t : t + window] for s in test for t in s.starts])
     windows = windows[
         np.linspace(0, len(windows) - 1, min(len(windows), args.max_windows)).astype(int)
     ]

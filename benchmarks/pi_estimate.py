@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentio.runtime.bundle import load_manifest
+from sentio.runtime.manifest import load
 
 from benchmarks.context import Context
 from benchmarks.report import Section, SummaryRow, table
@@ -52,12 +52,9 @@ def run(ctx: Context) -> Section:
     if "inference" not in ctx.results:  # --only pi_estimate: measure LiteRT/ORT alone
         from benchmarks import inference
 
-        light = Context(ctx.bundle, ctx.scratch, ctx.quick, ctx.cache_dir, False, False)
-        light._machine, light._peak = ctx._machine, ctx._peak
-        ctx.results["inference"] = inference.run(light)
+        ctx.results["inference"] = inference.run(ctx.without_tensorflow())
     inference = ctx.results["inference"].data
-    manifest = load_manifest(ctx.bundle)
-    flops, hop_s = inference["flops"], float(manifest["window"].get("default_hop_s", 0.5))
+    flops, hop_s = inference["flops"], load(ctx.bundle).window.default_hop_s
     features_ms = ctx.results["features"].data["hop_ms"] if "features" in ctx.results else {}
     feature_hop_ms = next((v for k, v in features_ms.items() if "incremental" in k), None)
     e2e = ctx.results["end_to_end"].data["artifacts"] if "end_to_end" in ctx.results else {}

@@ -19,15 +19,20 @@ from pathlib import Path
 
 
 def load_runtime_model(runtime_dir: Path):
-    """``sentio.runtime.model`` without the package ``__init__``.
+    """``sentio.runtime.model`` without the package ``__init__`` and the feature pipeline.
 
-    The ``__init__`` imports the feature pipeline (scipy, python-speech-features), which this
-    venv does not have; ``model.py`` needs only numpy and ``errors.py``.
+    The ``__init__`` and ``features.py`` import scipy and python-speech-features, which this
+    venv does not have; ``model.py`` runs models with numpy, ``errors.py`` and the manifest's
+    types, none of which touches a ``FeatureSpec`` until a bundle is loaded (never here). So
+    ``features`` is a stand-in that names the two classes the manifest module imports.
     """
     for name, path in (("sentio", None), ("sentio.runtime", runtime_dir)):
         package = types.ModuleType(name)
         package.__path__ = [str(path)] if path else []
         sys.modules[name] = package
+    features = types.ModuleType("sentio.runtime.features")
+    features.FeatureSpec = features.FeatureStats = type("NotInThisVenv", (), {})
+    sys.modules[features.__name__] = features
     return importlib.import_module("sentio.runtime.model")
 
 

@@ -32,9 +32,10 @@ WORK=$(mktemp -d /tmp/sentio-aarch64-check.XXXXXX)
 # Runtime test files that need neither TensorFlow nor a sound server (tests that need an
 # exported bundle skip themselves there: training it needs the TensorFlow export half).
 TESTS=(tests/runtime/test_audio.py tests/runtime/test_bundle.py tests/runtime/test_capture.py
-  tests/runtime/test_features.py tests/runtime/test_streaming.py tests/runtime/test_default_model.py
-  tests/runtime/test_listen.py tests/runtime/test_sinks_color.py tests/runtime/test_sinks_delivery.py
-  tests/runtime/test_sinks_ui.py tests/runtime/test_sinks_osc.py)
+  tests/runtime/test_manifest.py tests/runtime/test_features.py tests/runtime/test_windows.py
+  tests/runtime/test_streaming.py tests/runtime/test_model.py tests/runtime/test_engine.py
+  tests/runtime/test_listener.py tests/runtime/test_cli.py tests/runtime/test_color.py
+  tests/runtime/test_sinks.py tests/runtime/test_live_view.py tests/runtime/test_osc.py)
 ARTIFACTS=(model_dynamic.tflite model_float32.tflite model_int8.tflite model.onnx model_int8.onnx)
 
 step() { printf '\n== %s  [%s, +%ds]\n' "$1" "$(date -u +%H:%M:%S)" "$SECONDS"; }
@@ -124,7 +125,8 @@ done
 step "arm64: venv + aarch64 wheels from PyPI + the repository's wheel"
 rm -rf "$ROOT/tmp/check" && mkdir -p "$ROOT/tmp/check"
 cp "$WHEEL" "$WORK/song.wav" "$ROOT/tmp/check/"
-cp -r "$REPO/tests" "$REPO/pyproject.toml" "$ROOT/tmp/check/"
+# tests/helpers.py takes python-speech-features' reference MFCC from benchmarks/features.py
+cp -r "$REPO/tests" "$REPO/benchmarks" "$REPO/pyproject.toml" "$ROOT/tmp/check/"
 find "$ROOT/tmp/check/tests" -name __pycache__ -prune -exec rm -rf {} +
 [ -x "$ROOT/opt/sentio/bin/python" ] || in_root python3 -m venv /opt/sentio
 # compiled dependencies must be wheels (a Pi has no build tools by default); the rest may be

@@ -15,27 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from sentio.runtime.errors import SentioError
+from sentio.runtime.errors import (
+    AudioDeviceError,
+    DeviceLostError,
+    DeviceUnavailableError,
+    PortAudioMissingError,
+    SentioError,
+)
 
 log = logging.getLogger("sentio.capture")
-
-
-class AudioDeviceError(SentioError):
-    """No such input device, several match, or the device failed / disappeared."""
-
-
-class DeviceUnavailableError(AudioDeviceError):
-    """No input device (or none that matches) is there now, or it cannot be opened: a state
-    that may pass (a USB microphone enumerated late at boot, another program holding it), so
-    the CLI exits with the code a service manager restarts on."""
-
-
-class DeviceLostError(DeviceUnavailableError):
-    """The device stopped delivering audio and could not be reopened."""
-
-
-class PortAudioMissingError(AudioDeviceError):
-    """The PortAudio system library is not installed."""
 
 
 class RingBuffer:
@@ -69,6 +57,13 @@ class RingBuffer:
 
     def available(self) -> int:
         return self._written - self._read
+
+    def discard(self) -> int:
+        """Drop everything written since the last read without copying it; returns the frames
+        dropped (a consumer that gives up on a backlog)."""
+        end = self._written
+        n, self._read = end - self._read, end
+        return n
 
     def read(self) -> np.ndarray:
         """Everything written since the last read, as a new (frames, channels) array."""
@@ -175,6 +170,13 @@ def _sounddevice():
             hint="install it: sudo apt-get install libportaudio2 (Raspberry Pi OS / Debian)",
         ) from None
     return sounddevice
+
+
+def _rescan(sd) -> None:
+    """Make PortAudio list the devices again. sounddevice has no public call for it; its
+    maintainer's advice is to restart PortAudio with these two (python-sounddevice#125)."""
+    sd._terminate()
+    sd._initialize()
 
 
 def input_devices() -> list[InputDevice]:
@@ -323,8 +325,7 @@ class Microphone:
             log.warning("audio device %s stopped; reopening in %.1f s", self.device.name, delay)
             time.sleep(delay)
             try:
-                self._sd._terminate()  # re-scan: a replugged USB mic gets a new index
-                self._sd._initialize()
+                _rescan(self._sd)  # a replugged USB mic gets a new index
                 self.device = resolve_device(
                     self._requested, input_devices(), self._default_index()
                 )

@@ -24,7 +24,8 @@ import signal
 import sys
 from pathlib import Path
 
-from sentio.runtime.errors import SentioError
+from sentio.runtime.errors import ConfigError, DeviceUnavailableError, SentioError
+from sentio.runtime.manifest import DEFAULT_HOP_S
 
 EXIT_BAD_INPUT = 2
 #: The microphone is missing, busy or went away: worth retrying (systemd restarts on it).
@@ -57,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--realtime", action="store_true", help="with --input: pace it like a live microphone"
     )
     parser.add_argument(
-        "--hop", type=float, help="seconds between predictions (default: the bundle's, 0.5)"
+        "--hop",
+        type=float,
+        help=f"seconds between predictions (default: the bundle's, {DEFAULT_HOP_S:g})",
     )
     parser.add_argument(
         "--smooth",
@@ -114,7 +117,7 @@ def list_devices() -> int:
 
 def _install_signal_handlers(listener) -> None:
     def handle(signum, frame):
-        if listener._stop.is_set():  # a second Ctrl-C: the user means it
+        if listener.stopping:  # a second Ctrl-C: the user means it
             raise KeyboardInterrupt
         listener.stop()
 
@@ -144,7 +147,7 @@ def listen(args: argparse.Namespace) -> int:
         model.path,
         model.artifact,
         listener.hop_s,
-        model.window / model.spec.frames_per_second,
+        listener.engine.window_s,
     )
     outputs = open_outputs(args)
     try:
@@ -187,8 +190,6 @@ def open_outputs(args: argparse.Namespace):
 
 
 def _usage(message: str) -> SentioError:
-    from sentio.runtime.errors import ConfigError
-
     return ConfigError(message, hint="see sentio-listen --help")
 
 
@@ -199,8 +200,6 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from sentio.runtime.capture import DeviceUnavailableError
-
     try:
         return list_devices() if args.list_devices else listen(args)
     except DeviceUnavailableError as err:

@@ -50,3 +50,33 @@ class MissingExtraError(SentioError):
 
 class OutputError(SentioError):
     """An output (OSC, MQTT) is configured in a way that cannot work."""
+
+
+class ConversionError(SentioError):
+    """A model could not be converted, or converted to something the runtimes cannot run."""
+
+
+class CalibrationError(SentioError):
+    """A calibration set is empty, unreadable, or belongs to a different feature spec."""
+
+
+class AudioDeviceError(SentioError):
+    """No such input device, several match, or the device failed / disappeared."""
+
+
+class DeviceUnavailableError(AudioDeviceError):
+    """No input device (or none that matches) is there now, or it cannot be opened: a state
+    that may pass (a USB microphone enumerated late at boot, another program holding it), so
+    the CLI exits with the code a service manager restarts on."""
+
+
+class DeviceLostError(DeviceUnavailableError):
+    """The device stopped delivering audio and could not be reopened."""
+
+
+class PortAudioMissingError(AudioDeviceError):
+    """The PortAudio system library is not installed."""
+
+
+class BackendMissingError(SentioError):
+    """The package that runs this kind of model file is not installed."""

@@ -243,24 +243,3 @@ class FeatureStats:
                 hint="the manifest's normalization block is damaged; re-export the model",
             )
         return cls(mean=mean, std=std)
-
-
-def python_speech_features_mfcc(signal: np.ndarray, spec: FeatureSpec) -> np.ndarray:
-    """python-speech-features' own ``mfcc()`` with ``spec``'s parameters: the reference that
-    Sentio's extractor is tested against and benchmarked beside (it pads the last frame with
-    zeros, which Sentio does not; runtime/FEATURES.md)."""
-    return psf_base.mfcc(
-        signal,
-        spec.sample_rate,
-        spec.frame_length_s,
-        spec.frame_step_s,
-        spec.n_features,
-        spec.n_filters,
-        spec.nfft,
-        spec.low_hz,
-        spec.high_hz,
-        spec.preemphasis,
-        spec.lifter,
-        spec.append_energy,
-        np.hamming,
-    )

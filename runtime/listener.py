@@ -1,7 +1,8 @@
-"""The live pipeline: audio source -> resampling -> streaming MFCC -> windows -> model ->
-smoothing -> predictions. An iterator and a callback over one object, for embedding::
+"""The live pipeline: an audio source (a microphone, a file) feeding an
+:class:`~sentio.runtime.engine.Engine` (resampling -> streaming MFCC -> windows -> model ->
+smoothing -> predictions). An iterator and a callback over one object, for embedding::
 
-    from sentio.runtime.listener import Listener
+    from sentio.runtime import Listener
 
     with Listener.from_microphone(device="hw:1") as listener:
         for p in listener:                      # blocks until each window is ready
@@ -10,11 +11,11 @@ smoothing -> predictions. An iterator and a callback over one object, for embedd
     Listener.from_file("song.flac").run(print)  # or a callback, until the stream ends
 
 ``stop()`` (from any thread or a signal handler) ends the iteration after the current block.
+A program that already has its audio uses :class:`~sentio.runtime.engine.Engine` directly.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,42 +24,57 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from sentio.runtime.emotion import Prediction, Smoother, quadrant
+from sentio.runtime.emotion import Prediction
+from sentio.runtime.engine import Engine, EngineStats
 from sentio.runtime.model import BundleModel
-from sentio.runtime.streaming import StreamingFeatures, StreamResampler, WindowSlicer
-
-SILENCE_PEAK = 1e-4  # about -80 dBFS
-FULL_SCALE = 0.999
-FLOOR_DBFS = -120.0  # digital silence reads as this (JSON has no -inf)
 
 
 class AudioSource(Protocol):
-    rate: int
-    overflows: int
-    dropped: int
+    """What the listener needs of an audio source (``capture.Microphone``,
+    ``replay.FileSource``)."""
 
-    def chunks(self) -> Iterator[np.ndarray]: ...
+    @property
+    def rate(self) -> int:
+        """Sample rate of the blocks, Hz."""
+        ...
+
+    @property
+    def overflows(self) -> int:
+        """Input overflows the device reported so far."""
+        ...
+
+    @property
+    def dropped(self) -> int:
+        """Samples lost so far because the consumer was too slow."""
+        ...
+
+    def open(self) -> None:
+        """Start delivering (open the device); called on entering ``with Listener``."""
+        ...
+
+    def close(self) -> None:
+        """Stop and release the device; called on leaving ``with Listener``."""
+        ...
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """Mono float32 blocks at :attr:`rate` until the source ends (a file) or forever."""
+        ...
 
 
 @dataclass
-class ListenerStats:
-    """Counters for the final stats line and for monitoring."""
+class ListenerStats(EngineStats):
+    """The engine's counters plus the source's, for the final stats line and monitoring."""
 
-    audio_s: float = 0.0
-    windows: int = 0
-    compute_s: float = 0.0
-    compute_max_ms: float = 0.0
     overflows: int = 0
     dropped: int = 0
     started: float = field(default_factory=time.monotonic)
     first_window_s: float | None = None  # process-independent: from start() to first window
 
     def line(self) -> str:
-        mean = 1e3 * self.compute_s / self.windows if self.windows else 0.0
         return (
             f"sentio: {self.windows} windows over {self.audio_s:.1f} s of audio in "
-            f"{time.monotonic() - self.started:.1f} s; inference {mean:.2f} ms mean, "
-            f"{self.compute_max_ms:.2f} ms max; overflows {self.overflows}, "
+            f"{time.monotonic() - self.started:.1f} s; inference {self.compute_mean_ms:.2f} ms "
+            f"mean, {self.compute_max_ms:.2f} ms max; overflows {self.overflows}, "
             f"dropped samples {self.dropped}"
         )
 
@@ -67,9 +83,9 @@ class Listener:
     """Predictions from an audio source through a bundle's model.
 
     Args:
-        model: the loaded bundle.
-        source: anything with ``rate``, ``overflows`` and ``chunks()`` (mono float32 blocks).
-        hop_s: seconds between predictions (default: the bundle's, 0.5 s).
+        model: the loaded bundle (or a bundle path, or ``None`` for the bundled model).
+        source: an :class:`AudioSource` (mono float32 blocks).
+        hop_s: seconds between predictions (default: the bundle's ``window.default_hop_s``).
         smooth_s: exponential smoothing time constant in seconds (0: off).
         record: also write the audio as received (mono, the source's rate) to this WAV file:
             what the microphone really heard, for debugging placement and levels.
@@ -77,25 +93,17 @@ class Listener:
 
     def __init__(
         self,
-        model: BundleModel,
+        model: BundleModel | Path | None,
         source: AudioSource,
         hop_s: float | None = None,
         smooth_s: float = 0.0,
         record: Path | None = None,
     ) -> None:
-        self.model, self.source = model, source
-        spec = model.spec
-        hop_s = model.default_hop_s if hop_s is None else hop_s
-        self.hop_frames = max(1, round(hop_s * spec.frames_per_second))
-        self.hop_s = self.hop_frames / spec.frames_per_second
-        self._resampler = StreamResampler(source.rate, spec.sample_rate)
-        self._features = StreamingFeatures(spec)
-        self._windows = WindowSlicer(model.window, self.hop_frames, spec.n_features)
-        self._smooth = Smoother(smooth_s, self.hop_s)
+        self.engine = Engine(model, hop_s, smooth_s)
+        self.model, self.source = self.engine.model, source
+        self.hop_frames, self.hop_s = self.engine.hop_frames, self.engine.hop_s
         self._stop = threading.Event()
         self.stats = ListenerStats()
-        self._peak = 0.0
-        self._clipped = 0
         self.record = record
 
     @classmethod
@@ -126,35 +134,48 @@ class Listener:
         return cls(model, FileSource(Path(path), realtime), **kwargs)
 
     def __enter__(self) -> Listener:
-        opener = getattr(self.source, "open", None)
-        if opener:
-            opener()
+        self.source.open()
         return self
 
     def __exit__(self, *exc) -> None:
-        closer = getattr(self.source, "close", None)
-        if closer:
-            closer()
+        self.source.close()
 
     def stop(self) -> None:
         """End the iteration after the current block (safe from signal handlers/threads)."""
         self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        """``stop()`` was called."""
+        return self._stop.is_set()
+
     def __iter__(self) -> Iterator[Prediction]:
-        self.stats = ListenerStats()
+        engine = self.engine
+        engine.reset()
+        self.stats = engine.stats = ListenerStats()
         recorder = self._open_recorder()
         try:
             for chunk in self.source.chunks():
                 if recorder is not None:
                     recorder.write(chunk)
-                yield from self._process(chunk, self._resampler.push(chunk))
+                yield from self._counted(engine.process, chunk, self.source.rate)
                 if self._stop.is_set():
                     return
-            nothing = np.zeros(0, np.float32)
-            yield from self._process(nothing, self._resampler.push(nothing, last=True))
+            yield from self._counted(engine.flush)
         finally:
             if recorder is not None:
                 recorder.close()
+
+    def _counted(self, step: Callable[..., list[Prediction]], *args) -> list[Prediction]:
+        """``step``'s predictions with the source's counters (read before it) filled in."""
+        stats = self.stats
+        stats.overflows, stats.dropped = self.source.overflows, self.source.dropped
+        predictions = step(*args)
+        if predictions and stats.first_window_s is None:
+            stats.first_window_s = time.monotonic() - stats.started
+        for prediction in predictions:
+            prediction.overflows, prediction.dropped = stats.overflows, stats.dropped
+        return predictions
 
     def _open_recorder(self):
         if self.record is None:
@@ -170,42 +191,3 @@ class Listener:
         for prediction in self:
             callback(prediction)
         return self.stats
-
-    def _process(self, raw: np.ndarray, samples: np.ndarray) -> Iterator[Prediction]:
-        self.stats.audio_s += raw.shape[0] / self.source.rate
-        if raw.size:
-            magnitude = np.abs(raw)
-            self._peak = max(self._peak, float(magnitude.max()))
-            self._clipped += int(np.count_nonzero(magnitude >= FULL_SCALE))
-        self.stats.overflows = self.source.overflows
-        self.stats.dropped = self.source.dropped
-        for start, window in self._windows.push(self._features.push(samples)):
-            yield self._predict(start, window)
-
-    def _predict(self, start: int, window: np.ndarray) -> Prediction:
-        began = time.perf_counter()
-        valence_raw, arousal_raw = (float(v) for v in self.model.predict(window))
-        elapsed = time.perf_counter() - began
-        valence, arousal = self._smooth(valence_raw, arousal_raw)
-        stats = self.stats
-        stats.windows += 1
-        stats.compute_s += elapsed
-        stats.compute_max_ms = max(stats.compute_max_ms, 1e3 * elapsed)
-        if stats.first_window_s is None:
-            stats.first_window_s = time.monotonic() - stats.started
-        prediction = Prediction(
-            t=(start + self.model.window) / self.model.spec.frames_per_second,
-            valence=valence,
-            arousal=arousal,
-            quadrant=quadrant(valence, arousal),
-            valence_raw=valence_raw,
-            arousal_raw=arousal_raw,
-            compute_ms=1e3 * elapsed,
-            peak_dbfs=max(FLOOR_DBFS, 20 * math.log10(max(self._peak, 1e-12))),
-            silent=self._peak < SILENCE_PEAK,
-            clipped=self._clipped,
-            overflows=stats.overflows,
-            dropped=stats.dropped,
-        )
-        self._peak, self._clipped = 0.0, 0
-        return prediction

@@ -549,7 +549,32 @@ def load(bundle_dir: Path, verify: bool = True) -> Manifest:
 
 
 def verify_files(bundle_dir: Path, manifest: Manifest) -> None:
-    """Check that every file the manifest lists is there with its recorded sha256."""
+    """Check that every file the manifest lists is there with its recorded sha256.
+
+    The list is required and must cover every model file: deleting it (or one entry) from
+    ``sentio.json`` must not switch the check off.
+    """
+    if not manifest.files:
+        raise BundleError(
+            f"{bundle_dir}: {MANIFEST_NAME} lists no files and sha256 sums, so nothing in the "
+            "bundle can be verified",
+            hint=_REEXPORT,
+        )
+    named = (*manifest.files, *(m.file for m in manifest.models))
+    outside = [n for n in named if Path(n).name != n or n in ("", ".", "..")]
+    if outside:
+        raise BundleError(
+            f"{bundle_dir}: {MANIFEST_NAME} names file(s) outside the bundle folder: "
+            f"{', '.join(outside)}",
+            hint=_REEXPORT,
+        )
+    unlisted = [m.file for m in manifest.models if m.file not in manifest.files]
+    if unlisted:
+        raise BundleError(
+            f"{bundle_dir}: model file(s) {', '.join(unlisted)} have no sha256 in "
+            f"{MANIFEST_NAME}; refusing to run an unverified model",
+            hint=_REEXPORT,
+        )
     for name, expected in manifest.files.items():
         file = Path(bundle_dir) / name
         if not file.is_file():

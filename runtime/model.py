@@ -15,13 +15,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from sentio.runtime.errors import BundleError, SentioError
-from sentio.runtime.manifest import FLOAT32, Manifest, ModelEntry, Quantization
+from sentio.runtime.errors import BackendMissingError, BundleError
+from sentio.runtime.manifest import FLOAT32, MANIFEST_NAME, Manifest, ModelEntry, Quantization
 from sentio.runtime.manifest import load as load_manifest
-
-
-class BackendMissingError(SentioError):
-    """The package that runs this kind of model file is not installed."""
 
 
 class Runner(Protocol):
@@ -165,7 +161,7 @@ DEFAULT_MODEL_DIR_NAME = "default_model"
 def default_bundle() -> Path | None:
     """The model that ships inside the runtime package, if this install has one."""
     candidate = Path(__file__).parent / DEFAULT_MODEL_DIR_NAME
-    return candidate if (candidate / "sentio.json").is_file() else None
+    return candidate if (candidate / MANIFEST_NAME).is_file() else None
 
 
 class BundleModel:

@@ -38,6 +38,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sentio.runtime.about import installed_version
 from sentio.runtime.emotion import QUADRANTS, Prediction
 from sentio.runtime.errors import OutputError
 from sentio.runtime.sinks import BackgroundSink, import_extra
@@ -222,7 +223,7 @@ class MqttSink(BackgroundSink):
         self._latest: Prediction | None = None
         self._latest_unsent = False
         self._lock = threading.Lock()
-        self._version = _sentio_version()
+        self._version = installed_version()
         self._client = self._make_client(reconnect_delay)
         super().__init__(target.describe(), queue_size)
         self._client.connect_async(target.host, target.port, keepalive)
@@ -301,12 +302,3 @@ class MqttSink(BackgroundSink):
         stopper = threading.Thread(target=self._client.loop_stop, daemon=True)
         stopper.start()
         stopper.join(timeout)
-
-
-def _sentio_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("sentio")
-    except PackageNotFoundError:
-        return "unknown"

@@ -41,6 +41,13 @@ class FileSource:
         self.realtime = realtime
         self.block = max(1, int(self.rate * block_s))
 
+    def open(self) -> None:
+        """Nothing to open: the file is read by :meth:`chunks` (the method mirrors the
+        microphone's, see ``listener.AudioSource``)."""
+
+    def close(self) -> None:
+        """Nothing to release: :meth:`chunks` closes the file when it ends."""
+
     def chunks(self) -> Iterator[np.ndarray]:
         start = time.monotonic()
         delivered = 0

@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
+from sentio.runtime.about import extra_requirements
 from sentio.runtime.emotion import Prediction
 from sentio.runtime.errors import MissingExtraError
 
@@ -38,19 +39,6 @@ def import_extra(module: str, extra: str, purpose: str):
             hint=f'in the Sentio checkout: pip install ".[{extra}]"  '
             f"(or directly: pip install {' '.join(extra_requirements(extra)) or module})",
         ) from err
-
-
-def extra_requirements(extra: str) -> list[str]:
-    """The requirements an extra of the installed Sentio adds (quoted for a shell).
-
-    Hints name them rather than ``sentio[extra]``: the name ``sentio`` on PyPI belongs to
-    another project, so ``pip install "sentio[osc]"`` would install the wrong thing."""
-    try:
-        requires = importlib.metadata.requires("sentio") or []
-    except importlib.metadata.PackageNotFoundError:
-        return []
-    marker = f'extra == "{extra}"'
-    return [f'"{r.split(";")[0].strip()}"' for r in requires if marker in r]
 
 
 class Sink(Protocol):

@@ -1,17 +1,20 @@
 """The runtime half never imports TensorFlow (nor anything from export/): importing every
-runtime module and running ``sentio-listen --input`` over a bundle, in a fresh interpreter."""
+runtime module and running ``sentio-listen --input`` over the shipped bundle, in a fresh
+interpreter."""
 
 import subprocess
 import sys
 
 import numpy as np
 import soundfile
+from sentio.runtime import default_bundle
 
 CODE = """
 import contextlib, io, sys
 import sentio.runtime
-from sentio.runtime import (audio, bundle, capture, cli, color, emotion, features, listener,
-                            live_view, model, mqtt, osc, replay, sinks, streaming, windows)
+from sentio.runtime import (audio, bundle, capture, cli, color, emotion, engine, errors,
+                            features, listener, live_view, manifest, model, mqtt, osc, replay,
+                            sinks, streaming, windows)
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = cli.main(["--model", sys.argv[1], "--input", sys.argv[2], "--artifact", sys.argv[3]])
@@ -25,13 +28,13 @@ print(heavy)
 """
 
 
-def test_runtime_never_imports_tensorflow(exported, tmp_path):
+def test_runtime_never_imports_tensorflow(tmp_path):
     rng = np.random.default_rng(0)
     wav = tmp_path / "noise.wav"
-    soundfile.write(wav, rng.normal(0, 0.1, 22050 * 6).astype(np.float32), 22050)
+    soundfile.write(wav, rng.normal(0, 0.1, 22050 * 14).astype(np.float32), 22050)
     for artifact in ("model_int8.tflite", "model.onnx"):
         out = subprocess.run(
-            [sys.executable, "-c", CODE, str(exported / "bundle"), str(wav), artifact],
+            [sys.executable, "-c", CODE, str(default_bundle()), str(wav), artifact],
             capture_output=True,
             text=True,
         )

@@ -26,14 +26,11 @@ from typing import Any
 import numpy as np
 from sentio.export.data.windows import SongWindows
 from sentio.runtime.emotion import quadrant
-from sentio.runtime.errors import FeatureSpecError, SentioError
+from sentio.runtime.errors import CalibrationError, FeatureSpecError
+from sentio.runtime.manifest import Calibration
 
 DEFAULT_SIZE = 300
 CALIBRATION_FORMAT = 1
-
-
-class CalibrationError(SentioError):
-    """A calibration set is empty, unreadable, or belongs to a different feature spec."""
 
 
 @dataclass
@@ -63,6 +60,19 @@ class CalibrationSet:
             "range_coverage": round(self.coverage, 4),
             "picks": [{"song_id": s, "start": int(t)} for s, t in self.picks],
         }
+
+    def manifest_entry(self) -> Calibration:
+        """What the bundle manifest records of the set (its provenance without the picks)."""
+        return Calibration(
+            windows=len(self),
+            window_frames=int(self.windows.shape[1]),
+            spec_fingerprint=self.spec_fingerprint,
+            format=CALIBRATION_FORMAT,
+            seed=self.seed,
+            songs=len({song for song, _ in self.picks}),
+            quadrants=dict(self.quadrants),
+            range_coverage=round(self.coverage, 4),
+        )
 
     def save(self, path: Path) -> Path:
         """Windows and provenance in one ``.npz`` (float16 windows: half the size, and the

@@ -1,14 +1,17 @@
 """Export, end to end: a trained CRNN -> every runtime format -> verified on held-out songs ->
 one atomically written artifact bundle (models, ``sentio.json``, ``report.md``/``.png``).
 
-Stages, each in its own module: :mod:`convert` (TFLite, ONNX), :mod:`calibrate` (the
-representative set), :mod:`verify` (the accuracy-drop gate), :mod:`report`, :mod:`c_array`.
+Stages, each in its own module: :mod:`tflite` and :mod:`onnx` (conversion), :mod:`calibrate`
+(the representative set), :mod:`gate` (the accuracy-drop check), :mod:`report`,
+:mod:`c_array`. The architecture is read from the source's manifest and rebuilt for conversion
+by the training builder (:func:`sentio.export.model.crnn.build_crnn`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,23 +30,30 @@ from sentio.export.conversion.gate import (
     check_summary,
     runner_predictor,
 )
+from sentio.export.conversion.onnx import convert_onnx, quantize_onnx
 from sentio.export.conversion.tflite import (
     FLOAT_TFLITE_KINDS,
-    Artifact,
-    convert_onnx,
     convert_tflite,
-    quantize_onnx,
     tf_keras_inference_model,
     tflite_ops,
 )
 from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.evaluation.predict import keras_predictor
 from sentio.export.model.crnn import CRNNConfig
-from sentio.export.model.run import tool_versions, window_entry
-from sentio.runtime.bundle import load_manifest, manifest_spec, write_bundle
-from sentio.runtime.errors import BundleError
+from sentio.export.model.run import KERAS_FILE, tool_versions, window_entry
+from sentio.runtime.bundle import write_bundle
+from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.features import FeatureSpec, FeatureStats
-from sentio.runtime.manifest import DEFAULT_HOP_S
+from sentio.runtime.manifest import (
+    MANIFEST_NAME,
+    DataProvenance,
+    ExportInfo,
+    Manifest,
+    ModelEntry,
+    ModelIO,
+    read,
+)
+from sentio.runtime.manifest import load as load_manifest
 from sentio.runtime.model import open_runner
 
 log = logging.getLogger("sentio.export")
@@ -97,22 +107,63 @@ class ExportOptions:
     threshold: float = 0.5
 
 
+@dataclass(frozen=True)
+class Artifact:
+    """One converted model file.
+
+    Attributes:
+        file: file name inside the bundle.
+        format: ``tflite`` or ``onnx``.
+        kind: ``float32``, ``float16``, ``dynamic`` or ``int8``.
+        ops: operator types, in graph order without repeats.
+        note: how it was made (quantization mode and I/O types).
+    """
+
+    file: str
+    format: str
+    kind: str
+    ops: tuple[str, ...]
+    note: str = ""
+
+
 @dataclass
 class Source:
-    """A trained model and everything needed to feed it: spec, normalization, architecture."""
+    """A trained model and everything needed to feed it, all from its bundle's manifest.
+
+    Attributes:
+        model: the Keras 3 model.
+        manifest: the bundle's manifest (a training run's or an earlier export's).
+        config: the architecture, from ``manifest.architecture``.
+        description: where it was loaded from.
+    """
 
     model: object  # keras.Model
-    spec: FeatureSpec
-    stats: FeatureStats | None
+    manifest: Manifest
     config: CRNNConfig
-    manifest: dict
     description: str
+
+    @property
+    def spec(self) -> FeatureSpec:
+        return self.manifest.feature_spec
+
+    @property
+    def stats(self) -> FeatureStats:
+        return self.manifest.normalization
 
 
 @dataclass
 class ExportResult:
+    """What :func:`export_bundle` wrote and measured.
+
+    Attributes:
+        out_dir: the bundle folder.
+        manifest: its manifest, as written (file sums included).
+        checks: the float reference and every artifact on the test split, by name.
+        study: calibration-size study rows (``ExportOptions.study_sizes``).
+    """
+
     out_dir: Path
-    manifest: dict
+    manifest: Manifest
     checks: dict[str, ArtifactCheck]
     study: list[dict]
 
@@ -122,31 +173,46 @@ class ExportResult:
 
 
 def load_source(path: Path) -> Source:
-    """A run bundle folder (``sentio.json`` + ``model.keras``) or a ``.keras`` file.
+    """A trained model to export: a bundle folder (``sentio.json`` + ``model.keras``: a
+    ``sentio-train fit`` run or an earlier export), or the ``model.keras`` inside one.
 
-    A bare ``.keras`` file carries no feature spec or normalization: the sentio.json of its
-    folder is used when there is one, else the default spec, and normalization is fitted on
-    the training split of the data given.
+    The feature spec, normalization and architecture all come from the manifest; a bare
+    ``.keras`` file with no ``sentio.json`` beside it carries none of them and is refused.
+
+    Raises:
+        BundleError: no bundle, a missing or corrupt model, a manifest without architecture.
     """
     path = Path(path)
     if path.is_dir():
-        manifest = load_manifest(path)  # verifies every file's sha256
-        keras_file = path / "model.keras"
+        folder, keras_file = path, path / KERAS_FILE
+        manifest = load_manifest(folder)  # verifies every listed file's sha256
+        model = _load_keras(keras_file)
     elif path.suffix == ".keras":
-        keras_file = path
-        beside = path.parent / "sentio.json"
-        manifest = load_manifest(path.parent) if beside.is_file() else {}
+        folder, keras_file = path.parent, path
+        model = _load_keras(keras_file)
+        if not (folder / MANIFEST_NAME).is_file():
+            raise BundleError(
+                f"{path} has no {MANIFEST_NAME} beside it: a bare .keras file carries no "
+                "feature spec, normalization or architecture, so it cannot be exported",
+                hint="pass the run folder written by sentio-train fit (model.keras + "
+                "sentio.json), or re-train with sentio-train fit",
+            )
+        manifest = load_manifest(folder)
     else:
         raise BundleError(
             f"{path} is neither a bundle folder nor a .keras file",
             hint="pass the folder written by sentio-train fit, or its model.keras",
         )
-    model = _load_keras(keras_file)
-    spec = manifest_spec(manifest) if "feature_spec" in manifest else FeatureSpec()
-    normalization = manifest.get("normalization")
-    stats = FeatureStats.from_dict(normalization) if normalization else None
-    config = config_from_model(model)
-    return Source(model, spec, stats, config, manifest, str(path))
+    if not manifest.architecture:
+        raise BundleError(
+            f"{folder / MANIFEST_NAME} records no architecture to rebuild the model from",
+            hint="re-train it with sentio-train fit",
+        )
+    try:
+        config = CRNNConfig.from_dict(manifest.architecture)
+    except ConfigError as err:
+        raise BundleError(f"{folder / MANIFEST_NAME}: {err.message}", hint=err.hint) from err
+    return Source(model, manifest, config, str(path))
 
 
 def _load_keras(path: Path):
@@ -163,28 +229,6 @@ def _load_keras(path: Path):
         ) from err
 
 
-def config_from_model(model) -> CRNNConfig:
-    """The architecture read off the model's layers (a bare .keras carries no sentio.json)."""
-    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv1D"]
-    lstms = [layer for layer in model.layers if type(layer).__name__ == "LSTM"]
-    denses = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
-    pools = [layer for layer in model.layers if type(layer).__name__ == "MaxPooling1D"]
-    frames, features = model.input_shape[1:]
-    return CRNNConfig(
-        window_frames=int(frames),
-        n_features=int(features),
-        conv_filters=tuple(layer.filters for layer in convs),
-        kernel_size=int(convs[0].kernel_size[0]) if convs else 3,
-        pool_size=int(pools[0].pool_size[0]) if pools else 2,
-        lstm_units=tuple(layer.units for layer in lstms),
-        dense_units=tuple(layer.units for layer in denses[:-1]),
-        bidirectional=any(type(layer).__name__ == "Bidirectional" for layer in model.layers),
-        attention_heads=int(
-            any(type(layer).__name__ == "MultiHeadAttention" for layer in model.layers)
-        ),
-    )
-
-
 # ----------------------------------------------------------------------------- export
 
 
@@ -194,19 +238,26 @@ def export_bundle(
     options: ExportOptions,
     out_dir: Path,
 ) -> ExportResult:
-    """Convert, calibrate, verify on the test split, report, and write the bundle."""
+    """Convert, calibrate, verify on the test split, report, and write the bundle.
+
+    ``prepared`` must be the source's data prepared for its model
+    (:func:`sentio.export.data.sources.prepare_for_model`).
+    """
     start = time.perf_counter()
     test = prepared.splits.get("test") or []
     calibration = _calibration(prepared, options) if options.int8 else None
     inference = tf_keras_inference_model(source.model, source.config)
+    checks: dict[str, ArtifactCheck] = {}
+    study: list[dict] = []
     manifest = _base_manifest(source, prepared)
-    result = ExportResult(out_dir, manifest, {}, [])
 
     def fill(staging: Path) -> None:
+        nonlocal manifest, checks, study
         t0 = time.perf_counter()
         artifacts = _convert_all(inference, staging, options, calibration)
         t1 = time.perf_counter()
-        result.checks = check_artifacts(
+        log.info("verifying %d artifact(s) on %d test songs", len(artifacts), len(test))
+        checks = check_artifacts(
             keras_predictor(source.model),
             {a.file: runner_predictor(staging / a.file) for a in artifacts},
             test,
@@ -215,16 +266,12 @@ def export_bundle(
             options.threshold,
         )
         if options.study_sizes:
-            result.study = calibration_study(inference, prepared, options, result.checks["keras"])
+            study = calibration_study(inference, prepared, options, checks["keras"])
         t2 = time.perf_counter()
         if options.include_keras:
-            source.model.save(staging / "model.keras")
-        manifest["models"] = [_model_entry(staging, a, result.checks[a.file]) for a in artifacts]
-        manifest["default_artifact"] = _default_artifact(manifest["models"])
+            source.model.save(staging / KERAS_FILE)
+        models = tuple(_model_entry(staging, a, checks[a.file]) for a in artifacts)
         if calibration is not None:
-            manifest["calibration"] = {
-                k: v for k, v in calibration.provenance().items() if k != "picks"
-            }
             (staging / "calibration.json").write_text(
                 json.dumps(calibration.provenance(), indent=1) + "\n"
             )
@@ -232,20 +279,25 @@ def export_bundle(
             from sentio.export.conversion.c_array import write_c_array
 
             write_c_array((staging / "model_int8.tflite").read_bytes(), staging)
-        manifest["export"] = {
-            "source": source.description,
-            "evaluated_on": f"test split: {len(test)} songs, "
-            f"{sum(s.starts.size for s in test)} windows",
-            "options": _options_dict(options),
-            "limits": options.limits.to_dict(),
-            "gate": "pass" if result.passed else "fail",
-            "seconds": round(time.perf_counter() - start, 1),
-            "timings": {"convert": round(t1 - t0, 1), "verify": round(t2 - t1, 1)},
-        }
-        _write_reports(staging, manifest, result, test, options)
+        manifest = manifest.replace(
+            models=models,
+            default_artifact=_default_artifact(models),
+            calibration=None if calibration is None else calibration.manifest_entry(),
+            export=ExportInfo(
+                source=source.description,
+                evaluated_on=f"test split: {len(test)} songs, "
+                f"{sum(s.starts.size for s in test)} windows",
+                options=_options_dict(options),
+                limits=options.limits.to_dict(),
+                gate="pass" if all(c.passed for c in checks.values()) else "fail",
+                seconds=round(time.perf_counter() - start, 1),
+                timings={"convert": round(t1 - t0, 1), "verify": round(t2 - t1, 1)},
+            ),
+        )
+        _write_reports(staging, manifest, checks, study, test, options)
 
-    write_bundle(out_dir, manifest, fill)
-    return result
+    write_bundle(out_dir, lambda: manifest, fill)
+    return ExportResult(Path(out_dir), read(out_dir), checks, study)
 
 
 def _calibration(prepared: PreparedData, options: ExportOptions) -> CalibrationSet:
@@ -309,47 +361,42 @@ def _tflite_note(kind: str, int8_io: bool) -> str:
     }[kind]
 
 
-def _model_entry(staging: Path, artifact: Artifact, check: ArtifactCheck) -> dict:
+def _model_entry(staging: Path, artifact: Artifact, check: ArtifactCheck) -> ModelEntry:
     runner = open_runner(staging / artifact.file)
-    return {
-        "file": artifact.file,
-        "format": artifact.format,
-        "kind": artifact.kind,
-        "note": artifact.note,
-        "bytes": (staging / artifact.file).stat().st_size,
-        "ops": list(artifact.ops),
-        "input_shape": [int(d) for d in runner.input_shape],
-        "io": {
-            "input": runner.input_quantization.to_dict(),
-            "output": runner.output_quantization.to_dict(),
-        },
+    return ModelEntry(
+        file=artifact.file,
+        format=artifact.format,
+        kind=artifact.kind,
+        note=artifact.note,
+        bytes=(staging / artifact.file).stat().st_size,
+        ops=tuple(artifact.ops),
+        input_shape=tuple(int(d) for d in runner.input_shape),
+        io=ModelIO(runner.input_quantization, runner.output_quantization),
         **check_summary(check),
-    }
+    )
 
 
-def _default_artifact(models: list[dict]) -> str | None:
-    passed = {m["file"] for m in models if m["gate"] == "pass"}
+def _default_artifact(models: tuple[ModelEntry, ...]) -> str | None:
+    passed = {m.file for m in models if m.passed}
     return next((f for f in DEFAULT_ARTIFACT_ORDER if f in passed), None)
 
 
-def _base_manifest(source: Source, prepared: PreparedData) -> dict:
-    spec = prepared.spec
-    training = source.manifest
-    return {
-        "feature_spec": {**spec.to_dict(), "fingerprint": spec.fingerprint()},
-        "normalization": prepared.stats.to_dict(),
-        "window": window_entry(
-            prepared, training.get("window", {}).get("default_hop_s", DEFAULT_HOP_S)
-        ),
-        "labels": training.get(
-            "labels",
-            {"outputs": ["valence", "arousal"], "range": [-1.0, 1.0], "activation": "tanh"},
-        ),
-        "architecture": source.config.to_dict(),
-        "training": training.get("training", {}),
-        "data": training.get("data", {"dataset": prepared.dataset.name}),
-        "tool_versions": tool_versions(),
-    }
+def _base_manifest(source: Source, prepared: PreparedData) -> Manifest:
+    """The new bundle's manifest before conversion: the feature contract of ``prepared`` and
+    the source's labels, architecture, training and data provenance."""
+    trained = source.manifest
+    data = trained.data if trained.data.dataset else DataProvenance(dataset=prepared.dataset.name)
+    return Manifest(
+        feature_spec=prepared.spec,
+        normalization=prepared.stats,
+        window=window_entry(prepared, trained.window.default_hop_s),
+        labels=trained.labels,
+        architecture=source.config.to_dict(),
+        training=trained.training,
+        recipe=trained.recipe,
+        data=data,
+        tool_versions=tool_versions(),
+    )
 
 
 def _options_dict(options: ExportOptions) -> dict:
@@ -366,16 +413,17 @@ def _options_dict(options: ExportOptions) -> dict:
 
 def _write_reports(
     staging: Path,
-    manifest: dict,
-    result: ExportResult,
+    manifest: Manifest,
+    checks: dict[str, ArtifactCheck],
+    study: list[dict],
     test: list[SongWindows],
     options: ExportOptions,
 ) -> None:
     from sentio.export.conversion.report import write_report_md, write_report_png
 
-    write_report_md(staging / "report.md", manifest, result.checks, options.limits, result.study)
+    write_report_md(staging / "report.md", manifest, checks, options.limits, study)
     labels = np.stack([s.label for s in test])
-    write_report_png(staging / "report.png", result.checks, labels)
+    write_report_png(staging / "report.png", checks, labels)
 
 
 def calibration_study(
@@ -383,8 +431,6 @@ def calibration_study(
 ) -> list[dict]:
     """Int8 accuracy against float for several calibration-set sizes (TFLite int8, and ONNX
     static QDQ, the only ONNX mode that uses a calibration set)."""
-    import tempfile
-
     rows = []
     test = prepared.splits["test"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,15 +7,21 @@ not) of each artifact with the float reference's on the same windows.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sentio.export.data.windows import SongWindows
+from sentio.export.data.sources import DataOptions, prepare_for_model
+from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.evaluation.metrics import DIMENSIONS
 from sentio.export.evaluation.predict import Predictor, evaluate_predictions, predict_windows
 from sentio.runtime.errors import ConfigError, DatasetError
+from sentio.runtime.manifest import load as load_manifest
 from sentio.runtime.model import open_runner, predict_many
+
+log = logging.getLogger("sentio.export")
 
 
 @dataclass(frozen=True)
@@ -164,8 +170,8 @@ def drop_table(checks: dict[str, ArtifactCheck]) -> str:
     return "\n".join(lines)
 
 
-def check_summary(check: ArtifactCheck) -> dict:
-    """What the manifest records for one artifact."""
+def check_summary(check: ArtifactCheck) -> dict[str, Any]:
+    """What the manifest records for one artifact: :class:`ModelEntry` fields."""
     return {
         "test_windows": _short(check.metrics["windows"]),
         "test_songs": _short(check.metrics["songs"]),
@@ -175,7 +181,7 @@ def check_summary(check: ArtifactCheck) -> dict:
         },
         "drop": {k: round(v, 5) for k, v in check.drops.items()},
         "gate": "pass" if check.passed else "fail",
-        "failures": check.failures,
+        "failures": tuple(check.failures),
     }
 
 
@@ -188,30 +194,47 @@ def _short(report: dict) -> dict:
     return out
 
 
-def check_bundle(bundle: Path, options, limits: DropLimits, threshold: float = 0.5) -> bool:
+@dataclass
+class BundleCheck:
+    """An exported bundle's artifacts on a labelled dataset (see :func:`check_bundle`).
+
+    Attributes:
+        checks: the float reference first, then every artifact, by name.
+        prepared: the data they were checked on (``all`` split; its summary and skip log).
+    """
+
+    checks: dict[str, ArtifactCheck]
+    prepared: PreparedData
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks.values())
+
+
+def check_bundle(
+    bundle: Path, options: DataOptions, limits: DropLimits, threshold: float = 0.5
+) -> BundleCheck:
     """Standalone gate: every artifact of an exported bundle on a labelled dataset (all of its
-    songs), against the bundle's Keras model (its float32 TFLite where TensorFlow is absent).
-    Prints the table; returns whether every artifact passed.
+    songs, cut into windows with the bundle's window and training stride), against the bundle's
+    Keras model (its float32 TFLite where TensorFlow is absent).
 
     Args:
         bundle: an exported bundle folder (verified by sha256 on load).
-        options: ``DataOptions`` of the labelled data.
+        options: the labelled data (its window and stride are replaced by the bundle's).
         limits: the accuracy-drop gate.
         threshold: emotion-accuracy threshold.
-    """
-    from sentio.export.data.sources import load_prepared
-    from sentio.runtime.bundle import load_manifest, manifest_spec
-    from sentio.runtime.features import FeatureStats
 
+    Returns:
+        The checks and the data; render them with :func:`drop_table`.
+    """
+    bundle = Path(bundle)
     manifest = load_manifest(bundle)
-    spec = manifest_spec(manifest)
-    options.window = manifest["window"]["frames"]
-    prepared, _ = load_prepared(options, spec, FeatureStats.from_dict(manifest["normalization"]))
-    files = [m["file"] for m in manifest.get("models", []) if m.get("format") != "keras"]
+    files = manifest.runnable
     if not files:
         raise DatasetError(f"{bundle} holds no exported models", hint="run sentio-export first")
-    reference_name, reference = _float_reference(Path(bundle), files)
-    artifacts = {f: runner_predictor(Path(bundle) / f) for f in files if f != reference_name}
+    prepared, _ = prepare_for_model(manifest, options, own_splits=False)
+    reference_name, reference = _float_reference(bundle, files)
+    artifacts = {f: runner_predictor(bundle / f) for f in files if f != reference_name}
     checks = check_artifacts(
         reference,
         artifacts,
@@ -221,10 +244,8 @@ def check_bundle(bundle: Path, options, limits: DropLimits, threshold: float = 0
         threshold,
         reference_name,
     )
-    print(f"data: {prepared.summary()}")
-    print(drop_table(checks))
-    print(prepared.skipped.summary())
-    return all(c.passed for c in checks.values())
+    log.info("checked %d artifact(s) of %s on %s", len(artifacts), bundle, prepared.summary())
+    return BundleCheck(checks, prepared)
 
 
 def _float_reference(bundle: Path, files: list[str]) -> tuple[str, Predictor]:

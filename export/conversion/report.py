@@ -8,34 +8,35 @@ from pathlib import Path
 import numpy as np
 from sentio.export.conversion.gate import ArtifactCheck, DropLimits, drop_table
 from sentio.export.evaluation.predict import metrics_table
+from sentio.runtime.manifest import ExportInfo, Manifest, Quantization
 
 
 def write_report_md(
     path: Path,
-    manifest: dict,
+    manifest: Manifest,
     checks: dict[str, ArtifactCheck],
     limits: DropLimits,
     study: list[dict] | None = None,
 ) -> None:
-    export = manifest["export"]
+    export = manifest.export or ExportInfo()
     lines = [
         "# Sentio export report",
         "",
-        f"Source: {export['source']}. Evaluated on {export['evaluated_on']}.",
-        f"Export took {export['seconds']:.1f} s "
-        f"(convert {export['timings']['convert']:.1f} s, "
-        f"verify {export['timings']['verify']:.1f} s).",
+        f"Source: {export.source}. Evaluated on {export.evaluated_on}.",
+        f"Export took {export.seconds or 0:.1f} s "
+        f"(convert {export.timings.get('convert', 0):.1f} s, "
+        f"verify {export.timings.get('verify', 0):.1f} s).",
         "",
         "## Artifacts",
         "",
         "| file | format | kind | size (KB) | input | output | ops |",
         "|---|---|---|---:|---|---|---|",
     ]
-    for m in manifest["models"]:
-        io = m.get("io", {})
+    for m in manifest.models:
+        size = "-" if m.bytes is None else f"{m.bytes / 1024:.0f}"
         lines.append(
-            f"| {m['file']} | {m['format']} | {m['kind']} | {m['bytes'] / 1024:.0f} | "
-            f"{_io(io.get('input'))} | {_io(io.get('output'))} | {', '.join(m.get('ops', []))} |"
+            f"| {m.file} | {m.format} | {m.kind} | {size} | "
+            f"{_io(m.io and m.io.input)} | {_io(m.io and m.io.output)} | {', '.join(m.ops)} |"
         )
     lines += [
         "",
@@ -54,16 +55,18 @@ def write_report_md(
         metrics_table({n: c.metrics for n, c in checks.items()}, "songs"),
         "```",
     ]
-    calibration = manifest.get("calibration")
-    if calibration:
+    calibration = manifest.calibration
+    if calibration is not None:
+        coverage = calibration.range_coverage
         lines += [
             "",
             "## Calibration set",
             "",
-            f"{calibration['windows']} windows from {calibration['songs']} training songs "
-            f"(seed {calibration['seed']}), quadrants {calibration['quadrants']}, "
-            f"range coverage {calibration['range_coverage']:.3f} of the training split's "
-            f"per-feature range. Feature spec {calibration['spec_fingerprint'][:16]}.",
+            f"{calibration.windows} windows from {calibration.songs} training songs "
+            f"(seed {calibration.seed}), quadrants {calibration.quadrants}, "
+            f"range coverage {float('nan') if coverage is None else coverage:.3f} of the "
+            f"training split's per-feature range. "
+            f"Feature spec {calibration.spec_fingerprint[:16]}.",
         ]
     if study:
         lines += ["", "## Calibration-size study (int8, per window)", "", _study_table(study)]
@@ -71,12 +74,12 @@ def write_report_md(
     path.write_text("\n".join(lines))
 
 
-def _io(q: dict | None) -> str:
-    if not q:
+def _io(q: Quantization | None) -> str:
+    if q is None:
         return "-"
-    if not q.get("scale"):
-        return q["dtype"]
-    return f"{q['dtype']} (s={q['scale']:.4g}, z={q['zero_point']})"
+    if not q.is_quantized:
+        return q.dtype
+    return f"{q.dtype} (s={q.scale:.4g}, z={q.zero_point})"
 
 
 def _study_table(study: list[dict]) -> str:

@@ -1,10 +1,12 @@
-"""Keras CRNN -> TFLite (float32, float16, dynamic-range, int8) and ONNX (float, int8).
+"""Keras CRNN -> TFLite (float32, float16, dynamic-range, int8), builtin ops only; the
+flatbuffer edits and op listing that go with it. ONNX is in :mod:`onnx`.
 
 The path that works for every mode with TF 2.21 (see ``BENCHMARKS.md`` and the toolchain
 notes): rebuild the trained Keras 3 model as a **tf-keras** model with batch size 1 and no
-dropout, copy the weights, and convert that. The converter then emits two fused
-``UNIDIRECTIONAL_SEQUENCE_LSTM`` builtins (Keras 3 models give WHILE loops whose int8
-calibration segfaults) and tf2onnx emits native ONNX ``LSTM`` ops.
+dropout (:func:`tf_keras_inference_model`, the same builder as training), copy the weights,
+and convert that. The converter then emits two fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
+builtins (Keras 3 models give WHILE loops whose int8 calibration segfaults) and tf2onnx
+emits native ONNX ``LSTM`` ops.
 
 The fused TFLite LSTM is written with ``cell_clip = 10``; Keras never clips. On Emotify test
 windows the first LSTM's cell state reaches |c| = 100, and the clip moved outputs by up to 0.18.
@@ -14,77 +16,29 @@ windows the first LSTM's cell state reaches |c| = 100, and the clip moved output
 from __future__ import annotations
 
 import struct
-import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from sentio.export.model.crnn import CRNNConfig
-from sentio.runtime.errors import SentioError
+from sentio.export.model.crnn import CRNNConfig, build_crnn
+from sentio.runtime.errors import ConversionError
 
 FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")
 TFLITE_KINDS = (*FLOAT_TFLITE_KINDS, "int8")
-ONNX_INT8_MODES = ("dynamic", "static")
-
-
-class ConversionError(SentioError):
-    """A model could not be converted, or converted to something the runtimes cannot run."""
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One converted model file.
-
-    Attributes:
-        file: file name inside the bundle.
-        format: ``tflite`` or ``onnx``.
-        kind: ``float32``, ``float16``, ``dynamic`` or ``int8``.
-        ops: operator types, in graph order without repeats.
-        note: how it was made (quantization mode and I/O types).
-    """
-
-    file: str
-    format: str
-    kind: str
-    ops: tuple[str, ...]
-    note: str = ""
 
 
 def tf_keras_inference_model(model, config: CRNNConfig):
-    """The trained Keras 3 model rebuilt in tf-keras for conversion: batch 1, no dropout.
-
-    Dropout is the identity at inference and recurrent dropout would keep the LSTM from being
-    fused, so both are left out; every weight is copied and checked to match.
-    """
+    """The trained Keras 3 model rebuilt in tf-keras for conversion (batch 1, no dropout; see
+    :func:`~sentio.export.model.crnn.build_crnn`), with every weight copied and its shape
+    checked against the recorded architecture."""
     import tf_keras
-    from tf_keras import layers
 
     if config.bidirectional or config.attention_heads:
         raise ConversionError(
-            "only the seed architecture (unidirectional LSTMs, no attention) converts to "
+            "only the reference architecture (unidirectional LSTMs, no attention) converts to "
             "builtin-only TFLite",
             hint="train without --bidirectional / --attention-heads for an exportable model",
         )
-    inputs = tf_keras.Input(
-        (config.window_frames, config.n_features), batch_size=1, name="features"
-    )
-    x = inputs
-    for i, filters in enumerate(config.conv_filters):
-        x = layers.Conv1D(
-            filters, config.kernel_size, padding="same", activation="relu", name=f"conv{i + 1}"
-        )(x)
-        if i % 2 == 1 or i == len(config.conv_filters) - 1:
-            block = i // 2 + 1
-            x = layers.BatchNormalization(momentum=config.bn_momentum, name=f"bn{block}")(x)
-            x = layers.MaxPooling1D(config.pool_size, name=f"pool{block}")(x)
-    for i, units in enumerate(config.lstm_units):
-        last = i == len(config.lstm_units) - 1
-        x = layers.LSTM(units, return_sequences=not last, name=f"lstm{i + 1}")(x)
-    for i, units in enumerate(config.dense_units):
-        x = layers.Dense(units, activation="relu", name=f"dense{i + 1}")(x)
-    outputs = layers.Dense(2, activation="tanh", name="valence_arousal")(x)
-    rebuilt = tf_keras.Model(inputs, outputs, name="sentio_crnn_inference")
+    rebuilt = build_crnn(config, keras_module=tf_keras, inference=True)
     weights = model.get_weights()
     expected = [w.shape for w in rebuilt.get_weights()]
     if [w.shape for w in weights] != expected:
@@ -224,83 +178,4 @@ def tflite_ops(flatbuffer: bytes) -> tuple[str, ...]:
                 )
             if names[code] not in ops:
                 ops.append(names[code])
-    return tuple(ops)
-
-
-# ----------------------------------------------------------------------------- ONNX
-
-
-def convert_onnx(inference_model, path: Path, opset: int = 17) -> tuple[str, ...]:
-    """Float ONNX with native LSTM ops; returns its op types."""
-    import tensorflow as tf
-    import tf2onnx
-
-    spec = [tf.TensorSpec(inference_model.input_shape, tf.float32, name="features")]
-    try:
-        tf2onnx.convert.from_keras(
-            inference_model, input_signature=spec, opset=opset, output_path=str(path)
-        )
-    except Exception as err:
-        raise ConversionError(f"ONNX conversion failed: {err}", hint="check tf2onnx") from err
-    return onnx_ops(path)
-
-
-def quantize_onnx(
-    float_path: Path, out_path: Path, mode: str, calibration: np.ndarray | None = None
-) -> tuple[str, ...]:
-    """Int8 ONNX from the float model.
-
-    ``dynamic``: int8 weights everywhere, the LSTMs become ``DynamicQuantizeLSTM`` (activations
-    quantized on the fly). ``static``: QDQ with activation ranges from ``calibration``; conv and
-    dense run in int8, onnxruntime keeps the LSTMs float. See BENCHMARKS.md for the measured
-    choice between them.
-    """
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quant_pre_process,
-        quantize_dynamic,
-        quantize_static,
-    )
-
-    if mode not in ONNX_INT8_MODES:
-        raise ConversionError(f"unknown ONNX int8 mode {mode!r}", hint=f"use {ONNX_INT8_MODES}")
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
-        if mode == "dynamic":
-            quantize_dynamic(str(prepared), str(out_path), weight_type=QuantType.QInt8)
-        else:
-            if calibration is None or not len(calibration):
-                raise ConversionError("static ONNX quantization needs a calibration set")
-
-            class Reader(CalibrationDataReader):
-                def __init__(self) -> None:
-                    self._windows = iter(calibration)
-
-                def get_next(self):
-                    window = next(self._windows, None)
-                    return None if window is None else {"features": window[None]}
-
-            quantize_static(
-                str(prepared),
-                str(out_path),
-                Reader(),
-                quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QInt8,
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-            )
-    return onnx_ops(out_path)
-
-
-def onnx_ops(path: Path) -> tuple[str, ...]:
-    import onnx
-
-    ops: list[str] = []
-    for node in onnx.load(str(path)).graph.node:
-        name = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
-        if name not in ops:
-            ops.append(name)
     return tuple(ops)

@@ -97,15 +97,6 @@ class Dataset:
     label_scale: LabelScale
     notes: list[str] = field(default_factory=list)
 
-    def provenance(self) -> dict:
-        return {
-            "dataset": self.name,
-            "songs": len(self.songs),
-            "label_scale": [self.label_scale.low, self.label_scale.high],
-            "skipped": self.skipped.to_list(),
-            "notes": self.notes,
-        }
-
 
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows of a CSV as dicts with stripped header names; yields (line number, row)."""

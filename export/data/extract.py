@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from sentio.export.data.datasets import SkipLog, Song
 from sentio.runtime.audio import is_silent, load_audio
-from sentio.runtime.bundle import sha256_file
 from sentio.runtime.errors import SentioError
 from sentio.runtime.features import FeatureSpec, extract_features
+from sentio.runtime.manifest import sha256_file
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 

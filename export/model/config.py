@@ -18,7 +18,8 @@ class TrainConfig:
         epochs: maximum epochs (early stopping usually ends sooner).
         batch_size: windows per batch.
         learning_rate, beta_1, beta_2, epsilon: Adam.
-        loss: ``mse``, ``weighted_mse`` or ``huber``.
+        loss: ``mse``, ``weighted_mse``, ``huber`` or ``ccc`` (1 - concordance plus half the
+            weighted MSE; the shipped model's).
         valence_weight, arousal_weight: weights of ``weighted_mse``.
         huber_delta: delta of ``huber``.
         patience: early-stopping patience (epochs without val_loss improvement).
@@ -28,7 +29,7 @@ class TrainConfig:
         mixup: > 0 blends each training window with another of its batch (labels alike), the
             weight drawn from Beta(mixup, mixup); 0 is off.
         augmentation: jitter, SpecAugment-style masks and noise on training windows
-            (``export/augment.py``); all off by default.
+            (:mod:`sentio.export.model.augment`); all off by default.
     """
 
     epochs: int = 100

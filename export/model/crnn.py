@@ -1,4 +1,5 @@
-"""The CRNN, exactly as the seed describes it, with every hyperparameter exposed.
+"""The CRNN, exactly as the reference design describes it, with every hyperparameter exposed;
+one builder for training (Keras 3) and for conversion (tf-keras, batch 1, no dropout).
 
     input (600 frames x 40 features)
     Conv1D 64 -> Conv1D 64 -> BatchNorm -> MaxPool 2 -> Dropout
@@ -7,13 +8,20 @@
     Dense 64 -> Dropout -> Dense 32 -> Dense 2 (tanh: valence, arousal in [-1, 1])
 
 The default configuration has 282,146 parameters. Either LSTM can be made bidirectional.
+The configuration travels in the bundle manifest (``architecture``); the converter rebuilds
+the inference graph from it with :func:`build_crnn` (``inference=True``) and copies the
+trained weights over, as microWakeWord derives its streaming model from the training one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from sentio.runtime.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -52,23 +60,92 @@ class CRNNConfig:
     attention_heads: int = 0
     attention_key_dim: int = 32
 
+    def __post_init__(self) -> None:
+        positive = ("window_frames", "n_features", "kernel_size", "pool_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"architecture: {name} must be at least 1, got {getattr(self, name)}"
+                )
+        for name in ("conv_filters", "lstm_units", "dense_units"):
+            if any(units < 1 for units in getattr(self, name)):
+                raise ConfigError(
+                    f"architecture: every {name} value must be at least 1, got "
+                    f"{getattr(self, name)}"
+                )
+        if not self.lstm_units:
+            raise ConfigError("architecture: lstm_units needs at least one LSTM")
+        for name in ("dropout", "recurrent_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(
+                    f"architecture: {name} must be in [0, 1), got {getattr(self, name)}"
+                )
+        if self.attention_heads < 0 or self.attention_key_dim < 1:
+            raise ConfigError("architecture: attention_heads must be >= 0, attention_key_dim >= 1")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CRNNConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> CRNNConfig:
+        """A config from its JSON form (a manifest's ``architecture``), validated.
+
+        Raises:
+            ConfigError: naming an unknown field, or a field of the wrong type or range.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"architecture: expected an object, got {data!r:.60}")
+        hints = typing.get_type_hints(cls)
         known = {f.name for f in dataclasses.fields(cls)}
-        clean = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
-        return cls(**clean)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"architecture: unknown field(s) {', '.join(map(repr, unknown))}",
+                hint=f"the known fields are {', '.join(sorted(known))}; the bundle comes from "
+                "another Sentio version, re-train it with this one",
+            )
+        return cls(**{name: _typed(name, hints[name], value) for name, value in data.items()})
 
 
-def build_crnn(config: CRNNConfig = CRNNConfig()):
-    """A compiled-free Keras 3 model for ``config`` (``keras.Model``)."""
-    import keras
-    from keras import layers, regularizers
+def _typed(name: str, kind: Any, value: Any) -> Any:
+    """``value`` as the field type ``kind`` (int, float, bool or tuple[int, ...])."""
+    if typing.get_origin(kind) is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"architecture: {name} must be a list of integers, got {value!r}")
+        return tuple(_typed(name, int, v) for v in value)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(
+        f"architecture: {name} must be {'an integer' if kind is int else kind.__name__}, "
+        f"got {value!r}"
+    )
 
-    reg = regularizers.L2(config.l2) if config.l2 > 0 else None
-    inputs = keras.Input((config.window_frames, config.n_features), name="features")
+
+def build_crnn(config: CRNNConfig = CRNNConfig(), keras_module=None, inference: bool = False):
+    """The CRNN of ``config``, uncompiled.
+
+    Args:
+        config: the architecture.
+        keras_module: the Keras to build with: ``keras`` (Keras 3, the default; training) or
+            ``tf_keras`` (conversion: the TFLite converter fuses its LSTMs into builtin ops).
+        inference: the graph the runtimes run: batch size 1, no dropout or recurrent dropout
+            (the identity at inference; recurrent dropout keeps the LSTM from being fused) and
+            no weight penalty. Its weights are the training model's, in the same order.
+
+    Returns:
+        A ``keras_module.Model`` named ``sentio_crnn`` (``sentio_crnn_inference``).
+    """
+    if keras_module is None:
+        import keras as keras_module
+    layers = keras_module.layers
+    reg = keras_module.regularizers.L2(config.l2) if config.l2 > 0 and not inference else None
+    shape = (config.window_frames, config.n_features)
+    if inference:
+        inputs = keras_module.Input(shape, batch_size=1, name="features")
+    else:
+        inputs = keras_module.Input(shape, name="features")
     x = inputs
     for i, filters in enumerate(config.conv_filters):
         x = layers.Conv1D(
@@ -83,13 +160,14 @@ def build_crnn(config: CRNNConfig = CRNNConfig()):
             block = i // 2 + 1
             x = layers.BatchNormalization(momentum=config.bn_momentum, name=f"bn{block}")(x)
             x = layers.MaxPooling1D(config.pool_size, name=f"pool{block}")(x)
-            x = layers.Dropout(config.dropout, name=f"drop{block}")(x)
+            if not inference:
+                x = layers.Dropout(config.dropout, name=f"drop{block}")(x)
     for i, units in enumerate(config.lstm_units):
         last = i == len(config.lstm_units) - 1
         lstm = layers.LSTM(
             units,
             return_sequences=not last,
-            recurrent_dropout=config.recurrent_dropout,
+            recurrent_dropout=0.0 if inference else config.recurrent_dropout,
             name=f"lstm{i + 1}",
         )
         x = (
@@ -104,7 +182,8 @@ def build_crnn(config: CRNNConfig = CRNNConfig()):
             x = layers.LayerNormalization(name="attention_norm")(layers.Add()([x, attended]))
     for i, units in enumerate(config.dense_units):
         x = layers.Dense(units, activation="relu", kernel_regularizer=reg, name=f"dense{i + 1}")(x)
-        if i == 0:
+        if i == 0 and not inference:
             x = layers.Dropout(config.dropout, name="dense_drop")(x)
     outputs = layers.Dense(2, activation="tanh", name="valence_arousal")(x)
-    return keras.Model(inputs, outputs, name="sentio_crnn")
+    name = "sentio_crnn_inference" if inference else "sentio_crnn"
+    return keras_module.Model(inputs, outputs, name=name)

@@ -7,19 +7,30 @@ import csv
 import json
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sentio.export.data.extract import Extraction
 from sentio.export.data.windows import PreparedData
 from sentio.export.evaluation.predict import metrics_table
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
+from sentio.runtime.about import DISTRIBUTION
 from sentio.runtime.bundle import write_bundle
-from sentio.runtime.manifest import DEFAULT_HOP_S
+from sentio.runtime.manifest import (
+    DEFAULT_HOP_S,
+    DataProvenance,
+    DataSource,
+    Labels,
+    Manifest,
+    ModelEntry,
+    Window,
+)
 
 if TYPE_CHECKING:
     from sentio.export.model.train import FitOutcome
 
+#: The training run's model file (also copied into an export bundle).
+KERAS_FILE = "model.keras"
 
 
 def tool_versions() -> dict[str, str]:
@@ -27,7 +38,7 @@ def tool_versions() -> dict[str, str]:
 
     versions = {"python": platform.python_version()}
     for package in (
-        "sentio",
+        DISTRIBUTION,
         "numpy",
         "python_speech_features",
         "soundfile",
@@ -47,14 +58,35 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def window_entry(prepared: PreparedData, default_hop_s: float = DEFAULT_HOP_S) -> dict:
+def window_entry(prepared: PreparedData, default_hop_s: float = DEFAULT_HOP_S) -> Window:
     """The manifest's ``window``: length, the runtime's default hop, the training stride."""
-    return {
-        "frames": prepared.window,
-        "seconds": prepared.window / prepared.spec.frames_per_second,
-        "default_hop_s": default_hop_s,
-        "train_stride_frames": prepared.stride,
-    }
+    return Window(
+        frames=prepared.window,
+        seconds=prepared.window / prepared.spec.frames_per_second,
+        default_hop_s=default_hop_s,
+        train_stride_frames=prepared.stride,
+    )
+
+
+def data_provenance(
+    prepared: PreparedData, extraction: Extraction | None, source: DataSource | None
+) -> DataProvenance:
+    """The manifest's ``data``: what the model was trained and tested on, and where it was read
+    from (``source``, so an export can find it again)."""
+    dataset = prepared.dataset
+    return DataProvenance(
+        dataset=dataset.name,
+        songs=len(dataset.songs),
+        label_scale=(float(dataset.label_scale.low), float(dataset.label_scale.high)),
+        skipped=tuple(dataset.skipped.to_list()),
+        notes=tuple(dataset.notes),
+        source=source,
+        split_seed=prepared.split_seed,
+        splits={name: tuple(ids) for name, ids in prepared.split_ids().items()},
+        padded_short_songs=tuple(prepared.padded),
+        extraction_seconds=None if extraction is None else round(extraction.seconds, 2),
+        audio_hours=None if extraction is None else round(extraction.audio_seconds / 3600, 3),
+    )
 
 
 def run_manifest(
@@ -63,52 +95,49 @@ def run_manifest(
     train_config: TrainConfig,
     outcome: FitOutcome,
     extraction: Extraction,
-    source: dict | None = None,
-) -> dict:
-    """The bundle manifest (``sentio.json``) of a training run; ``source`` says where the data
-    was read from (kind and path), so an export can find it again."""
-    spec = prepared.spec
-    return {
-        "feature_spec": {**spec.to_dict(), "fingerprint": spec.fingerprint()},
-        "normalization": prepared.stats.to_dict(),
-        "window": window_entry(prepared),
-        "labels": {"outputs": ["valence", "arousal"], "range": [-1.0, 1.0], "activation": "tanh"},
-        "models": [
-            {"file": "model.keras", "kind": "keras", "params": outcome.result.model.count_params()}
-        ],
-        "architecture": model_config.to_dict(),
-        "training": {
+    source: DataSource | None = None,
+    recipe: dict[str, Any] | None = None,
+) -> Manifest:
+    """The bundle manifest (``sentio.json``) of a training run: the feature contract, the
+    Keras model entry, the architecture and training configs, metrics and data provenance.
+
+    Args:
+        source: where the data was read from (kind and path), so an export can find it again.
+        recipe: the recipe file's settings, when the run came from one.
+    """
+    result = outcome.result
+    return Manifest(
+        feature_spec=prepared.spec,
+        normalization=prepared.stats,
+        window=window_entry(prepared),
+        labels=Labels(),
+        models=(
+            ModelEntry(
+                file=KERAS_FILE, format="keras", kind="keras", params=result.model.count_params()
+            ),
+        ),
+        architecture=model_config.to_dict(),
+        training={
             **train_config.to_dict(),
-            "epochs_run": outcome.result.epochs_run,
-            "best_epoch": outcome.result.best_epoch,
-            "seconds": round(outcome.result.seconds, 1),
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "seconds": round(result.seconds, 1),
         },
-        "metrics": {
+        recipe=recipe,
+        metrics={
             name: {k: r[k] for k in ("windows", "songs")} for name, r in outcome.metrics.items()
         },
-        "data": {
-            **prepared.dataset.provenance(),
-            "source": source or {},
-            "split_seed": prepared.split_seed,
-            "splits": prepared.split_ids(),
-            "padded_short_songs": prepared.padded,
-            "extraction_seconds": round(extraction.seconds, 2),
-            "audio_hours": round(extraction.audio_seconds / 3600, 3),
-        },
-        "tool_versions": tool_versions(),
-    }
+        data=data_provenance(prepared, extraction, source),
+        tool_versions=tool_versions(),
+    )
 
 
-def write_run(
-    out_dir: Path,
-    manifest: dict,
-    outcome: FitOutcome,
-) -> Path:
+def write_run(out_dir: Path, manifest: Manifest, outcome: FitOutcome) -> Path:
     """Write the run bundle atomically: model.keras, sentio.json, metrics.json, history.csv,
     report.md."""
 
     def fill(staging: Path) -> None:
-        outcome.result.model.save(staging / "model.keras")
+        outcome.result.model.save(staging / KERAS_FILE)
         (staging / "metrics.json").write_text(json.dumps(outcome.metrics, indent=2) + "\n")
         _write_history(staging / "history.csv", outcome.result.history)
         (staging / "report.md").write_text(training_report(manifest, outcome))
@@ -125,13 +154,14 @@ def _write_history(path: Path, history: dict[str, list[float]]) -> None:
             writer.writerow([epoch, *(f"{v:.6g}" for v in values)])
 
 
-def training_report(manifest: dict, outcome: FitOutcome) -> str:
-    data = manifest["data"]
+def training_report(manifest: Manifest, outcome: FitOutcome) -> str:
+    data = manifest.data
+    hours = "?" if data.audio_hours is None else data.audio_hours
     lines = [
         "# Sentio training run",
         "",
-        f"Dataset: {data['dataset']} ({data['songs']} songs, {data['audio_hours']} h of audio); "
-        f"{len(data['skipped'])} item(s) skipped.",
+        f"Dataset: {data.dataset} ({data.songs} songs, {hours} h of audio); "
+        f"{len(data.skipped)} item(s) skipped.",
         f"Epochs: {outcome.result.epochs_run} (best {outcome.result.best_epoch}), "
         f"{outcome.result.seconds:.0f} s.",
         "",

@@ -1,7 +1,9 @@
 """Hyperparameter search, random or grid, within a trial count and a time budget.
 
 Trials are ranked by the validation split's song-level CCC (mean of valence and arousal):
-the test split is never used to choose, so its numbers stay honest.
+the test split is never used to choose, so its numbers stay honest. :func:`run_search` takes
+typed configs and reports progress through ``logging`` (logger ``sentio.search``) and an
+optional callback; ``sentio-train search`` renders it.
 """
 
 from __future__ import annotations
@@ -9,16 +11,23 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sentio.export.data.sources import DataOptions, load_prepared
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.errors import ConfigError
+from sentio.runtime.features import FeatureSpec
 
-# The ranges the seed design explores around its defaults.
+log = logging.getLogger("sentio.search")
+
+# The ranges the reference design explores around its defaults, and the default model's loss.
 DEFAULT_SPACE: dict[str, list[Any]] = {
     "learning_rate": [1e-3, 5e-4, 2e-4],
     "batch_size": [16, 32, 64],
@@ -29,8 +38,61 @@ DEFAULT_SPACE: dict[str, list[Any]] = {
     "lstm_units": [[128, 64], [64, 32]],
     "dense_units": [[64, 32], [32, 16]],
     "bn_momentum": [0.9, 0.99],
-    "loss": ["mse", "weighted_mse", "huber"],
+    "loss": ["mse", "weighted_mse", "huber", "ccc"],
 }
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How to search.
+
+    Attributes:
+        strategy: ``random`` (distinct draws from the grid) or ``grid`` (in order).
+        trials: most trials to run.
+        budget_minutes: no trial starts after this many minutes.
+        space: ``{parameter: [values]}`` over CRNNConfig and TrainConfig fields (None: the
+            default space).
+    """
+
+    strategy: str = "random"
+    trials: int = 8
+    budget_minutes: float = 60.0
+    space: dict[str, list[Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.strategy not in ("random", "grid"):
+            raise ConfigError(
+                f"unknown search strategy {self.strategy!r}", hint="use random or grid"
+            )
+        if self.trials < 1:
+            raise ConfigError("a search needs at least 1 trial")
+
+
+@dataclass
+class Trial:
+    """One finished trial (what ``results.json`` holds per row)."""
+
+    params: dict[str, Any]
+    score: float
+    val_ccc_valence: float
+    val_ccc_arousal: float
+    val_rmse: float
+    epochs: int
+    seconds: float
+
+
+@dataclass
+class SearchResult:
+    rows: list[dict]
+    table: str
+    skipped: int
+    out_dir: Path
+
+
+#: ``progress(event, **details)``: ``start`` (index, total, params), ``done`` (index, trial),
+#: ``out_of_time`` (skipped).
+Progress = Callable[..., None]
+
 
 _MODEL_KEYS = {f.name for f in dataclasses.fields(CRNNConfig)}
 _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -98,50 +160,64 @@ def results_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run_search(args, options, spec) -> list[dict]:
-    """Prepare the data once, then train one model per candidate until trials or time run out."""
-    from sentio.export.cli.train import model_config, train_config
-    from sentio.export.data.sources import load_prepared
-    from sentio.export.model.train import fit
+def run_search(
+    config: SearchConfig,
+    data: DataOptions,
+    spec: FeatureSpec,
+    model: CRNNConfig,
+    train: TrainConfig,
+    out_dir: Path,
+    progress: Progress | None = None,
+) -> SearchResult:
+    """Prepare the data once, then train one model per candidate until trials or time run out.
 
-    space = json.loads(Path(args.space).read_text()) if args.space else DEFAULT_SPACE
+    Args:
+        config: strategy, trial count, budget, space.
+        data: the labelled data.
+        spec: the feature spec.
+        model, train: the base configs each trial's parameters replace fields of.
+        out_dir: where ``results.json`` (after every trial: survives a crash) and
+            ``results.md`` go.
+        progress: called as trials start and finish (see :data:`Progress`).
+    """
+    from sentio.export.model.train import fit  # TensorFlow: only when a search runs
+
+    space = config.space if config.space is not None else DEFAULT_SPACE
     validate_space(space)
-    plan = candidates(space, args.strategy, args.trials, args.seed)
-    prepared, _ = load_prepared(options, spec)
-    base_model, base_train = model_config(args, spec.n_features), train_config(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    plan = candidates(space, config.strategy, config.trials, train.seed)
+    prepared, _ = load_prepared(data, spec)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = progress or (lambda event, **details: None)
     rows: list[dict] = []
-    deadline = time.monotonic() + args.budget_minutes * 60
+    skipped = 0
+    deadline = time.monotonic() + config.budget_minutes * 60
     for i, params in enumerate(plan, start=1):
         if time.monotonic() > deadline:
-            print(
-                f"time budget of {args.budget_minutes:g} min spent: "
-                f"{len(plan) - i + 1} trial(s) not run"
+            skipped = len(plan) - i + 1
+            log.info(
+                "time budget of %g min spent: %d trial(s) not run", config.budget_minutes, skipped
             )
+            report("out_of_time", skipped=skipped)
             break
-        print(f"trial {i}/{len(plan)}: {params}")
-        mcfg, tcfg = apply_params(params, base_model, base_train)
+        log.info("trial %d/%d: %s", i, len(plan), params)
+        report("start", index=i, total=len(plan), params=params)
+        mcfg, tcfg = apply_params(params, model, train)
         start = time.perf_counter()
         outcome = fit(prepared, mcfg, tcfg, verbose=0)
         val = outcome.metrics["val"]["songs"]
-        rows.append(
-            {
-                "params": params,
-                "score": trial_score(outcome.metrics),
-                "val_ccc_valence": val["valence"]["ccc"],
-                "val_ccc_arousal": val["arousal"]["ccc"],
-                "val_rmse": val["rmse"],
-                "epochs": outcome.result.epochs_run,
-                "seconds": time.perf_counter() - start,
-            }
+        trial = Trial(
+            params=params,
+            score=trial_score(outcome.metrics),
+            val_ccc_valence=val["valence"]["ccc"],
+            val_ccc_arousal=val["arousal"]["ccc"],
+            val_rmse=val["rmse"],
+            epochs=outcome.result.epochs_run,
+            seconds=time.perf_counter() - start,
         )
-        print(
-            f"  val song CCC valence {rows[-1]['val_ccc_valence']:.3f} "
-            f"arousal {rows[-1]['val_ccc_arousal']:.3f}"
-        )
-        (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")  # survives a crash
+        rows.append(dataclasses.asdict(trial))
+        report("done", index=i, trial=trial)
+        (out_dir / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     table = results_table(rows)
-    (out / "results.md").write_text(f"# Hyperparameter search ({args.strategy})\n\n{table}\n")
-    print(table)
-    return rows
+    (out_dir / "results.md").write_text(f"# Hyperparameter search ({config.strategy})\n\n{table}\n")
+    return SearchResult(rows, table, skipped, out_dir)

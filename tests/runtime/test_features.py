@@ -2,20 +2,11 @@ import numpy as np
 import pytest
 from sentio.export.data.synthetic import synth_song
 from sentio.runtime.errors import FeatureSpecError
-from sentio.runtime.features import (
-    FeatureSpec,
-    FeatureStats,
-    extract_features,
-    python_speech_features_mfcc,
-)
-from sentio.runtime.windows import sliding_windows, window_starts
+from sentio.runtime.features import FeatureSpec, FeatureStats, extract_features
+
+from tests.helpers import reference_mfcc
 
 SPEC = FeatureSpec()
-
-
-def reference_mfcc(signal, spec):
-    """python-speech-features over the whole signal, with the spec's parameters."""
-    return python_speech_features_mfcc(signal, spec)
 
 
 @pytest.mark.parametrize("kind", ["noise", "music"])
@@ -88,14 +79,3 @@ def test_stats_standardize_training_frames():
 def test_constant_feature_does_not_divide_by_zero():
     stats = FeatureStats.fit([np.ones((10, 3), dtype=np.float32)])
     assert np.isfinite(stats.apply(np.ones((2, 3), dtype=np.float32))).all()
-
-
-def test_sliding_windows_are_the_frames_they_claim():
-    frames = np.arange(50 * 4, dtype=np.float32).reshape(50, 4)
-    windows = sliding_windows(frames, 20, 7)
-    starts = window_starts(50, 20, 7)
-    assert starts.tolist() == [0, 7, 14, 21, 28]
-    assert windows.shape == (5, 20, 4)
-    for w, s in zip(windows, starts, strict=True):
-        np.testing.assert_array_equal(w, frames[s : s + 20])
-    assert sliding_windows(frames[:10], 20, 7).shape == (0, 20, 4)

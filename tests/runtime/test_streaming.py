@@ -9,18 +9,9 @@ from sentio.runtime.features import FeatureSpec, extract_features
 from sentio.runtime.streaming import StreamingFeatures, StreamResampler, WindowSlicer
 from sentio.runtime.windows import window_starts
 
-from tests.runtime.test_features import reference_mfcc
+from tests.helpers import random_chunks, reference_mfcc
 
 SPEC = FeatureSpec()
-
-
-def random_chunks(signal, rng, largest):
-    """Chunks of 1 sample to ``largest`` samples, small ones over-represented."""
-    i = 0
-    while i < signal.size:
-        size = int(rng.choice([1, 2, 3, 440, 441, 882, 1000, rng.integers(1, largest)]))
-        yield signal[i : i + size]
-        i += size
 
 
 @pytest.mark.parametrize("seed", range(4))

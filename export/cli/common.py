@@ -1,0 +1,76 @@
+"""What every export command does around its work: parse, set up logging, turn expected
+failures into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import warnings
+
+from sentio.runtime.errors import SentioError
+
+#: Exit code of a failed accuracy-drop gate.
+GATE_FAILED = 1
+
+
+def quiet_toolchain(verbose: bool) -> None:
+    """Logging for a command: ``sentio`` at INFO (DEBUG with -v); the converters' chatter
+    (asset paths, optimizer passes, TensorFlow's start-up) only with -v."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        warnings.filterwarnings("ignore", "Statistics for quantized inputs", UserWarning)
+        logging.getLogger("sentio").setLevel(logging.INFO)
+        for noisy in ("tensorflow", "tf2onnx", "absl", "h5py", ""):  # "": onnxruntime -> root
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 sent to a scratch file.
+
+    TensorFlow 2.21 writes its C++ start-up lines ("Could not find cuda drivers", the oneDNN
+    notice, absl's pre-init warning) before ``TF_CPP_MIN_LOG_LEVEL`` takes effect; a CPU-only
+    user needs none of them. If the import fails, what it wrote is shown with the error.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    with tempfile.TemporaryFile(mode="w+b") as scratch:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(scratch.fileno(), 2)
+            try:
+                import tensorflow
+
+                tensorflow.config.list_physical_devices()  # the CUDA probe logs here too
+            finally:
+                os.dup2(saved, 2)
+        except BaseException:
+            scratch.seek(0)
+            sys.stderr.write(scratch.read().decode(errors="replace"))
+            raise
+        finally:
+            os.close(saved)
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse, set up logging, run ``args.func``; expected failures become exit codes."""
+    args = parser.parse_args(argv)
+    quiet_toolchain(args.verbose)
+    if not args.verbose and getattr(args, "command", None) != "extract":
+        with contextlib.suppress(ImportError):  # the entry point says what to install
+            import_tensorflow_quietly()
+    try:
+        return args.func(args)
+    except SentioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,231 @@
+"""``sentio-export`` end to end on a CRNN trained on generated music: every artifact, the
+calibration set, the report, the C array, the gate (standalone too), and clear errors that
+leave no partial bundle behind."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
+
+from sentio.export.cli.export import main  # noqa: E402
+from sentio.export.conversion.gate import DropLimits, check_artifacts  # noqa: E402
+from sentio.runtime.errors import DatasetError  # noqa: E402
+from sentio.runtime.manifest import load as load_manifest  # noqa: E402
+from sentio.runtime.manifest import sha256_file  # noqa: E402
+
+from tests.export.conversion.test_tflite import scramble_int8_scales  # noqa: E402
+
+ARTIFACTS = {
+    "model_float32.tflite",
+    "model_float16.tflite",
+    "model_dynamic.tflite",
+    "model_int8.tflite",
+    "model.onnx",
+    "model_int8.onnx",
+}
+
+
+def test_bundle_holds_every_artifact_verified(exported, trained_run):
+    bundle = exported / "bundle"
+    manifest = load_manifest(bundle)  # checks every sha256
+    assert {m.file for m in manifest.models} == ARTIFACTS
+    for name in (*ARTIFACTS, "model.keras", "report.md", "report.png", "calibration.json"):
+        assert name in manifest.files, name
+    assert {"sentio_model_int8.h", "sentio_model_int8.cc"} <= set(manifest.files)
+    training = load_manifest(trained_run)
+    assert manifest.feature_spec == training.feature_spec
+    assert manifest.normalization.to_dict() == training.normalization.to_dict()
+    assert manifest.window.frames == 200
+    assert manifest.default_artifact in ARTIFACTS
+    assert {"tf2onnx", "onnxruntime", "ai-edge-litert"} <= set(manifest.tool_versions)
+    assert manifest.recipe == training.recipe and manifest.recipe is not None
+    for m in manifest.models:
+        assert m.gate == "pass", m
+        assert m.test_windows["n"] > 0
+        assert set(m.vs_float) == {"max_abs_diff", "mean_abs_diff"}
+        assert m.input_shape == (1, 200, 40)
+    int8 = manifest.model("model_int8.tflite")
+    assert int8.io.input.dtype == "int8" and int8.io.input.scale > 0
+
+
+def test_calibration_comes_from_the_training_split_with_provenance(exported, trained_run):
+    training = load_manifest(trained_run)
+    provenance = json.loads((exported / "bundle" / "calibration.json").read_text())
+    assert provenance["windows"] == 40
+    assert provenance["spec_fingerprint"] == training.feature_spec.fingerprint()
+    train_ids = set(training.data.splits["train"])
+    assert {p["song_id"] for p in provenance["picks"]} <= train_ids
+    saved = np.load(exported / "cal.npz")
+    assert saved["windows"].shape == (40, 200, 40)
+
+
+def test_report_has_the_drop_table_study_and_plot(exported):
+    report = (exported / "bundle" / "report.md").read_text()
+    for name in ARTIFACTS:
+        assert name in report
+    assert "Calibration-size study" in report
+    assert "| 10 | tflite int8 |" in report and "| 40 | onnx static int8 |" in report
+    png = (exported / "bundle" / "report.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_c_array_holds_the_int8_model(exported):
+    bundle = exported / "bundle"
+    header = (bundle / "sentio_model_int8.h").read_text()
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in header and "arena_size" in header
+    source = (bundle / "sentio_model_int8.cc").read_text()
+    body = source[source.index("{") + 1 : source.index("};")]
+    data = bytes(int(b, 16) for b in body.replace("\n", "").split(",") if b.strip())
+    assert data == (bundle / "model_int8.tflite").read_bytes()
+
+
+def test_standalone_check_passes_on_the_models_own_data(exported, synthetic_dataset, capsys):
+    code = main(
+        ["--check", "--model", str(exported / "bundle"), "--manifest", str(synthetic_dataset)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "model_int8.tflite" in out and "FAIL" not in out
+
+
+def _forge_broken_bundle(src, dst):
+    """A bundle whose int8 scales are scrambled and whose checksums were re-signed: what a
+    buggy exporter would produce. The gate, not the checksum, has to catch it."""
+    shutil.copytree(src, dst)
+    model = dst / "model_int8.tflite"
+    model.write_bytes(scramble_int8_scales(model.read_bytes()))
+    manifest = json.loads((dst / "sentio.json").read_text())
+    manifest["files"]["model_int8.tflite"] = sha256_file(model)
+    (dst / "sentio.json").write_text(json.dumps(manifest))
+
+
+def test_gate_fails_on_a_broken_int8_model(exported, synthetic_dataset, tmp_path, capsys):
+    _forge_broken_bundle(exported / "bundle", tmp_path / "broken")
+    code = main(
+        ["--check", "--model", str(tmp_path / "broken"), "--manifest", str(synthetic_dataset)]
+    )
+    assert code == 1
+    out = capsys.readouterr().out
+    failing = [line for line in out.splitlines() if "FAIL" in line]
+    assert len(failing) == 1 and failing[0].startswith("model_int8.tflite")
+
+
+def test_tampered_bundle_is_refused(exported, synthetic_dataset, tmp_path, capsys):
+    shutil.copytree(exported / "bundle", tmp_path / "b")
+    with open(tmp_path / "b" / "model.onnx", "ab") as fh:
+        fh.write(b"\0")
+    code = main(["--check", "--model", str(tmp_path / "b"), "--manifest", str(synthetic_dataset)])
+    assert code == 2
+    assert "sha256 mismatch" in capsys.readouterr().err
+
+
+def test_strict_limits_fail_the_export_with_the_table(trained_run, tmp_path, capsys):
+    out = tmp_path / "strict"
+    code = main(
+        [
+            "--model",
+            str(trained_run),
+            "--max-drop",
+            "mean_abs_diff=0",
+            "--no-cache",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "FAIL" in captured.out and "mean |diff|" in captured.out
+    assert "accuracy-drop gate failed" in captured.err
+
+
+def _corrupt_keras(tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda tmp, run: ["--model", str(tmp / "missing.keras")], "no model file"),
+        (lambda tmp, run: ["--model", str(_corrupt_keras(tmp))], "cannot load Keras model"),
+        (lambda tmp, run: ["--model", str(tmp)], "not a Sentio bundle"),
+        (lambda tmp, run: ["--train"], "--train needs data"),
+        (lambda tmp, run: ["--train", "--model", str(run)], "exclude each other"),
+        (lambda tmp, run: ["--model", str(run), "--c-array"], "add --int8"),
+        (
+            lambda tmp, run: [
+                "--model",
+                str(run),
+                "--int8",
+                "--calibration",
+                str(_other_spec(tmp)),
+            ],
+            "feature spec",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_leaves_nothing(
+    trained_run, tmp_path, make_args, message, capsys
+):
+    out = tmp_path / "out"
+    code = main([*make_args(tmp_path, trained_run), "--no-cache", "--quiet", "--out", str(out)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def _other_spec(tmp_path):
+    from sentio.export.conversion.calibrate import CalibrationSet
+
+    windows = np.zeros((3, 200, 40), np.float32)
+    return CalibrationSet(windows, [("x", 0)] * 3, "0" * 64).save(tmp_path / "other.npz")
+
+
+def test_empty_test_split_is_an_error():
+    with pytest.raises(DatasetError, match="test split is empty"):
+        check_artifacts(lambda w: w[:, 0, :2], {}, [], 200, DropLimits())
+
+
+def test_default_model_without_its_data_is_verified_on_generated_music(
+    trained_run, tmp_path, monkeypatch, caplog
+):
+    """The README's first command on a fresh clone: no labelled data anywhere."""
+    import dataclasses
+    import logging
+
+    from sentio.runtime import manifest as contract
+
+    bundle = tmp_path / "default_model"
+    shutil.copytree(trained_run, bundle)
+    recorded = contract.read(bundle)
+    gone = contract.DataSource("manifest", str(tmp_path / "gone" / "songs.csv"))
+    contract.save(recorded.replace(data=dataclasses.replace(recorded.data, source=gone)), bundle)
+    monkeypatch.setattr("sentio.runtime.model.default_bundle", lambda: bundle)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.INFO, logger="sentio"):
+        code = main(["--int8", "--calibration-size", "20", "--quiet", "--out", str(out)])
+    assert code == 0
+    assert "generated songs" in caplog.text and "--emotify DIR" in caplog.text
+    manifest = load_manifest(out)
+    assert {m.file for m in manifest.models} == ARTIFACTS
+    assert all(m.passed for m in manifest.models)
+
+
+def test_a_trained_run_without_its_data_still_asks_for_it(trained_run, tmp_path, capsys):
+    import dataclasses
+
+    from sentio.runtime import manifest as contract
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    recorded = contract.read(run)
+    gone = contract.DataSource("manifest", str(tmp_path / "gone.csv"))
+    contract.save(recorded.replace(data=dataclasses.replace(recorded.data, source=gone)), run)
+    assert main(["--model", str(run), "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert "training data is needed" in capsys.readouterr().err

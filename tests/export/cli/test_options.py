@@ -1,0 +1,142 @@
+"""Options from the config dataclasses, recipes as files, and options overriding recipes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sentio.export.cli.options import (
+    data_options,
+    export_options,
+    field_docs,
+    model_config,
+    settings_from,
+    train_config,
+)
+from sentio.export.cli.train import build_parser
+from sentio.export.model.augment import RECOMMENDED
+from sentio.export.model.config import TrainConfig
+from sentio.export.recipes import RECIPES_DIR, bundled, load_recipe
+from sentio.runtime.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _settings(*argv):
+    return settings_from(build_parser().parse_args(list(argv)))
+
+
+def test_defaults_come_from_the_dataclasses():
+    s = _settings("fit", "--manifest", "m.csv", "--out", "o")
+    assert train_config(s) == TrainConfig()
+    assert model_config(s, 600, 40).lstm_units == (128, 64)
+    options = data_options(s)
+    assert (options.kind, options.path, options.window) == ("manifest", Path("m.csv"), 600)
+
+
+def test_options_override_the_recipe_which_overrides_the_defaults(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(
+        '[data]\nkind = "emotify"\nwindow = 300\n[model]\ndropout = 0.1\n'
+        '[train]\nepochs = 7\nloss = "ccc"\n[train.augmentation]\nnoise = 0.2\n'
+    )
+    s = _settings("fit", "--config", str(recipe), "--emotify", "E", "--epochs", "3", "--out", "o")
+    train = train_config(s)
+    assert train.epochs == 3 and train.loss == "ccc"  # option, then recipe
+    assert train.augmentation.noise == 0.2 and train.augmentation.jitter == 0
+    assert model_config(s, 300, 40).dropout == 0.1
+    assert data_options(s).window == 300 and data_options(s).kind == "emotify"
+    assert s.given == {"data": {"kind": "emotify", "path": Path("E")}, "train": {"epochs": 3}}
+
+
+def test_augment_then_its_parts():
+    s = _settings("fit", "--manifest", "m", "--augment", "--noise", "0.5", "--out", "o")
+    assert train_config(s).augmentation == RECOMMENDED.__class__(
+        **{**RECOMMENDED.__dict__, "noise": 0.5}
+    )
+    with pytest.raises(ConfigError, match="cannot be negative"):
+        train_config(_settings("fit", "--manifest", "m", "--jitter", "-1", "--out", "o"))
+
+
+def test_a_recipe_that_names_only_the_dataset_asks_for_its_folder():
+    s = _settings("fit", "--config", "default_model", "--out", "o")
+    with pytest.raises(ConfigError, match="trains on emotify") as err:
+        data_options(s)
+    assert "--emotify DIR" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[model]\ndropuot = 0.1\n", "unknown setting model.dropuot"),
+        ("[model]\nwindow_frames = 10\n", "data.window"),
+        ("[trian]\nepochs = 1\n", "unknown or malformed table"),
+        ("[train]\nepochs = \n", "cannot read recipe"),
+        ("[train.augmentation]\njiter = 1\n", "train.augmentation.jiter"),
+    ],
+)
+def test_bad_recipes_name_the_field(tmp_path, text, message):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        _settings("fit", "--config", str(recipe), "--manifest", "m", "--out", "o")
+
+
+def test_missing_recipe_lists_the_bundled_ones():
+    with pytest.raises(ConfigError, match="no recipe file") as err:
+        load_recipe("nope")
+    assert "default_model" in str(err.value) and "demo" in str(err.value)
+    assert bundled() == ["default_model", "demo"]
+
+
+def test_the_default_model_recipe_is_what_trained_the_shipped_model():
+    shipped = json.loads((ROOT / "runtime" / "default_model" / "sentio.json").read_text())
+    s = _settings("fit", "--config", str(RECIPES_DIR / "default_model.toml"), "--out", "o")
+    s.values["data"]["path"] = "E"
+    data = data_options(s)
+    assert (data.kind, data.window, data.stride, data.split_seed) == (
+        shipped["data"]["source"]["kind"],
+        shipped["window"]["frames"],
+        shipped["window"]["train_stride_frames"],
+        shipped["data"]["split_seed"],
+    )
+    architecture = json.loads(json.dumps(model_config(s, 600, 40).to_dict()))
+    assert architecture == shipped["architecture"]
+    training = json.loads(json.dumps(train_config(s).to_dict()))
+    assert training == {
+        k: v
+        for k, v in shipped["training"].items()
+        if k not in ("epochs_run", "best_epoch", "seconds")
+    }
+    export = export_options(s)
+    recorded = shipped["export"]["options"]
+    for name in ("int8", "int8_io", "onnx_int8", "calibration_size", "calibration_seed"):
+        assert getattr(export, name) == recorded[name], name
+    assert list(export.tflite_kinds) == recorded["tflite_kinds"]
+
+
+def test_the_demo_runs_its_recipe():
+    s = settings_from(build_parser().parse_args(["demo", "--epochs", "2"]), base="demo")
+    assert train_config(s).epochs == 2 and train_config(s).batch_size == 16
+    assert model_config(s, 200, 40).conv_filters == (16, 16, 32, 32)
+    assert s.section("data")["window"] == 200
+
+
+def test_help_comes_from_the_docstrings_and_says_where_the_default_model_differs(capsys):
+    assert "early-stopping patience" in field_docs(TrainConfig)["patience"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["fit", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default weighted_mse; the default model's recipe: ccc)" in out
+    assert "(default 100; the default model's recipe: 40)" in out
+
+
+def test_the_library_does_not_import_the_cli():
+    code = (
+        "import sys, sentio.export.model.search, sentio.export.data.sources, "
+        "sentio.export.recipes; "
+        "print([m for m in sys.modules if m.startswith('sentio.export.cli')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,117 @@
+"""End to end on generated music: the CRNN must learn both dimensions, the CLI must write a
+bundle that loads back and evaluates, and bad input must end in a clear error, exit 2."""
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
+
+from sentio.export.cli.train import main  # noqa: E402
+from sentio.runtime.manifest import load as load_manifest  # noqa: E402
+
+from tests.conftest import TINY  # noqa: E402
+
+
+@pytest.mark.slow
+def test_crnn_learns_valence_and_arousal_of_synthetic_music(trained_run):
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    test = metrics["test"]["songs"]
+    # labels are functions of tempo/loudness/brightness (arousal) and mode/register (valence)
+    assert test["arousal"]["ccc"] > 0.6, test
+    assert test["valence"]["ccc"] > 0.4, test
+    assert metrics["train"]["songs"]["rmse"] < 0.35
+
+
+@pytest.mark.slow
+def test_run_bundle_is_complete_and_verifiable(trained_run):
+    manifest = load_manifest(trained_run)
+    assert set(manifest.files) == {"model.keras", "metrics.json", "history.csv", "report.md"}
+    assert manifest.window.frames == 200
+    assert manifest.normalization.mean.shape == (40,)
+    splits = manifest.data.splits
+    assert sum(len(v) for v in splits.values()) == 60
+    assert not set(splits["train"]) & set(splits["test"])
+    assert "Per song" in (trained_run / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_run_records_its_recipe_runnable_again(trained_run):
+    recipe = load_manifest(trained_run).recipe
+    assert recipe["file"] is None  # options only, no recipe file
+    assert recipe["options"]["model"]["conv_filters"] == [16, 16, 32, 32]
+    settings = recipe["settings"]
+    assert settings["data"]["window"] == 200 and settings["data"]["kind"] == "manifest"
+    assert settings["model"]["lstm_units"] == [32, 16]
+    assert settings["train"]["seed"] == 1 and settings["train"]["epochs"] == 25
+    assert "cache_dir" not in settings["data"]  # about the machine, not the recipe
+
+
+@pytest.mark.slow
+def test_saved_model_predicts_like_the_metrics_say(trained_run, synthetic_dataset, capsys):
+    model = keras.models.load_model(trained_run / "model.keras", compile=False)
+    x = np.random.default_rng(0).normal(size=(2, 200, 40)).astype("float32")
+    assert keras.ops.convert_to_numpy(model(x)).shape == (2, 2)
+    out_json = trained_run.parent / "eval.json"
+    code = main(
+        [
+            "evaluate",
+            "--manifest",
+            str(synthetic_dataset),
+            "--model",
+            str(trained_run),
+            "--quiet",
+            "--no-cache",
+            "--json",
+            str(out_json),
+        ]
+    )
+    assert code == 0
+    results = json.loads(out_json.read_text())
+    assert results["all"]["songs"]["n"] == 60
+    assert results["all"]["songs"]["arousal"]["ccc"] > 0.6
+
+
+def test_deterministic_from_seed(synthetic_dataset, tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        args = [
+            "fit",
+            "--manifest",
+            str(synthetic_dataset),
+            *TINY,
+            "--epochs",
+            "2",
+            "--limit",
+            "24",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+        ]
+        assert main(args) == 0
+        runs.append(json.loads((out / "metrics.json").read_text())["test"]["windows"]["rmse"])
+    assert runs[0] == pytest.approx(runs[1], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fit", "--emotify", "/nonexistent/emotify", "--out", "x"], "no ratings.csv"),
+        (["fit", "--deam", "/nonexistent/deam", "--out", "x"], "DEAM folder not found"),
+        (["fit", "--manifest", "/nonexistent.csv", "--out", "x"], "manifest not found"),
+    ],
+)
+def test_bad_input_is_a_clear_error_with_exit_2(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "hint:" in err and "Traceback" not in err
+
+
+def test_off_scale_manifest_fails_before_any_work(tmp_path, capsys):
+    (tmp_path / "m.csv").write_text("path,valence,arousal\na.wav,5,5\n")
+    assert main(["fit", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "m.csv row 2" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,50 @@
+"""Loading an export source: everything from the bundle's manifest, the architecture rebuilt
+from its ``architecture`` section (never guessed from layers), a bare .keras refused."""
+
+import json
+import shutil
+
+import pytest
+
+pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
+
+from sentio.export.conversion.exporter import load_source
+from sentio.export.model.crnn import CRNNConfig
+from sentio.runtime.errors import BundleError
+from sentio.runtime.manifest import Manifest
+from sentio.runtime.model import default_bundle
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    bundle = default_bundle()
+    if bundle is None:
+        pytest.skip("no default model in this checkout")
+    return bundle
+
+
+def test_the_shipped_bundle_is_an_export_source(shipped):
+    source = load_source(shipped)
+    assert isinstance(source.manifest, Manifest)
+    assert source.config == CRNNConfig.from_dict(source.manifest.architecture) == CRNNConfig()
+    assert source.spec == source.manifest.feature_spec
+    assert source.stats is source.manifest.normalization
+    assert source.model.input_shape == (None, 600, 40)
+
+
+def test_a_bare_keras_file_needs_its_run_folder(shipped, tmp_path):
+    bare = tmp_path / "model.keras"
+    shutil.copy(shipped / "model.keras", bare)
+    with pytest.raises(BundleError, match="run folder"):
+        load_source(bare)
+
+
+def test_a_bad_architecture_names_the_field(shipped, tmp_path):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(shipped, bundle)
+    path = bundle / "sentio.json"
+    data = json.loads(path.read_text())
+    data["architecture"]["lstm_unit"] = [32]
+    path.write_text(json.dumps(data))
+    with pytest.raises(BundleError, match="lstm_unit"):
+        load_source(bundle)

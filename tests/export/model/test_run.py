@@ -1,0 +1,60 @@
+"""A training run's manifest: typed, round-trips through JSON, carries what an export needs."""
+
+from types import SimpleNamespace
+
+import numpy as np
+from sentio.export.data.datasets import Dataset, SkipLog, Song
+from sentio.export.data.labels import LabelScale
+from sentio.export.data.windows import prepare
+from sentio.export.model.config import TrainConfig
+from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.run import run_manifest, training_report
+from sentio.runtime.features import FeatureSpec
+from sentio.runtime.manifest import DEFAULT_HOP_S, DataSource, Manifest
+
+
+def _prepared():
+    rng = np.random.default_rng(0)
+    songs = [Song(f"s{i}", None, *rng.uniform(-1, 1, 2)) for i in range(12)]
+    dataset = Dataset("toy", songs, SkipLog(), LabelScale(), notes=["made up"])
+    features = {s.song_id: rng.normal(size=(300, 40)).astype(np.float32) for s in songs}
+    return prepare(dataset, features, FeatureSpec(), window=200, stride=37, seed=5)
+
+
+def _outcome():
+    metrics = {
+        name: {"windows": {"n": 0}, "songs": {"n": 0}, "groups": {}}
+        for name in ("train", "val", "test")
+    }
+    result = SimpleNamespace(
+        model=SimpleNamespace(count_params=lambda: 1234),
+        epochs_run=7,
+        best_epoch=3,
+        seconds=12.34,
+        history={},
+    )
+    return SimpleNamespace(result=result, metrics=metrics)
+
+
+def test_run_manifest_is_typed_and_round_trips():
+    prepared = _prepared()
+    extraction = SimpleNamespace(seconds=1.234, audio_seconds=3600.0)
+    source = DataSource("manifest", "/data/songs.csv")
+    config = CRNNConfig(window_frames=200, lstm_units=(16, 8))
+    manifest = run_manifest(prepared, config, TrainConfig(), _outcome(), extraction, source)
+    assert isinstance(manifest, Manifest)
+    assert manifest.keras.file == "model.keras" and manifest.keras.format == "keras"
+    assert manifest.keras.params == 1234 and manifest.runnable == []
+    assert manifest.window.frames == 200 and manifest.window.train_stride_frames == 37
+    assert manifest.window.default_hop_s == DEFAULT_HOP_S
+    assert manifest.window.seconds == 200 / prepared.spec.frames_per_second
+    assert CRNNConfig.from_dict(manifest.architecture) == config
+    assert manifest.training["epochs_run"] == 7 and manifest.training["loss"] == "weighted_mse"
+    data = manifest.data
+    assert data.source == source and data.split_seed == 5 and data.audio_hours == 1.0
+    assert {k: list(v) for k, v in data.splits.items()} == prepared.split_ids()
+    assert data.notes == ("made up",)
+    again = Manifest.from_dict(manifest.to_dict())
+    assert again.to_dict() == manifest.to_dict()
+    report = training_report(manifest, _outcome())
+    assert "Dataset: toy (12 songs, 1.0 h of audio); 0 item(s) skipped." in report

@@ -1,0 +1,82 @@
+"""The listener (an audio source feeding the engine), through ``sentio-listen --input`` and the
+Python API: over a file its predictions must be the offline pipeline's on the same windows;
+smoothing, silence and clipping behave (signals and bad input: test_cli.py)."""
+
+import numpy as np
+import pytest
+import soundfile
+from sentio.export.data.synthetic import synth_song
+from sentio.runtime.cli import main
+from sentio.runtime.listener import Listener
+from sentio.runtime.model import BundleModel
+
+from tests.helpers import offline_predictions, read_json_lines
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory):
+    """14 s of generated music at 44.1 kHz stereo (the listener must resample and mix)."""
+    path = tmp_path_factory.mktemp("audio") / "song.wav"
+    left = synth_song(0.6, -0.4, 7.0, 44100, seed=1)
+    right = synth_song(-0.5, 0.7, 7.0, 44100, seed=2)
+    stereo = np.stack([np.concatenate([left, right]), np.concatenate([right, left])], axis=1)
+    soundfile.write(path, 0.8 * stereo, 44100, subtype="FLOAT")
+    return path
+
+
+@pytest.mark.parametrize("artifact", ["model_float32.tflite", "model_int8.tflite", "model.onnx"])
+def test_input_predictions_equal_offline_predictions(exported, song, artifact, capsys):
+    bundle = exported / "bundle"
+    assert (
+        main(["--model", str(bundle), "--artifact", artifact, "--input", str(song), "--hop", "0.5"])
+        == 0
+    )
+    lines = read_json_lines(capsys.readouterr().out)
+    model = BundleModel(bundle, artifact)
+    starts, expected = offline_predictions(model, song, hop_frames=25)
+    assert len(lines) == len(starts) > 10
+    got = np.array([[p["valence_raw"], p["arousal_raw"]] for p in lines])
+    np.testing.assert_allclose(got, expected, atol=1e-5)  # JSON rounds to 5 decimals
+    times = [p["t"] for p in lines]
+    np.testing.assert_allclose(times, (starts + model.window) / model.spec.frames_per_second)
+    assert {p["quadrant"] for p in lines} <= {
+        "happy/excited",
+        "tense/angry",
+        "sad/depressed",
+        "calm/content",
+    }
+
+
+def test_python_api_iterator_and_callback_agree(exported, song):
+    bundle = exported / "bundle"
+    via_iterator = list(Listener.from_file(song, bundle, hop_s=1.0))
+    received = []
+    stats = Listener.from_file(song, bundle, hop_s=1.0).run(received.append)
+    assert [p.to_dict() | {"compute_ms": 0} for p in via_iterator] == [
+        p.to_dict() | {"compute_ms": 0} for p in received
+    ]
+    assert stats.windows == len(received) and stats.audio_s == pytest.approx(14.0, abs=0.01)
+
+
+def test_smoothing_follows_a_change_with_the_time_constant(exported, song):
+    raw = list(Listener.from_file(song, exported / "bundle", hop_s=0.5))
+    smooth = list(Listener.from_file(song, exported / "bundle", hop_s=0.5, smooth_s=2.0))
+    raw_v = np.array([p.valence for p in raw])
+    smooth_v = np.array([p.valence for p in smooth])
+    np.testing.assert_allclose([p.valence_raw for p in smooth], raw_v)
+    assert np.abs(np.diff(smooth_v)).max() < np.abs(np.diff(raw_v)).max()
+    alpha = 1 - np.exp(-0.5 / 2.0)
+    np.testing.assert_allclose(
+        smooth_v[1], smooth_v[0] + alpha * (raw_v[1] - smooth_v[0]), atol=1e-9
+    )
+
+
+def test_silence_and_clipping_are_flagged_not_fatal(exported, tmp_path, capsys):
+    path = tmp_path / "quiet_then_loud.wav"
+    audio = np.concatenate([np.zeros(22050 * 5), np.clip(4 * synth_song(0.5, 0.9, 5.0), -1, 1)])
+    soundfile.write(path, audio.astype(np.float32), 22050, subtype="FLOAT")
+    assert main(["--model", str(exported / "bundle"), "--input", str(path), "--hop", "1"]) == 0
+    lines = read_json_lines(capsys.readouterr().out)
+    assert lines[0]["silent"] is True and lines[0]["peak_dbfs"] == -120.0
+    assert lines[-1]["silent"] is False and lines[-1]["clipped"] > 0
+    assert all(np.isfinite([p["valence"], p["arousal"]]).all() for p in lines)

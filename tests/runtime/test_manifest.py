@@ -1,0 +1,153 @@
+"""The bundle contract: the shipped format-1 bundle loads typed; JSON round trips; a wrong
+field, an unknown format, a tampered or missing file each fail with a message that names it."""
+
+import copy
+import json
+import shutil
+
+import pytest
+from sentio.runtime.bundle import write_bundle
+from sentio.runtime.errors import BundleError
+from sentio.runtime.features import FeatureSpec
+from sentio.runtime.manifest import (
+    DEFAULT_HOP_S,
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    Manifest,
+    ModelEntry,
+    load,
+    read,
+    save,
+)
+from sentio.runtime.model import default_bundle
+
+from tests.helpers import tiny_manifest
+
+SHIPPED = default_bundle()
+
+
+@pytest.fixture
+def shipped_json():
+    return json.loads((SHIPPED / MANIFEST_NAME).read_text())
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    """A small valid bundle: one model file, listed with its sha256."""
+
+    def fill(staging):
+        (staging / "model.tflite").write_bytes(b"not really a model")
+
+    entry = ModelEntry("model.tflite", "tflite", "float32")
+    return write_bundle(tmp_path / "b", tiny_manifest(models=(entry,)), fill)
+
+
+def test_the_shipped_format_1_bundle_loads_typed(shipped_json):
+    assert shipped_json["format_version"] == 1
+    manifest = load(SHIPPED)  # every file's sha256 checked
+    assert manifest.format_version == 1
+    assert manifest.feature_spec == FeatureSpec()
+    assert manifest.normalization.mean.shape == (40,)
+    assert (manifest.window.frames, manifest.window.seconds) == (600, 12.0)
+    assert manifest.window.default_hop_s == DEFAULT_HOP_S
+    assert manifest.labels.outputs == ("valence", "arousal")
+    assert manifest.default_artifact in manifest.runnable
+    assert all(m.runnable and m.passed and m.io is not None for m in manifest.models)
+    int8 = manifest.model("model_int8.tflite")
+    assert int8.io.input.dtype == "int8" and int8.io.input.is_quantized
+    assert manifest.calibration is not None and manifest.export is not None
+    assert set(manifest.files) >= set(manifest.runnable)
+
+
+def test_to_dict_from_dict_round_trips_the_shipped_manifest(shipped_json):
+    manifest = Manifest.from_dict(shipped_json)
+    data = manifest.to_dict()
+    assert data == shipped_json  # a format-1 manifest loses nothing
+    assert Manifest.from_dict(data).to_dict() == data
+
+
+def test_save_and_read_round_trip(tmp_path):
+    manifest = tiny_manifest(metrics={"ccc": 0.5}, default_artifact="x.tflite")
+    path = save(manifest, tmp_path)
+    assert path == tmp_path / MANIFEST_NAME
+    assert read(tmp_path).to_dict() == manifest.to_dict()
+    assert [p.name for p in tmp_path.iterdir()] == [MANIFEST_NAME]  # no temporary file left
+
+
+def test_a_missing_hop_takes_the_one_default(shipped_json):
+    del shipped_json["window"]["default_hop_s"]
+    assert Manifest.from_dict(shipped_json).window.default_hop_s == DEFAULT_HOP_S
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "problem"),
+    [
+        (lambda d: d["window"].update(frames="600"), "window.frames", "expected an integer"),
+        (lambda d: d["window"].update(frames=0), "window", "frames must be at least 1"),
+        (lambda d: d["models"][2].pop("file"), "models[2].file", "missing"),
+        (
+            lambda d: d["models"][0]["io"]["input"].update(scale="x"),
+            "models[0].io.input.scale",
+            "expected a number",
+        ),
+        (lambda d: d.update(labels={"outputs": "valence"}), "labels.outputs", "expected a list"),
+        (lambda d: d.pop("window"), "'window'", "section"),
+        (lambda d: d["feature_spec"].update(nfft=16), "feature_spec", "nfft"),
+        (
+            lambda d: d["normalization"].update(mean=[0.0], std=[1.0]),
+            "normalization",
+            "1 values",
+        ),
+    ],
+)
+def test_a_wrong_field_is_named_with_a_fix(shipped_json, edit, field, problem):
+    broken = copy.deepcopy(shipped_json)
+    edit(broken)
+    with pytest.raises(BundleError) as info:
+        Manifest.from_dict(broken)
+    assert field in info.value.message and problem in info.value.message
+    assert "re-export" in info.value.hint or "re-train" in info.value.hint
+
+
+@pytest.mark.parametrize(("version", "hint"), [(FORMAT_VERSION + 1, "upgrade"), ("2", "re-")])
+def test_an_unknown_format_version_is_refused(shipped_json, version, hint):
+    shipped_json["format_version"] = version
+    with pytest.raises(BundleError, match="format_version") as info:
+        Manifest.from_dict(shipped_json)
+    assert hint in info.value.hint
+
+
+def test_a_tampered_file_fails_its_sha256(bundle):
+    load(bundle)
+    (bundle / "model.tflite").write_bytes(b"changed after export")
+    with pytest.raises(BundleError, match="sha256 mismatch") as info:
+        load(bundle)
+    assert "model.tflite" in info.value.message
+    load(bundle, verify=False)  # the manifest itself is still valid
+
+
+def test_a_missing_file_is_named(bundle):
+    (bundle / "model.tflite").unlink()
+    with pytest.raises(BundleError, match=r"bundle file missing: .*model\.tflite"):
+        load(bundle)
+
+
+def test_a_model_without_a_checksum_is_refused(bundle):
+    data = json.loads((bundle / MANIFEST_NAME).read_text())
+    data["files"] = {}
+    (bundle / MANIFEST_NAME).write_text(json.dumps(data))
+    with pytest.raises(BundleError, match="lists no files"):
+        load(bundle)
+
+
+def test_not_a_bundle(tmp_path):
+    with pytest.raises(BundleError, match=MANIFEST_NAME):
+        load(tmp_path)
+    (tmp_path / MANIFEST_NAME).write_text("{not json")
+    with pytest.raises(BundleError, match="cannot read"):
+        load(tmp_path)
+
+
+def test_the_shipped_bundle_verifies_after_a_copy(tmp_path):
+    copy_dir = shutil.copytree(SHIPPED, tmp_path / "copy")
+    assert load(copy_dir).to_dict() == load(SHIPPED).to_dict()

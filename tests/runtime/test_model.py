@@ -1,0 +1,60 @@
+"""Running bundles: the model that ships inside the runtime package loads, verifies, and gives
+sensible outputs on generated audio in every artifact; load failures say what to do."""
+
+import numpy as np
+import pytest
+from sentio.export.data.synthetic import synth_song
+from sentio.runtime.model import BundleModel, default_bundle
+
+SHIPPED = {
+    "model_float32.tflite",
+    "model_dynamic.tflite",
+    "model_int8.tflite",
+    "model.onnx",
+    "model_int8.onnx",
+}
+
+
+def test_default_bundle_ships_verified_with_every_artifact():
+    bundle = default_bundle()
+    assert bundle is not None, "runtime/default_model/ is missing from the package"
+    model = BundleModel()  # verifies every sha256 and the feature-spec fingerprint
+    assert set(model.manifest.runnable) == SHIPPED
+    assert all(m.passed for m in model.manifest.models)
+    assert model.artifact == model.manifest.default_artifact == model.entry.file
+    assert model.manifest.data.dataset == "emotify"
+    assert (bundle / "MODEL_CARD.md").is_file() or (bundle.parent / "MODEL_CARD.md").is_file()
+
+
+@pytest.mark.parametrize("artifact", sorted(SHIPPED))
+def test_outputs_are_sensible_on_generated_music(artifact):
+    model = BundleModel(artifact=artifact)
+    from sentio.runtime.features import extract_features
+
+    outputs = []
+    for valence, arousal, seed in ((0.8, 0.8, 1), (-0.8, -0.8, 2)):
+        audio = synth_song(valence, arousal, 13.0, model.spec.sample_rate, seed=seed)
+        features = extract_features(audio, model.spec)[: model.window]
+        outputs.append(model.predict(features))
+    outputs = np.array(outputs)
+    assert np.isfinite(outputs).all() and (np.abs(outputs) <= 1).all()
+    assert np.abs(outputs[0] - outputs[1]).max() > 0.05  # clearly different inputs differ
+
+
+def test_a_tflite_load_failure_under_tflite_runtime_says_what_to_do(monkeypatch):
+    """tflite-runtime 2.14 cannot load the dynamic-range model (FULLY_CONNECTED v12, measured
+    by the benchmarks' venv); the error must name the way out, not just the op."""
+    import sentio.runtime.model as model_module
+    from sentio.runtime.errors import BundleError
+
+    class OldInterpreter:
+        def __init__(self, model_path, num_threads):
+            raise ValueError("Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'")
+
+    monkeypatch.setattr(
+        model_module, "_tflite_interpreter_class", lambda: (OldInterpreter, "tflite-runtime")
+    )
+    with pytest.raises(BundleError) as info:
+        model_module.TFLiteRunner(default_bundle() / "model_dynamic.tflite")
+    assert "tflite-runtime" in str(info.value) and "ai-edge-litert" in str(info.value)
+    assert "model_float32.tflite" in str(info.value)
