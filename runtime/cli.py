@@ -6,20 +6,27 @@
     sentio-listen --device hw:1 --smooth 3 --hop 1 | mosquitto_pub -l -t sentio
     sentio-listen --device hw:1 --osc 192.168.1.50:9000 --mqtt mqtt://homeassistant.local
     sentio-listen --input song.flac --realtime --ui
+    sentio-listen --device hw:1 --mqtt mqtts://me@broker.lan --mqtt-password-file ~/.mqtt-pw
 
 Outputs (OSC, MQTT) deliver from their own threads: a receiver or broker that is away never
-stops listening; its failures are counted in the stats lines at exit.
+stops listening; its failures are counted in the stats lines at exit. MQTT credentials: the
+URL's USER, else $SENTIO_MQTT_USERNAME; the URL's PASS, else the first line of
+--mqtt-password-file, else $SENTIO_MQTT_PASSWORD (a password in the URL is visible in the
+process list and the shell history). Reports and errors never show the password.
 
 Exit codes: 0 the input ended or SIGINT/SIGTERM stopped it (the final stats lines go to
-stderr); 2 bad input (model bundle, an ambiguous device name, unreadable file, no PortAudio);
-3 the microphone is not there, cannot be opened, or failed and did not come back (worth
-retrying); 130 interrupted twice.
+stderr; an input shorter than one model window gives no prediction, and stderr says so);
+2 bad input or options (a value out of range, model bundle, an ambiguous device name,
+unreadable file, a --record path that cannot be written, no PortAudio); 3 no input device is
+there now: the microphone is missing, cannot be opened, or failed and did not come back
+(worth retrying), and --list-devices found no input device; 130 interrupted twice.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -28,8 +35,57 @@ from sentio.runtime.errors import ConfigError, DeviceUnavailableError, SentioErr
 from sentio.runtime.manifest import DEFAULT_HOP_S
 
 EXIT_BAD_INPUT = 2
-#: The microphone is missing, busy or went away: worth retrying (systemd restarts on it).
+#: No input device now: the microphone is missing, busy or went away (systemd restarts on
+#: it), or ``--list-devices`` found none.
 EXIT_DEVICE_UNAVAILABLE = 3
+
+#: The ranges the numeric options accept (argparse rejects anything else with exit 2).
+HOP_RANGE_S = (0.0, 3600.0)  # exclusive of 0
+SMOOTH_RANGE_S = (0.0, 3600.0)
+RATE_RANGE_HZ = (8000, 384000)
+THREADS_RANGE = (1, 256)
+
+
+def _number(text: str, kind: type) -> float | int:
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _seconds(low: float, high: float, zero_ok: bool, what: str):
+    def parse(text: str) -> float:
+        value = _number(text, float)
+        if not (low <= value if zero_ok else low < value) or value > high:
+            bound = f"{low:g} to" if zero_ok else f"more than {low:g} and at most"
+            raise argparse.ArgumentTypeError(
+                f"{what} must be {bound} {high:g} seconds, got {text!r}"
+            )
+        return value
+
+    parse.__name__ = "seconds"  # argparse names the type in some messages
+    return parse
+
+
+def _whole(low: int, high: int, what: str):
+    def parse(text: str) -> int:
+        value = _number(text, int)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be from {low} to {high}, got {text!r}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+hop_seconds = _seconds(*HOP_RANGE_S, zero_ok=False, what="the hop")
+smooth_seconds = _seconds(*SMOOTH_RANGE_S, zero_ok=True, what="the smoothing time constant")
+capture_rate = _whole(*RATE_RANGE_HZ, what="the capture rate in Hz")
+thread_count = _whole(*THREADS_RANGE, what="the number of inference threads")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,22 +108,27 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--input", type=Path, metavar="FILE", help="stream a file instead")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     parser.add_argument(
-        "--rate", type=int, help="open the device at this rate in Hz (default: its own)"
+        "--rate",
+        type=capture_rate,
+        metavar="HZ",
+        help="open the device at this rate, {}-{} Hz (default: its own)".format(*RATE_RANGE_HZ),
     )
     parser.add_argument(
         "--realtime", action="store_true", help="with --input: pace it like a live microphone"
     )
     parser.add_argument(
         "--hop",
-        type=float,
-        help=f"seconds between predictions (default: the bundle's, {DEFAULT_HOP_S:g})",
+        type=hop_seconds,
+        metavar="SECONDS",
+        help=f"seconds between predictions, up to {HOP_RANGE_S[1]:g} (default: the bundle's, "
+        f"{DEFAULT_HOP_S:g})",
     )
     parser.add_argument(
         "--smooth",
-        type=float,
+        type=smooth_seconds,
         default=0.0,
         metavar="SECONDS",
-        help="exponential smoothing time constant (default 0: off)",
+        help=f"exponential smoothing time constant, 0-{SMOOTH_RANGE_S[1]:g} (default 0: off)",
     )
     parser.add_argument(
         "--format",
@@ -87,8 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="URL",
-        help="also publish to MQTT, mqtt[s]://[USER:PASS@]HOST[:PORT][/PREFIX] "
-        "(repeatable; Home Assistant discovery on; needs the mqtt extra)",
+        help="also publish to MQTT, mqtt[s]://[USER@]HOST[:PORT][/PREFIX] "
+        "(repeatable; Home Assistant discovery on; needs the mqtt extra; credentials: see "
+        "below)",
+    )
+    parser.add_argument(
+        "--mqtt-password-file",
+        type=Path,
+        metavar="FILE",
+        help="read the MQTT password from this file's first line (keep it mode 0600; "
+        "default: $SENTIO_MQTT_PASSWORD)",
+    )
+    parser.add_argument(
+        "--mqtt-ca",
+        type=Path,
+        metavar="FILE",
+        help="with mqtts://: trust this CA certificate (PEM) instead of the system's",
     )
     parser.add_argument(
         "--ui",
@@ -98,7 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--record", type=Path, metavar="WAV", help="also save the audio as heard (debugging)"
     )
-    parser.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    parser.add_argument(
+        "--threads",
+        type=thread_count,
+        default=1,
+        help="inference threads, {}-{} (default 1)".format(*THREADS_RANGE),
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -107,9 +187,13 @@ def list_devices() -> int:
     from sentio.runtime.capture import input_devices
 
     devices = input_devices()
-    if not devices:
-        print("no input devices (check `arecord -l`)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    if not devices:  # the same state as listening with no microphone: it may pass
+        print(
+            "no audio input device found (exit 3, as when listening without one): plug in a "
+            "microphone; on Linux check `arecord -l` and membership of the 'audio' group",
+            file=sys.stderr,
+        )
+        return EXIT_DEVICE_UNAVAILABLE
     for device in devices:
         print(device.describe())
     return 0
@@ -126,15 +210,15 @@ def _install_signal_handlers(listener) -> None:
 
 
 def listen(args: argparse.Namespace) -> int:
-    from sentio.runtime.listener import Listener
+    from sentio.runtime.listener import Listener, check_record_path
     from sentio.runtime.model import BundleModel
 
     if args.ui and not sys.stdout.isatty():
         raise _usage("--ui draws on a terminal, but stdout is not one")
-    if args.hop is not None and args.hop <= 0:
-        raise _usage("--hop must be positive")
-    if args.smooth < 0:
-        raise _usage("--smooth must be 0 (off) or a positive number of seconds")
+    # everything that can be checked without the model or the microphone, first
+    if args.record is not None:
+        check_record_path(args.record)
+    mqtt_targets = _mqtt_targets(args)
     model = BundleModel(args.model, args.artifact, args.threads)
     options = {"hop_s": args.hop, "smooth_s": args.smooth, "record": args.record}
     if args.input is not None:
@@ -149,18 +233,51 @@ def listen(args: argparse.Namespace) -> int:
         listener.hop_s,
         listener.engine.window_s,
     )
-    outputs = open_outputs(args)
+    outputs = open_outputs(args, mqtt_targets)
     try:
         with outputs, listener:
-            summary = listener.run(outputs.emit).line()  # before closing outputs takes time
+            stats = listener.run(outputs.emit)
+            summary = stats.line()  # before closing outputs takes time
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
         return 0
-    for line in [summary, *outputs.report_lines()]:
+    lines = [summary, *outputs.report_lines()]
+    if stats.windows == 0:
+        lines.insert(1, _no_window_line(args, listener, stats.audio_s))
+    for line in lines:
         print(line, file=sys.stderr)
     return 0
 
 
-def open_outputs(args: argparse.Namespace):
+def _no_window_line(args: argparse.Namespace, listener, audio_s: float) -> str:
+    """Why a run made no prediction: the model needs one full window of audio first."""
+    window_s = listener.engine.window_s
+    if listener.stopping:
+        return (
+            f"sentio: no prediction: stopped after {audio_s:.1f} s of audio, before the first "
+            f"full {window_s:.1f} s model window"
+        )
+    source = f"{args.input}" if args.input is not None else "the input"
+    shorter = (
+        f"shorter than the model's {window_s:.0f} s window"
+        if audio_s < window_s
+        else f"not enough for one complete {window_s:.1f} s model window"
+    )
+    return f"sentio: no prediction: {source} holds {audio_s:.1f} s of audio, {shorter}"
+
+
+def _mqtt_targets(args: argparse.Namespace) -> list:
+    """Every ``--mqtt`` URL parsed, with the credentials from the environment or the password
+    file filled in (before the model loads: a mistake here is reported at once)."""
+    if not args.mqtt:
+        if args.mqtt_password_file is not None or args.mqtt_ca is not None:
+            raise _usage("--mqtt-password-file and --mqtt-ca need an --mqtt URL")
+        return []
+    from sentio.runtime.mqtt import mqtt_targets
+
+    return mqtt_targets(args.mqtt, password_file=args.mqtt_password_file, ca_file=args.mqtt_ca)
+
+
+def open_outputs(args: argparse.Namespace, mqtt_targets: list | None = None):
     """The sinks the options ask for, as one :class:`~sentio.runtime.sinks.Sinks`."""
     from sentio.runtime.sinks import JsonLinesSink, Sinks, TextSink
 
@@ -170,10 +287,12 @@ def open_outputs(args: argparse.Namespace):
             from sentio.runtime.osc import OscSink
 
             network += [OscSink.from_address(address) for address in args.osc]
-        if args.mqtt:
+        if mqtt_targets is None:
+            mqtt_targets = _mqtt_targets(args)
+        if mqtt_targets:
             from sentio.runtime.mqtt import MqttSink
 
-            network += [MqttSink.from_url(url) for url in args.mqtt]
+            network += [MqttSink(target) for target in mqtt_targets]
     except SentioError:
         Sinks(*network).close()
         raise

@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from sentio.runtime.color import Color, emotion_color
+from sentio.runtime.errors import ConfigError
 
 QUADRANTS = ("happy/excited", "tense/angry", "sad/depressed", "calm/content")
 
@@ -67,6 +68,13 @@ class Smoother:
     """
 
     def __init__(self, tau_s: float, hop_s: float) -> None:
+        if not (math.isfinite(tau_s) and math.isfinite(hop_s) and hop_s > 0):
+            # an infinite constant would freeze the output, NaN would make it NaN
+            raise ConfigError(
+                f"smoothing needs a finite time constant and a positive finite hop, got "
+                f"tau {tau_s}, hop {hop_s}",
+                hint="pass smooth_s >= 0 (0: off) and hop_s > 0",
+            )
         self.alpha = 1.0 if tau_s <= 0 else 1.0 - math.exp(-hop_s / tau_s)
         self._state: tuple[float, float] | None = None
 

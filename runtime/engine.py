@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from sentio.runtime.audio import SILENCE_PEAK, to_mono
 from sentio.runtime.emotion import Prediction, Smoother, quadrant
-from sentio.runtime.errors import ConfigError
+from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.model import BundleModel
 from sentio.runtime.streaming import StreamingFeatures, StreamResampler, WindowSlicer
 
@@ -67,7 +67,8 @@ class Engine:
 
     Raises:
         BundleError: the bundle cannot be loaded (see :class:`BundleModel`).
-        ConfigError: a hop or smoothing constant that cannot work.
+        ConfigError: a hop or smoothing constant that cannot work (not a finite number,
+            a hop <= 0, a smoothing constant < 0); checked before the model loads.
     """
 
     def __init__(
@@ -76,20 +77,30 @@ class Engine:
         hop_s: float | None = None,
         smooth_s: float = 0.0,
     ) -> None:
+        hop_s, smooth_s = self.check_options(hop_s, smooth_s)  # before a model loads
         self.model = model if isinstance(model, BundleModel) else BundleModel(model)
         spec = self.model.spec
         hop_s = self.model.default_hop_s if hop_s is None else hop_s
-        if not hop_s > 0:
-            raise ConfigError(f"hop must be positive, got {hop_s}", hint="pass hop_s > 0")
-        if not smooth_s >= 0:
-            raise ConfigError(
-                f"smoothing must be 0 (off) or positive, got {smooth_s}", hint="pass smooth_s >= 0"
-            )
         self.hop_frames = max(1, round(hop_s * spec.frames_per_second))
         #: seconds between predictions, as rounded to whole frames
         self.hop_s = self.hop_frames / spec.frames_per_second
         self.smooth_s = smooth_s
         self.reset()
+
+    @staticmethod
+    def check_options(hop_s: float | None, smooth_s: float) -> tuple[float | None, float]:
+        """``(hop_s, smooth_s)`` as floats, or a :class:`ConfigError`: a hop must be finite
+        and positive (``None``: the bundle's), a smoothing constant finite and >= 0 (an
+        infinite one would freeze the output, NaN would make every value NaN)."""
+        hop = None if hop_s is None else _finite("hop_s", hop_s)
+        if hop is not None and not hop > 0:
+            raise ConfigError(f"hop must be positive, got {hop_s}", hint="pass hop_s > 0")
+        smooth = _finite("smooth_s", smooth_s)
+        if not smooth >= 0:
+            raise ConfigError(
+                f"smoothing must be 0 (off) or positive, got {smooth_s}", hint="pass smooth_s >= 0"
+            )
+        return hop, smooth
 
     @property
     def sample_rate(self) -> int | None:
@@ -126,7 +137,8 @@ class Engine:
 
         Raises:
             ConfigError: the rate differs from the stream's, the stream was flushed, or the
-                samples are not audio.
+                samples are not audio (NaN or infinite values included).
+            BundleError: the model returned NaN/inf (a broken model file).
         """
         rate = self._stream_rate(sample_rate)
         if self._ended:
@@ -135,6 +147,11 @@ class Engine:
                 hint="call reset() before pushing a new stream",
             )
         raw = _as_float_mono(samples)
+        if not np.isfinite(raw).all():
+            raise ConfigError(
+                "samples hold NaN or infinite values",
+                hint="pass finite samples (float in [-1, 1] or integer PCM)",
+            )
         assert self._resampler is not None
         return self._push(raw, self._resampler.push(raw), rate)
 
@@ -181,6 +198,14 @@ class Engine:
         began = time.perf_counter()
         valence_raw, arousal_raw = (float(v) for v in self.model.predict(window))
         elapsed = time.perf_counter() - began
+        if not (math.isfinite(valence_raw) and math.isfinite(arousal_raw)):
+            # finite audio in, NaN out: a broken model; never pass NaN on (invalid JSON, a
+            # smoother stuck at NaN, a wrong quadrant)
+            raise BundleError(
+                f"{self.model.artifact} returned valence {valence_raw}, arousal {arousal_raw} "
+                "for a window of finite audio",
+                hint="the model file is broken: re-export it, or pick another --artifact",
+            )
         valence, arousal = self._smooth(valence_raw, arousal_raw)
         stats = self.stats
         stats.windows += 1
@@ -202,6 +227,16 @@ class Engine:
         )
         self._peak, self._clipped = 0.0, 0
         return prediction
+
+
+def _finite(name: str, value: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}", hint=f"pass {name}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be finite, got {value!r}", hint=f"pass a finite {name}")
+    return number
 
 
 def _as_float_mono(samples: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ A program that already has its audio uses :class:`~sentio.runtime.engine.Engine`
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,37 @@ from typing import Protocol
 import numpy as np
 from sentio.runtime.emotion import Prediction
 from sentio.runtime.engine import Engine, EngineStats
+from sentio.runtime.errors import ConfigError
 from sentio.runtime.model import BundleModel
+
+#: ``record`` writes 32-bit float samples: formats that hold them.
+RECORD_SUFFIXES = (".wav", ".w64", ".rf64", ".aiff", ".aif", ".caf")
+
+
+def check_record_path(path: Path | str) -> Path:
+    """``path`` as a file ``record`` can create, or a :class:`ConfigError` saying why not.
+
+    Checked before the model loads and the microphone opens (``sentio-listen --record``,
+    ``Listener(record=...)``); nothing is created.
+    """
+    path = Path(path)
+    hint = "pass --record a new .wav file name in a folder you can write to"
+    if path.is_dir():
+        raise ConfigError(f"--record {path}: is a folder, not a file name", hint=hint)
+    if path.suffix.lower() not in RECORD_SUFFIXES:
+        raise ConfigError(
+            f"--record {path}: records 32-bit float audio, which needs one of "
+            f"{', '.join(RECORD_SUFFIXES)}",
+            hint="e.g. --record heard.wav",
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"--record {path}: the folder {folder} does not exist", hint=hint)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"--record {path}: the folder {folder} is not writable", hint=hint)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"--record {path}: the file exists and is not writable", hint=hint)
+    return path
 
 
 class AudioSource(Protocol):
@@ -99,6 +130,8 @@ class Listener:
         smooth_s: float = 0.0,
         record: Path | None = None,
     ) -> None:
+        if record is not None:
+            record = check_record_path(record)
         self.engine = Engine(model, hop_s, smooth_s)
         self.model, self.source = self.engine.model, source
         self.hop_frames, self.hop_s = self.engine.hop_frames, self.engine.hop_s
@@ -116,6 +149,7 @@ class Listener:
     ) -> Listener:
         from sentio.runtime.capture import Microphone
 
+        _check_options(kwargs)
         model = model if isinstance(model, BundleModel) else BundleModel(model)
         microphone = Microphone(device, rate, preferred_rate=model.spec.sample_rate)
         return cls(model, microphone, **kwargs)
@@ -130,6 +164,7 @@ class Listener:
     ) -> Listener:
         from sentio.runtime.replay import FileSource
 
+        _check_options(kwargs)
         model = model if isinstance(model, BundleModel) else BundleModel(model)
         return cls(model, FileSource(Path(path), realtime), **kwargs)
 
@@ -182,12 +217,26 @@ class Listener:
             return None
         import soundfile
 
-        return soundfile.SoundFile(
-            str(self.record), "w", samplerate=self.source.rate, channels=1, subtype="FLOAT"
-        )
+        try:
+            return soundfile.SoundFile(
+                str(self.record), "w", samplerate=self.source.rate, channels=1, subtype="FLOAT"
+            )
+        except (soundfile.LibsndfileError, OSError, TypeError, ValueError) as err:
+            # checked up front; this is what changed since (the folder went away, a full disk)
+            raise ConfigError(
+                f"--record {self.record}: cannot write it: {err}",
+                hint="pass --record a new .wav file name in a folder you can write to",
+            ) from err
 
     def run(self, callback: Callable[[Prediction], None]) -> ListenerStats:
         """Call ``callback`` with every prediction until the source ends or ``stop()``."""
         for prediction in self:
             callback(prediction)
         return self.stats
+
+
+def _check_options(options: dict) -> None:
+    """What ``Listener`` would refuse, refused before the model loads (``from_*``)."""
+    if options.get("record") is not None:
+        check_record_path(options["record"])
+    Engine.check_options(options.get("hop_s"), options.get("smooth_s", 0.0))

@@ -40,6 +40,11 @@ RUNNABLE_FORMATS = ("tflite", "onnx")
 OUTPUTS = ("valence", "arousal")
 
 _REEXPORT = "re-export the bundle with sentio-export (or re-train it with sentio-train fit)"
+#: The hint of a bundle the user running Sentio may not read.
+UNREADABLE = (
+    "the bundle is not readable by this user (e.g. a service's User=): make it readable, "
+    "e.g. chmod -R a+rX BUNDLE, or export it again (bundles get the modes the umask gives)"
+)
 
 
 # ----------------------------------------------------------------------------- sections
@@ -303,6 +308,11 @@ class Manifest:
         if not isinstance(data, Mapping):
             raise BundleError(f"{where}: expected a JSON object", hint=_REEXPORT)
         version = data.get("format_version", 1)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise BundleError(
+                f"{where}: format_version: expected an integer, got {version!r:.60}",
+                hint=_REEXPORT,
+            )
         if version not in READABLE_FORMATS:
             newer = isinstance(version, int) and version > FORMAT_VERSION
             raise BundleError(
@@ -338,12 +348,14 @@ def _upgrade(body: dict[str, Any], version: int) -> dict[str, Any]:
     if version >= 2:
         return body
     body = dict(body)
-    body["models"] = [
-        {**m, "format": m.get("format") or ("keras" if m.get("kind") == "keras" else "")}
-        if isinstance(m, Mapping)
-        else m
-        for m in body.get("models", [])
-    ]
+    models = body.get("models", [])
+    if isinstance(models, list):  # else the typed conversion names the field
+        body["models"] = [
+            {**m, "format": m.get("format") or ("keras" if m.get("kind") == "keras" else "")}
+            if isinstance(m, Mapping)
+            else m
+            for m in models
+        ]
     data = body.get("data")
     if isinstance(data, Mapping) and data.get("source") == {}:
         body["data"] = {k: v for k, v in data.items() if k != "source"}
@@ -496,12 +508,29 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system says it
+    (``/proc/self/status``, Linux 4.7+); else set and restored at once."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
+    """Write JSON to ``path`` through a temporary file and a rename, with the mode a plain
+    ``open(path, "w")`` would give it (0666 less the umask; ``mkstemp`` alone gives 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2, sort_keys=False)
             fh.write("\n")
@@ -522,13 +551,21 @@ def read(bundle_dir: Path) -> Manifest:
     """A bundle's manifest, validated but with no file checked (see :func:`load`)."""
     bundle_dir = Path(bundle_dir)
     path = bundle_dir / MANIFEST_NAME
-    if not path.is_file():
+    try:
+        present = path.is_file()
+    except PermissionError as err:  # a folder this user may not enter (Python < 3.14)
+        raise BundleError(f"cannot read {path}: permission denied", hint=UNREADABLE) from err
+    if not present and bundle_dir.is_dir() and not os.access(bundle_dir, os.R_OK | os.X_OK):
+        raise BundleError(f"cannot read {bundle_dir}: permission denied", hint=UNREADABLE)
+    if not present:
         raise BundleError(
             f"{bundle_dir} is not a Sentio bundle (no {MANIFEST_NAME})",
             hint="point at the folder written by sentio-train / sentio-export",
         )
     try:
         data = json.loads(path.read_text())
+    except PermissionError as err:
+        raise BundleError(f"cannot read {path}: permission denied", hint=UNREADABLE) from err
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BundleError(f"cannot read {path}: {err}", hint=_REEXPORT) from err
     return Manifest.from_dict(data, where=str(path))
@@ -577,9 +614,19 @@ def verify_files(bundle_dir: Path, manifest: Manifest) -> None:
         )
     for name, expected in manifest.files.items():
         file = Path(bundle_dir) / name
-        if not file.is_file():
+        try:
+            present = file.is_file()
+        except PermissionError as err:
+            raise BundleError(f"cannot read {file}: permission denied", hint=UNREADABLE) from err
+        if not present:
             raise BundleError(f"bundle file missing: {file}", hint=_REEXPORT)
-        if sha256_file(file) != expected:
+        try:
+            actual = sha256_file(file)
+        except PermissionError as err:
+            raise BundleError(f"cannot read {file}: permission denied", hint=UNREADABLE) from err
+        except OSError as err:
+            raise BundleError(f"cannot read {file}: {err}", hint=_REEXPORT) from err
+        if actual != expected:
             raise BundleError(
                 f"sha256 mismatch for {file}: the file changed after export",
                 hint="re-export the bundle, or restore the file it was exported with",

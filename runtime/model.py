@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from sentio.runtime.errors import BackendMissingError, BundleError
-from sentio.runtime.manifest import FLOAT32, MANIFEST_NAME, Manifest, ModelEntry, Quantization
+from sentio.runtime.errors import BackendMissingError, BundleError, ConfigError
+from sentio.runtime.manifest import (
+    FLOAT32,
+    MANIFEST_NAME,
+    UNREADABLE,
+    Manifest,
+    ModelEntry,
+    Quantization,
+)
 from sentio.runtime.manifest import load as load_manifest
 
 
@@ -137,6 +144,12 @@ class OnnxRunner:
 def open_runner(path: Path, num_threads: int = 1) -> Runner:
     """A runner for a model file, chosen by its suffix."""
     path = Path(path)
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ConfigError(
+            f"the number of inference threads must be a whole number of at least 1, "
+            f"got {num_threads!r}",
+            hint="use 1 on a Raspberry Pi (the model is small), more only on larger CPUs",
+        )
     if path.suffix == ".tflite":
         return TFLiteRunner(path, num_threads)
     if path.suffix == ".onnx":
@@ -189,7 +202,11 @@ class BundleModel:
                 "no model given and this install has no default model",
                 hint="pass --model BUNDLE (a folder written by sentio-export)",
             )
-        if path.is_file():
+        try:
+            is_file = path.is_file()
+        except PermissionError as err:
+            raise BundleError(f"cannot read {path}: permission denied", hint=UNREADABLE) from err
+        if is_file:
             path, artifact = path.parent, artifact or path.name
         self.path = path
         self.manifest: Manifest = load_manifest(path)  # every file's sha256 checked

@@ -2,8 +2,12 @@
 topics, an availability topic with a last will, and Home Assistant MQTT discovery.
 
 ``--mqtt mqtt://[USER:PASS@]HOST[:PORT][/PREFIX][?discovery=homeassistant|off&client_id=ID]``
-(``mqtts://`` for TLS with the system's CA certificates; default ports 1883 / 8883; default
-prefix ``sentio``). Topics, all retained:
+(``mqtts://`` for TLS with the system's CA certificates, or ``--mqtt-ca FILE``'s; default
+ports 1883 / 8883; default prefix ``sentio``). Credentials need not be in the URL (where the
+process list and the shell history show them): :func:`mqtt_targets` fills in the user name
+from ``$SENTIO_MQTT_USERNAME`` and the password from a file (``--mqtt-password-file``) or
+``$SENTIO_MQTT_PASSWORD``. No report, log line or error shows the password. Topics, all
+retained:
 
 =========================  ====================================================================
 topic                      payload
@@ -32,10 +36,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import stat
+import sys
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sentio.runtime.about import installed_version
@@ -49,6 +57,8 @@ DEFAULT_PREFIX = "sentio"
 DEFAULT_DISCOVERY_PREFIX = "homeassistant"
 ONLINE, OFFLINE = "online", "offline"
 PORTS = {"mqtt": 1883, "mqtts": 8883}
+#: Where credentials come from when the URL has none.
+USERNAME_ENV, PASSWORD_ENV = "SENTIO_MQTT_USERNAME", "SENTIO_MQTT_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -62,16 +72,18 @@ class MqttTarget:
         tls: connect with TLS (``mqtts://``).
         discovery_prefix: Home Assistant's discovery prefix, or None for no discovery.
         client_id: MQTT client id (default: ``sentio-<device>-<random>``).
+        ca_file: with TLS, the CA certificate(s) to trust (PEM) instead of the system's.
     """
 
     host: str
     port: int = 1883
     prefix: str = DEFAULT_PREFIX
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: bool = False
     discovery_prefix: str | None = DEFAULT_DISCOVERY_PREFIX
     client_id: str | None = None
+    ca_file: Path | None = None
 
     @property
     def device_id(self) -> str:
@@ -86,12 +98,19 @@ class MqttTarget:
         return f"mqtt{'s' if self.tls else ''}://{self.host}:{self.port}/{self.prefix}"
 
 
+def redact_url(url: str) -> str:
+    """``url`` with the password (from ``user:`` to the last ``@``) as ``***``; errs on the
+    side of hiding too much (a password may hold unescaped ``/``, ``?`` or ``@``)."""
+    return re.sub(r"^([^:/?#]*://[^/?#@:]*):.*@", r"\1:***@", url, flags=re.DOTALL)
+
+
 def parse_mqtt_url(url: str) -> MqttTarget:
     """``mqtt[s]://[user:pass@]host[:port][/prefix][?discovery=..&client_id=..]``."""
     bad = OutputError(
-        f"--mqtt {url!r}: expected mqtt://[USER:PASS@]HOST[:PORT][/PREFIX]",
-        hint="e.g. --mqtt mqtt://homeassistant.local or "
-        "--mqtt mqtts://me:secret@broker:8883/sentio/living-room",
+        f"--mqtt {redact_url(url)!r}: expected mqtt://[USER:PASS@]HOST[:PORT][/PREFIX]",
+        hint="e.g. --mqtt mqtt://homeassistant.local or --mqtt "
+        f"mqtts://me@broker:8883/sentio/living-room with the password in ${PASSWORD_ENV} "
+        "or --mqtt-password-file",
     )
     try:
         parts = urlsplit(url)
@@ -118,6 +137,93 @@ def parse_mqtt_url(url: str) -> MqttTarget:
         discovery_prefix=None if discovery == "off" else discovery.strip("/"),
         client_id=query.get("client_id"),
     )
+
+
+def mqtt_targets(
+    urls: list[str],
+    password_file: Path | None = None,
+    ca_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> list[MqttTarget]:
+    """``--mqtt`` URLs as targets, with the credentials a URL leaves out filled in.
+
+    The user name: the URL's, else ``$SENTIO_MQTT_USERNAME``. The password: the URL's (a
+    warning says where it shows), else ``password_file``'s first line, else
+    ``$SENTIO_MQTT_PASSWORD``; only given to a target that has a user name. ``ca_file``: the
+    CA to trust for the ``mqtts://`` targets.
+
+    Raises:
+        OutputError: a bad URL, an unreadable password or CA file, a CA file without any
+            ``mqtts://`` URL, or a password without a user name.
+    """
+    environ = os.environ if environ is None else environ
+    targets = [parse_mqtt_url(url) for url in urls]
+    if any(t.password is not None for t in targets):
+        log.warning(
+            "the MQTT password in --mqtt is visible in the process list and the shell history; "
+            "use $%s or --mqtt-password-file instead",
+            PASSWORD_ENV,
+        )
+    username = environ.get(USERNAME_ENV) or None
+    password = _read_password(password_file) if password_file else environ.get(PASSWORD_ENV) or None
+    if ca_file is not None:
+        ca_file = _check_ca_file(ca_file)
+        if not any(t.tls for t in targets):
+            raise OutputError(
+                "--mqtt-ca is for TLS connections, but no --mqtt URL is mqtts://",
+                hint="use mqtts://HOST (port 8883 by default) with --mqtt-ca",
+            )
+    filled = []
+    for target in targets:
+        user = target.username or username
+        secret = target.password if target.password is not None else password
+        if secret and not user:
+            raise OutputError(
+                f"--mqtt {target.describe()}: a password but no user name",
+                hint=f"set ${USERNAME_ENV} or put the user in the URL (mqtt://USER@HOST)",
+            )
+        filled.append(
+            replace(
+                target,
+                username=user,
+                password=secret if user else None,
+                ca_file=ca_file if target.tls else None,
+            )
+        )
+    return filled
+
+
+def _read_password(path: Path) -> str:
+    path = Path(path)
+    hint = "write the password as the file's first line, readable by this user only (chmod 600)"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise OutputError(
+            f"--mqtt-password-file {path}: cannot read it ({type(err).__name__}: "
+            f"{getattr(err, 'strerror', None) or 'not UTF-8 text'})",
+            hint=hint,
+        ) from None
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise OutputError(f"--mqtt-password-file {path}: the first line is empty", hint=hint)
+    if sys.platform != "win32" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s can be read by other users: chmod 600 %s", path, path)
+    return password
+
+
+def _check_ca_file(path: Path) -> Path:
+    import ssl
+
+    path = Path(path)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as err:
+        raise OutputError(
+            f"--mqtt-ca {path}: not a readable PEM CA certificate ({err})",
+            hint="pass the certificate of the CA that signed the broker's certificate (PEM)",
+        ) from None
+    return path
 
 
 def state_messages(target: MqttTarget, prediction: Prediction) -> list[tuple[str, str]]:
@@ -224,6 +330,9 @@ class MqttSink(BackgroundSink):
         self._latest_unsent = False
         self._lock = threading.Lock()
         self._version = installed_version()
+        self._refused: str | None = None  # why the broker refused the last login, if it did
+        self._connect_error: str | None = None  # why the last connection attempt failed
+        self._shutting_down = False
         self._client = self._make_client(reconnect_delay)
         super().__init__(target.describe(), queue_size)
         self._client.connect_async(target.host, target.port, keepalive)
@@ -241,10 +350,17 @@ class MqttSink(BackgroundSink):
         if target.username is not None:
             client.username_pw_set(target.username, target.password)
         if target.tls:
-            client.tls_set()
+            try:
+                client.tls_set(ca_certs=str(target.ca_file) if target.ca_file else None)
+            except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+                raise OutputError(
+                    f"{target.describe()}: cannot set up TLS: {err}",
+                    hint="check --mqtt-ca (a PEM CA certificate) and the system's CA store",
+                ) from None
         client.will_set(target.topic("availability"), OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(*reconnect_delay)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         return client
 
@@ -252,7 +368,7 @@ class MqttSink(BackgroundSink):
         with self._lock:
             self._latest, self._latest_unsent = prediction, True
         if not self._client.is_connected():
-            raise ConnectionError("not connected to the broker")
+            raise ConnectionError(self._why_not_connected())
         self._publish(state_messages(self.target, prediction), qos=0)
         with self._lock:
             self._latest_unsent = self._latest is not prediction
@@ -263,10 +379,36 @@ class MqttSink(BackgroundSink):
             if info.rc != self._mqtt.MQTT_ERR_SUCCESS:
                 raise ConnectionError(self._mqtt.error_string(info.rc))
 
+    def _why_not_connected(self) -> str:
+        if self._refused:
+            return f"not connected to the broker: it refused the login ({self._refused})"
+        if self._connect_error:
+            return f"not connected to the broker ({self._connect_error})"
+        return "not connected to the broker"
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        # paho calls this inside its `except OSError` (refused, unreachable, TLS handshake)
+        err = sys.exc_info()[1]
+        reason = f"{type(err).__name__}: {err}" if err is not None else "connection failed"
+        if reason != self._connect_error:  # log the change, not every retry
+            log.warning("%s: cannot connect: %s (retrying)", self.stats.name, reason)
+        self._connect_error = reason
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:  # e.g. bad credentials: paho tries again, the user must act
-            log.warning("%s: broker refused the connection: %s", self.stats.name, reason_code)
+            reason = str(reason_code)
+            if reason != self._refused:  # once per reason, not at every retry
+                log.warning(
+                    "%s: broker refused the connection: %s (check the user name and password: "
+                    "$%s, --mqtt-password-file / $%s; retrying)",
+                    self.stats.name,
+                    reason,
+                    USERNAME_ENV,
+                    PASSWORD_ENV,
+                )
+            self._refused = reason
             return
+        self._refused = self._connect_error = None
         log.info("%s: connected", self.stats.name)
         with self._lock:
             latest = self._latest
@@ -282,7 +424,7 @@ class MqttSink(BackgroundSink):
         self.connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._shutting_down:
             log.warning("%s: disconnected (%s); reconnecting", self.stats.name, reason_code)
         self.connected.clear()
 
@@ -293,6 +435,7 @@ class MqttSink(BackgroundSink):
         the first connection), wait up to ``timeout`` s for a connection to carry it."""
         if self._latest_unsent:
             self.connected.wait(timeout)
+        self._shutting_down = True  # the disconnect below is ours: no "reconnecting" warning
         if self._client.is_connected():
             info = self._client.publish(self.target.topic("availability"), OFFLINE, 1, True)
             if info.rc == self._mqtt.MQTT_ERR_SUCCESS:

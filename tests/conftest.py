@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
-import soundfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as the console entry points set it
+
+from tests.helpers import TINY
 
 
 @pytest.fixture(scope="session")
@@ -21,26 +21,6 @@ def synthetic_dataset(tmp_path_factory):
     )
 
 
-TINY = [
-    "--window",
-    "200",
-    "--stride",
-    "50",
-    "--conv-filters",
-    "16,16,32,32",
-    "--lstm-units",
-    "32,16",
-    "--dense-units",
-    "16,8",
-    "--dropout",
-    "0.1",
-    "--l2",
-    "0",
-    "--batch-size",
-    "16",
-    "--quiet",
-    "--no-cache",
-]
 
 
 @pytest.fixture(scope="session")
@@ -96,12 +76,3 @@ def exported(trained_run, tmp_path_factory):
     )
     assert code == 0
     return root
-
-
-def write_tone(path, seconds=2.0, rate=22050, channels=1, freq=440.0, amplitude=0.3, subtype=None):
-    """A sine tone file (format from the suffix); returns the path."""
-    t = np.arange(int(seconds * rate)) / rate
-    tone = amplitude * np.sin(2 * np.pi * freq * t)
-    data = np.stack([tone] * channels, axis=1) if channels > 1 else tone
-    soundfile.write(path, data.astype(np.float32), rate, subtype=subtype)
-    return path

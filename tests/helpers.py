@@ -2,7 +2,7 @@
 compared with, generated audio, fake predictions, and real peers for the output tests started
 on loopback by the tests themselves (a mosquitto broker, an MQTT subscriber).
 
-(``tests/conftest.py`` keeps the pytest fixtures and ``write_tone``.)"""
+(``tests/conftest.py`` keeps only the pytest fixtures.)"""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -31,18 +32,24 @@ from benchmarks.features import python_speech_features_mfcc as reference_mfcc
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 __all__ = [
+    "DEAM_CSV_1",
+    "TINY",
     "Mosquitto",
     "Subscriber",
     "fake_prediction",
     "free_port",
+    "make_deam_tree",
+    "make_emotify_tree",
     "offline_predictions",
     "random_chunks",
     "read_json_lines",
     "reference_mfcc",  # python-speech-features' own mfcc() with a spec's parameters
+    "scramble_int8_scales",
     "sink_counts",
     "tiny_manifest",
     "wait_until",
     "write_song",
+    "write_tone",
 ]
 
 
@@ -202,3 +209,121 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+# ----------------------------------------------------------------------------- audio files
+
+
+def write_tone(path, seconds=2.0, rate=22050, channels=1, freq=440.0, amplitude=0.3, subtype=None):
+    """A sine tone file (format from the suffix); returns the path."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = amplitude * np.sin(2 * np.pi * freq * t)
+    data = np.stack([tone] * channels, axis=1) if channels > 1 else tone
+    soundfile.write(path, data.astype(np.float32), rate, subtype=subtype)
+    return path
+
+
+# ----------------------------------------------------------------------------- training
+
+#: CLI options of a tiny CRNN that trains in seconds (the session fixtures and CLI tests).
+TINY = [
+    "--window",
+    "200",
+    "--stride",
+    "50",
+    "--conv-filters",
+    "16,16,32,32",
+    "--lstm-units",
+    "32,16",
+    "--dense-units",
+    "16,8",
+    "--dropout",
+    "0.1",
+    "--l2",
+    "0",
+    "--batch-size",
+    "16",
+    "--quiet",
+    "--no-cache",
+]
+
+
+# ----------------------------------------------------------------------------- dataset trees
+# Shaped like the real downloads, built from generated audio.
+
+DEAM_CSV_1 = (
+    "song_id, valence_mean, valence_std, arousal_mean, arousal_std\n"
+    "2,3.1,0.94,7,0.63\n"  # id <= 1000: columns swapped in the official file
+    "3,nan,1.75,3.3,1.62\n"  # NaN label: skipped with a warning
+    "5,4.0,1.0,5.0,1.0\n"  # audio missing: skipped
+    "1001,8.0,1.0,2.0,1.0\n"  # id > 1000: columns as labelled
+)
+DEAM_CSV_2 = (
+    "song_id, valence_mean, valence_std, valence_ max_mean, valence_max_std, valence_min_mean, "
+    "valence_min_std, arousal_mean, arousal_std, arousal_max_mean, arousal_max_std, "
+    "arousal_min_mean, arousal_min_std\n"
+    "2001,6.4,0.49,8.2,0.98,5.0,1.1,5.2,1.17,7.4,1.36,2.2,1.17\n"
+)
+
+
+def make_deam_tree(root: Path, csv_1: str = DEAM_CSV_1) -> Path:
+    audio = root / "DEAM_audio" / "MEMD_audio"
+    audio.mkdir(parents=True)
+    for song_id in (2, 3, 1001, 2001):
+        write_tone(audio / f"{song_id}.mp3", seconds=1.0, rate=44100, freq=200.0 + song_id % 500)
+    ann = root / "DEAM_Annotations" / "annotations" / "annotations averaged per song" / "song_level"
+    ann.mkdir(parents=True)
+    (ann / "static_annotations_averaged_songs_1_2000.csv").write_text(csv_1)
+    (ann / "static_annotations_averaged_songs_2000_2058.csv").write_text(DEAM_CSV_2)
+    return root
+
+
+EMOTIFY_HEADER = (
+    "track id, genre, amazement, solemnity, tenderness, nostalgia, calmness, power, "
+    "joyful_activation, tension, sadness, mood, liked, disliked, age, gender, mother tongue\n"
+)
+
+
+def make_emotify_tree(root: Path) -> Path:
+    rows = [
+        # track 1 classical: two listeners, both only "joyful_activation" -> valence 1, arousal 1
+        "1,classical,0,0,0,0,0,0,1,0,0,3,1,0,30,1,Dutch",
+        "1,classical,0,0,0,0,0,0,1,0,0,4,1,0,22,0,English",
+        # track 101 rock: sadness only -> valence -1, arousal -1
+        "101,rock,0,0,0,0,0,0,0,0,1,2,0,1,40,1,Dutch",
+        # track 102 rock: tension + calmness -> valence (-1 + .5)/1.5, arousal (1 - 1)/2 = 0
+        "102,rock,0,0,0,0,1,0,0,1,0,3,0,0,35,0,Dutch",
+        "102,rock,0,0,0,0,x,0,0,1,0,3,0,0,35,0,Dutch",  # malformed: skipped, counted
+        # track 201 electronic: has ratings but no audio -> skipped
+        "201,electronic,0,0,0,0,0,1,0,0,0,3,0,0,35,0,Dutch",
+    ]
+    (root / "ratings.csv").parent.mkdir(parents=True, exist_ok=True)
+    (root / "ratings.csv").write_text(EMOTIFY_HEADER + "\n".join(rows) + "\n")
+    for genre, track in (("classical", 1), ("rock", 101), ("rock", 102)):
+        (root / "audio" / genre).mkdir(parents=True, exist_ok=True)
+        write_tone(root / "audio" / genre / f"{track}.ogg", seconds=1.0, rate=22050)
+    return root
+
+
+# ----------------------------------------------------------------------------- broken models
+
+
+def scramble_int8_scales(flatbuffer: bytes, seed: int = 0) -> bytes:
+    """A deliberately broken model: the per-channel scales of every int8 conv/dense weight
+    shuffled (what a bad quantization tool or a corrupted file would do)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    buf = bytearray(flatbuffer)
+    model = schema.Model.GetRootAs(buf, 0)
+    graph = model.Subgraphs(0)
+    rng = np.random.default_rng(seed)
+    for t in range(graph.TensorsLength()):
+        tensor = graph.Tensors(t)
+        q = tensor.Quantization()
+        if tensor.Type() != schema.TensorType.INT8 or q is None or q.ScaleLength() < 2:
+            continue
+        scales = q.ScaleAsNumpy().copy()
+        start = q._tab.Vector(q._tab.Offset(8))  # QuantizationParameters.scale
+        for i, value in enumerate(scales[rng.permutation(len(scales))] * 3.0):
+            struct.pack_into("<f", buf, start + 4 * i, float(value))
+    return bytes(buf)

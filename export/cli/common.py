@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 import tempfile
 import warnings
@@ -15,6 +16,24 @@ from sentio.runtime.errors import SentioError
 
 #: Exit code of a failed accuracy-drop gate.
 GATE_FAILED = 1
+#: Exit codes of a command stopped by Ctrl-C (SIGINT) and by SIGTERM (128 + the signal).
+INTERRUPTED = 130
+TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that everything a Ctrl-C unwinds (the bundle's
+    staging folder, temporary data, a training checkpoint's handling) unwinds the same way."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated` (main thread only; elsewhere a no-op)."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def quiet_toolchain(verbose: bool) -> None:
@@ -62,6 +81,7 @@ def import_tensorflow_quietly() -> None:
 def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
     """Parse, set up logging, run ``args.func``; expected failures become exit codes."""
     args = parser.parse_args(argv)
+    handle_sigterm()
     quiet_toolchain(args.verbose)
     if not args.verbose and getattr(args, "command", None) != "extract":
         with contextlib.suppress(ImportError):  # the entry point says what to install
@@ -71,6 +91,9 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) 
     except SentioError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated (SIGTERM): nothing half-written was left", file=sys.stderr)
+        return TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED

@@ -10,7 +10,8 @@ The data (for the calibration set and the held-out test split) is the run's own,
 through its manifest; pass ``--emotify/--deam/--manifest`` where it has moved. The bundled
 default model, with its training data absent, is calibrated and verified against its float
 model on generated music (accuracy against labels needs the labelled data).
-Exit codes: 0 success, 1 the accuracy-drop gate failed, 2 bad input, 130 interrupted.
+Exit codes: 0 success, 1 the accuracy-drop gate failed, 2 bad input, 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM); neither leaves a half-written bundle behind.
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     model_path = args.model or _train_or_default(args, settings)
     source = load_source(model_path)
     with tempfile.TemporaryDirectory(prefix="sentio-generated-") as tmp:
-        prepared = _prepare(source, settings, model_path, Path(tmp))
-        print(f"data: {prepared.summary()}")
+        prepared, generated = _prepare(source, settings, model_path, Path(tmp))
+        print(f"data: {prepared.summary()}" + (" (generated music)" if generated else ""))
+        options = dataclasses.replace(options, generated_data=generated)
         result = export_bundle(source, prepared, options, args.out)
     print()
     print(drop_table(result.checks))
@@ -163,19 +165,20 @@ def _train_or_default(args: argparse.Namespace, settings: Settings) -> Path:
 
 def _prepare(source, settings: Settings, model_path: Path, scratch: Path):
     """The source model's data, prepared for it: the data given, else the data its manifest
-    records, else (the bundled default model only) generated music."""
+    records, else (the bundled default model only) generated music; and whether it is
+    generated."""
     from sentio.export.data.sources import prepare_for_model, recorded_data_options
     from sentio.runtime.model import default_bundle
 
     manifest = source.manifest
     own_splits = bool(manifest.data.splits)
-    given = data_options(settings, required=False)
+    given = data_options(settings, required=False, model=manifest)
     if given is not None:
-        return prepare_for_model(manifest, given, own_splits)[0]
+        return prepare_for_model(manifest, given, own_splits)[0], False
     machine = _machine_fields(settings)
     recorded = recorded_data_options(manifest, **machine)
     if recorded is not None and recorded.path.exists():
-        return prepare_for_model(manifest, recorded, own_splits)[0]
+        return prepare_for_model(manifest, recorded, own_splits)[0], False
     where = f" (it was read from {recorded.path}, which is not here)" if recorded else ""
     default = default_bundle()
     if default is None or Path(model_path).resolve() != default.resolve():
@@ -183,7 +186,7 @@ def _prepare(source, settings: Settings, model_path: Path, scratch: Path):
             f"the model's training data is needed for calibration and the test split{where}",
             hint="pass it: --emotify DIR | --deam DIR | --manifest CSV",
         )
-    return _generated(manifest, machine, scratch, where)
+    return _generated(manifest, machine, scratch, where), True
 
 
 def _machine_fields(settings: Settings) -> dict:
@@ -223,8 +226,10 @@ def _generated(manifest, machine: dict, scratch: Path, where: str):
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from sentio.export.conversion.gate import check_bundle, drop_table
+    from sentio.runtime.manifest import read
 
-    given = data_options(settings, required=False)
+    model = read(args.model) if args.model is not None else None
+    given = data_options(settings, required=False, model=model)
     if args.model is None or given is None:
         raise ConfigError(
             "--check needs an exported bundle and labelled data",

@@ -35,6 +35,7 @@ from sentio.export.model.search import SearchConfig
 from sentio.export.recipes import Recipe, load_recipe
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FeatureSpec
+from sentio.runtime.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,8 @@ def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> Non
         nargs=2,
         metavar=("LO", "HI"),
         show_default=False,
-        help="scale of --manifest labels (default -1 1; e.g. 1 9)",
+        help="scale of --manifest labels (default -1 1; e.g. 1 9; for a model trained on a "
+        "CSV: the scale it was trained with)",
     )
     add_field(
         g,
@@ -676,9 +678,25 @@ def has_data(settings: Settings) -> bool:
     return "path" in settings.values.get("data", {})
 
 
-def data_options(settings: Settings, required: bool = True) -> DataOptions | None:
-    """The labelled data; a recipe that names only the kind needs its folder given."""
+def data_options(
+    settings: Settings, required: bool = True, model: Manifest | None = None
+) -> DataOptions | None:
+    """The labelled data; a recipe that names only the kind needs its folder given.
+
+    ``model``: the manifest of the model the data is for (export, check, evaluate, compare).
+    A ``--manifest CSV`` given without ``--label-scale`` is then read on the scale the model's
+    training CSV was declared on (``sentio-train fit --manifest m.csv --label-scale 1 9`` needs
+    no ``--label-scale`` again); ``--label-scale`` given overrides it.
+    """
     values = settings.section("data")
+    if (
+        model is not None
+        and "label_scale" not in values
+        and values.get("kind", "manifest") == "manifest"
+        and model.data.source is not None
+        and model.data.source.kind == "manifest"
+    ):
+        values["label_scale"] = list(model.data.label_scale)
     if "path" not in values:
         if not required:
             return None

@@ -3,7 +3,8 @@
 Subcommands share the data options (``--emotify DIR | --deam DIR | --manifest CSV``); ``fit``,
 ``search`` and ``demo`` also run a recipe file (``--config FILE``, see export/recipes/), whose
 fields the options given override. This module only parses, calls the library and prints.
-Exit codes: 0 success, 1 a gate failed, 2 bad input or configuration, 130 interrupted.
+Exit codes: 0 success, 1 a gate failed, 2 bad input or configuration, 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM); neither leaves a half-written bundle behind.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -108,25 +108,46 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate music, train on it, and export the run: ``--out`` is a bundle
+    ``sentio-listen --model OUT`` runs; the run is ``OUT-training``, the generated songs
+    ``OUT-data`` (kept, so ``sentio-export --model OUT-training`` and ``evaluate`` find them)."""
+    from sentio.export.cli.common import GATE_FAILED
+    from sentio.export.conversion.exporter import ExportOptions, export_bundle, load_source
+    from sentio.export.data.sources import prepare_for_model
     from sentio.export.data.synthetic import make_synthetic_dataset
 
     settings = settings_from(args, base="demo")
     demo = demo_config(settings)
     seed = train_config(settings).seed
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        print(
-            f"generating {demo.songs} synthetic songs of {demo.duration_s:g} s "
-            "with known valence/arousal..."
-        )
-        manifest = make_synthetic_dataset(Path(tmp), demo.songs, demo.duration_s, seed=seed)
-        settings.values.setdefault("data", {}).update(kind="manifest", path=manifest)
-        metrics = train_and_write(settings, data_options(settings), args.out, args.spec)
+    out = Path(args.out)
+    run_dir = out.with_name(f"{out.name}-training")
+    data_dir = out.with_name(f"{out.name}-data")
+    print(
+        f"generating {demo.songs} synthetic songs of {demo.duration_s:g} s "
+        f"with known valence/arousal into {data_dir}/..."
+    )
+    manifest = make_synthetic_dataset(data_dir, demo.songs, demo.duration_s, seed=seed)
+    settings.values.setdefault("data", {}).update(kind="manifest", path=manifest)
+    options = data_options(settings)
+    metrics = train_and_write(settings, options, run_dir, args.spec)
+    print(f"\nexporting {run_dir} to {out}/ (TFLite, ONNX; verified against the float model)")
+    source = load_source(run_dir)
+    prepared, _ = prepare_for_model(source.manifest, options, own_splits=True)
+    result = export_bundle(source, prepared, ExportOptions(), out)
     test = metrics["test"]["songs"]
     print(
         f"\ndemo done in {time.perf_counter() - start:.0f} s: test-split song CCC valence "
-        f"{test['valence']['ccc']:.2f}, arousal {test['arousal']['ccc']:.2f}"
+        f"{test['valence']['ccc']:.2f}, arousal {test['arousal']['ccc']:.2f}\n"
+        f"listen with it: sentio-listen --model {out} --input SONG.wav"
     )
+    if not result.passed:
+        print(
+            f"error: the accuracy-drop gate failed for an artifact (see {out}/report.md); "
+            f"the bundle runs {result.manifest.default_artifact}",
+            file=sys.stderr,
+        )
+        return GATE_FAILED
     return 0
 
 
@@ -138,7 +159,8 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
     from sentio.runtime.manifest import load
 
     manifest = load(args.model)
-    prepared, _ = prepare_for_model(manifest, data_options(settings_from(args)), own_splits)
+    options = data_options(settings_from(args), model=manifest)
+    prepared, _ = prepare_for_model(manifest, options, own_splits)
     model = keras.models.load_model(args.model / "model.keras", compile=False)
     return model, prepared
 
@@ -273,8 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="train a small CRNN on generated music and print its metrics (no data needed)",
-        description="Train a small CRNN on generated music. Its settings are the recipe "
+        help="train a small CRNN on generated music and export it (no data needed)",
+        description="Train a small CRNN on generated music and export it: OUT is a bundle "
+        "sentio-listen --model OUT runs (the training run is OUT-training, the generated "
+        "songs OUT-data). Its settings are the recipe "
         "export/recipes/demo.toml (or --config FILE); the options below override them, and "
         "fields neither sets take the defaults shown.",
     )
@@ -283,7 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     add_train_args(p)
     p.add_argument("--spec", type=Path, metavar="JSON", help="feature spec JSON")
-    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="default runs/demo")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/demo"),
+        help="the exported bundle (default runs/demo; also writes OUT-training, OUT-data)",
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -9,10 +9,14 @@ by the training builder (:func:`sentio.export.model.crnn.build_crnn`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +94,9 @@ class ExportOptions:
         c_array: write the int8 model as a C array for TensorFlow Lite Micro.
         include_keras: copy the source Keras model into the bundle.
         threshold: emotion-accuracy threshold.
+        generated_data: the data is generated music, not labelled songs (the default model
+            exported without its training data): the bundle and report say so, and that only
+            the differences to the float model mean anything.
     """
 
     int8: bool = False
@@ -105,6 +112,7 @@ class ExportOptions:
     c_array: bool = False
     include_keras: bool = True
     threshold: float = 0.5
+    generated_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -252,6 +260,10 @@ def export_bundle(
     manifest = _base_manifest(source, prepared)
 
     def fill(staging: Path) -> None:
+        with private_tempdir(staging):
+            convert_and_verify(staging)
+
+    def convert_and_verify(staging: Path) -> None:
         nonlocal manifest, checks, study
         t0 = time.perf_counter()
         artifacts = _convert_all(inference, staging, options, calibration)
@@ -285,8 +297,7 @@ def export_bundle(
             calibration=None if calibration is None else calibration.manifest_entry(),
             export=ExportInfo(
                 source=source.description,
-                evaluated_on=f"test split: {len(test)} songs, "
-                f"{sum(s.starts.size for s in test)} windows",
+                evaluated_on=_evaluated_on(test, options.generated_data),
                 options=_options_dict(options),
                 limits=options.limits.to_dict(),
                 gate="pass" if all(c.passed for c in checks.values()) else "fail",
@@ -298,6 +309,43 @@ def export_bundle(
 
     write_bundle(out_dir, lambda: manifest, fill)
     return ExportResult(Path(out_dir), read(out_dir), checks, study)
+
+
+#: Where ``evaluated_on`` says the numbers came from generated music.
+GENERATED_NOTE = (
+    "generated music, not labelled songs: only the differences to the float model "
+    "(vs-float columns) are meaningful, the accuracy numbers are not"
+)
+
+
+def _evaluated_on(test: list[SongWindows], generated: bool) -> str:
+    counts = f"{len(test)} songs, {sum(s.starts.size for s in test)} windows"
+    return f"{GENERATED_NOTE} ({counts})" if generated else f"test split: {counts}"
+
+
+TEMP_FOLDER = ".tmp"
+
+
+@contextlib.contextmanager
+def private_tempdir(staging: Path) -> Iterator[Path]:
+    """Point Python's and native code's temp folder (``tempfile.tempdir``, ``TMPDIR``) at a
+    folder inside the bundle's staging folder while converting: the converters' SavedModels
+    and scratch files go with the staging folder (removed on any failure, and by the next
+    export when this one was killed), never stay in the system temp folder."""
+    private = Path(staging) / TEMP_FOLDER
+    private.mkdir()
+    saved_dir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(private)
+    os.environ["TMPDIR"] = str(private)
+    try:
+        yield private
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def _calibration(prepared: PreparedData, options: ExportOptions) -> CalibrationSet:

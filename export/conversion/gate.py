@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sentio.export.conversion.quiet import native_stderr_quiet
 from sentio.export.data.sources import DataOptions, prepare_for_model
 from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.evaluation.metrics import DIMENSIONS
@@ -79,7 +80,8 @@ class ArtifactCheck:
 
 
 def runner_predictor(path: Path, num_threads: int = 1) -> Predictor:
-    runner = open_runner(path, num_threads)
+    with native_stderr_quiet():  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" line
+        runner = open_runner(path, num_threads)
     return lambda windows: predict_many(runner, windows)
 
 

@@ -19,6 +19,7 @@ import struct
 from collections.abc import Callable, Iterable
 
 import numpy as np
+from sentio.export.conversion.quiet import native_stderr_quiet
 from sentio.export.model.crnn import CRNNConfig, build_crnn
 from sentio.runtime.errors import ConversionError
 
@@ -90,7 +91,8 @@ def convert_tflite(
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
     try:
-        flatbuffer = converter.convert()
+        with native_stderr_quiet():  # the int8 quantizer's "fully_quantize: 0, ..." line
+            flatbuffer = converter.convert()
     except Exception as err:  # the converter raises many untyped errors
         raise ConversionError(
             f"TFLite {kind} conversion failed: {err}",

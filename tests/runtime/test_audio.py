@@ -3,7 +3,7 @@ import pytest
 from sentio.runtime.audio import is_silent, load_audio
 from sentio.runtime.errors import AudioError
 
-from tests.conftest import write_tone
+from tests.helpers import write_tone
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg", ".mp3"])

@@ -1,9 +1,19 @@
 """Writing a bundle: atomically, with every file's sha256 in the manifest."""
 
+import contextlib
+import io
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 from sentio.runtime.bundle import write_bundle
 from sentio.runtime.errors import BundleError
-from sentio.runtime.manifest import FORMAT_VERSION, ModelEntry, load
+from sentio.runtime.manifest import FORMAT_VERSION, ModelEntry, current_umask, load
 
 from tests.helpers import tiny_manifest
 
@@ -48,3 +58,177 @@ def test_a_failed_write_leaves_no_bundle_and_keeps_the_old_one(tmp_path):
         write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), crash)
     assert load(tmp_path / "b").metrics == {"v": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # no partial folder left
+
+
+# ----------------------------------------------------------------------------- modes, leftovers
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_bundle_gets_the_modes_a_plain_write_gives(tmp_path, umask):
+    """mkdtemp/mkstemp alone made every bundle 0700/0600: unreadable by a service's User=."""
+    old = os.umask(umask)
+    try:
+        out = write_bundle(tmp_path / "b", tiny_manifest(), _fill)
+    finally:
+        os.umask(old)
+    assert _mode(out) == 0o777 & ~umask
+    assert _mode(out / "model.bin") == 0o666 & ~umask
+    assert _mode(out / "sentio.json") == 0o666 & ~umask
+
+
+def test_current_umask_is_read_without_changing_it():
+    old = os.umask(0o027)
+    try:
+        assert current_umask() == 0o027
+        assert current_umask() == 0o027
+    finally:
+        os.umask(old)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_later_write_removes_stale_partials_of_its_own_bundle_only(tmp_path):
+    """A writer killed by SIGKILL leaves .NAME.partial-<pid>-*; the next write of that bundle
+    removes those whose process is gone, keeps a live writer's, and leaves other bundles'."""
+    dead = _dead_pid()
+    stale = tmp_path / f".b.partial-{dead}-abc123"
+    stale_old = tmp_path / f".b.old-{dead}"
+    live = tmp_path / f".b.partial-{os.getpid()}-xyz789"
+    other = tmp_path / f".other.partial-{dead}-abc123"
+    legacy = tmp_path / ".b.partial-k2j3h4g5"  # a name without a pid: not ours to judge
+    for folder in (stale, stale_old, live, other, legacy):
+        folder.mkdir()
+        (folder / "model.bin").write_bytes(b"half")
+    write_bundle(tmp_path / "b", tiny_manifest(), _fill)
+    assert not stale.exists() and not stale_old.exists()
+    assert live.exists() and other.exists() and legacy.exists()
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "b", live.name, other.name, legacy.name
+    }
+
+
+def test_staging_folder_is_named_with_the_writers_pid(tmp_path):
+    seen = []
+    write_bundle(tmp_path / "b", tiny_manifest(), lambda s: (seen.append(s.name), _fill(s)))
+    assert seen[0].startswith(f".b.partial-{os.getpid()}-")
+
+
+# ----------------------------------------------------------------------------- unreadable
+
+
+NOBODY = 65534
+
+
+def as_another_user(fn):
+    """Run ``fn`` where file permissions apply: in a forked child as uid/gid 65534 when this
+    test runs as root (root reads everything), else here. Returns (result, stderr text)."""
+    if os.geteuid() != 0:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            return fn(), err.getvalue()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 99
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                result = fn()
+            os.write(write_end, f"{result!r}\n{err.getvalue()}".encode())
+            code = 0
+        except BaseException as exc:
+            os.write(write_end, f"RAISED {type(exc).__name__}: {exc}\n".encode())
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    result, _, err = b"".join(chunks).decode().partition("\n")
+    return result, err
+
+
+def _world_dir(tmp_path):
+    """A folder uid 65534 can reach (pytest's tmp root is 0700 when run as root)."""
+    folder = Path(tempfile.mkdtemp(prefix="sentio-perm-"))
+    folder.chmod(0o755)
+    return folder
+
+
+def _load_or_error(bundle):
+    def attempt():
+        try:
+            load(bundle)
+            return "loaded"
+        except BundleError as err:
+            return f"BundleError: {err.message} | {err.hint}"
+
+    return attempt
+
+
+@pytest.mark.parametrize("locked", ["folder", "sentio.json", "model.bin"])
+def test_an_unreadable_bundle_is_a_clear_bundle_error(tmp_path, locked):
+    """The systemd unit runs as User=sentio: a bundle it may not read must say so, not crash
+    with a PermissionError traceback."""
+    root = _world_dir(tmp_path)
+    try:
+        bundle = write_bundle(root / "b", tiny_manifest(), _fill)
+        target = bundle if locked == "folder" else bundle / locked
+        target.chmod(0o000 if os.geteuid() != 0 else (0o700 if locked == "folder" else 0o600))
+        result, _ = as_another_user(_load_or_error(bundle))
+        assert "permission denied" in result, result
+        assert "BundleError" in result and "chmod -R a+rX" in result
+    finally:
+        for p in (root, *root.rglob("*")):
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        shutil.rmtree(root)
+
+
+def test_a_bundle_written_with_umask_022_is_readable_by_another_user(tmp_path):
+    root = _world_dir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        bundle = write_bundle(root / "b", tiny_manifest(), _fill)
+        result, _ = as_another_user(_load_or_error(bundle))
+        assert result in ("'loaded'", "loaded"), result
+    finally:
+        os.umask(old)
+        shutil.rmtree(root)
+
+
+def test_the_listener_cli_says_an_unreadable_bundle_and_exits_2(tmp_path):
+    """sentio-listen on a bundle written before the fix (0700/0600), as another user."""
+    import sentio.runtime.cli as cli
+    from sentio.runtime.model import default_bundle
+
+    from tests.helpers import write_tone
+
+    root = _world_dir(tmp_path)
+    try:
+        bundle = root / "model"
+        shutil.copytree(default_bundle(), bundle)
+        bundle.chmod(0o700 if os.geteuid() == 0 else 0o000)
+        wav = write_tone(root / "x.wav", seconds=1.0)
+        os.chmod(wav, 0o644)
+        result, err = as_another_user(
+            lambda: cli.main(["--model", str(bundle), "--input", str(wav)])
+        )
+        assert result == "2", (result, err)
+        assert "permission denied" in err and "Traceback" not in err, err
+    finally:
+        bundle.chmod(0o755)
+        shutil.rmtree(root)

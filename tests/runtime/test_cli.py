@@ -71,8 +71,7 @@ def _tamper(bundle, tmp_path):
         (lambda b, t: ["--model", str(b), "--input", str(t / "none.wav")], "not found"),
         (lambda b, t: ["--model", str(b), "--input", str(_junk(t))], "cannot decode"),
         (lambda b, t: ["--model", str(b), "--artifact", "model.h5", "--input", "x"], "no runnable"),
-        (lambda b, t: ["--model", str(b), "--hop", "0", "--input", "x"], "--hop must be"),
-    ],
+    ],  # --hop 0: refused by the parser, test_every_numeric_option_is_checked_at_parse_time
 )
 def test_bad_input_is_a_clear_error_exit_2(exported, tmp_path, make_args, message, capsys):
     assert main(make_args(exported / "bundle", tmp_path)) == 2
@@ -103,3 +102,170 @@ def test_format_none_and_text(tmp_path, fmt, capsys):
     assert main(["--input", str(song), "--hop", "2", "--format", fmt]) == 0
     out = capsys.readouterr().out
     assert (out == "") if fmt == "none" else (len(out.splitlines()) == 3 and "#" in out)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--hop", "nan", "expected a finite number"),  # was: hop must be positive (late)
+        ("--hop", "inf", "expected a finite number"),  # was: OverflowError traceback, exit 1
+        ("--hop", "0", "the hop must be more than 0 and at most 3600 seconds, got '0'"),
+        ("--hop", "-1", "the hop must be more than 0"),
+        ("--hop", "1e9", "the hop must be more than 0 and at most 3600 seconds"),
+        ("--hop", "fast", "expected a number"),
+        ("--smooth", "nan", "expected a finite number"),  # was: "valence": NaN on stdout
+        ("--smooth", "inf", "expected a finite number"),  # was: the output froze
+        ("--smooth", "-1", "the smoothing time constant must be 0 to 3600 seconds"),
+        ("--rate", "0", "the capture rate in Hz must be from 8000 to 384000"),  # was: ignored
+        ("--rate", "-48000", "the capture rate in Hz must be from 8000 to 384000"),
+        ("--rate", "44100.5", "expected a whole number"),
+        ("--threads", "0", "the number of inference threads must be from 1 to 256"),
+        ("--threads", "-2", "the number of inference threads must be from 1 to 256"),
+        ("--threads", "nan", "expected a whole number"),
+    ],
+)
+def test_every_numeric_option_is_checked_at_parse_time(option, value, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--input", "never-read.wav", option, value])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: {message}" in err and "Traceback" not in err
+    assert "corrupt" not in err  # --threads 0 was blamed on the model file
+
+
+def test_threads_0_is_about_threads_not_a_corrupt_file(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--input", "x.wav", "--threads", "0"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "inference threads" in err and "corrupt" not in err
+
+
+def _no_model(monkeypatch):
+    """Fail the test if the model is loaded: the check must come first."""
+    import sentio.runtime.model
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before --record was checked")
+
+    monkeypatch.setattr(sentio.runtime.model, "BundleModel", no_model)
+
+
+def _read_only_folder(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root ignores the mode: use a read-only mount instead
+        for candidate in ("/proc/sys", "/sys"):
+            if os.path.isdir(candidate) and not os.access(candidate, os.W_OK):
+                return candidate
+        pytest.skip("running as root with no read-only folder to write into")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("make_path", "message"),
+    [
+        (lambda t: os.path.join(_read_only_folder(t), "x.wav"), "is not writable"),
+        (lambda t: t / "missing" / "x.wav", "does not exist"),  # was: LibsndfileError, exit 1
+        (lambda t: t, "is a folder, not a file name"),  # was: TypeError, exit 1
+        (lambda t: t / "heard", "records 32-bit float audio"),  # no suffix: was TypeError
+        (lambda t: t / "heard.flac", "records 32-bit float audio"),  # FLAC has no float
+    ],
+)
+def test_a_record_path_that_cannot_work_is_exit_2_before_the_model_loads(
+    tmp_path, monkeypatch, make_path, message, capsys
+):
+    _no_model(monkeypatch)
+    song = write_song(tmp_path / "song.wav", seconds=1.0)
+    record = make_path(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["--input", str(song), "--record", str(record)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --record {record}" in err and message in err
+    assert "hint:" in err and "Traceback" not in err
+    assert sorted(tmp_path.rglob("*")) == before  # nothing left behind
+
+
+def test_an_existing_read_only_record_file_is_refused(tmp_path, monkeypatch, capsys):
+    _no_model(monkeypatch)
+    target = tmp_path / "heard.wav"
+    target.write_bytes(b"")
+    target.chmod(0o444)
+    if os.access(target, os.W_OK):
+        pytest.skip("running as root: the mode does not stop a write")
+    assert main(["--input", str(tmp_path / "x.wav"), "--record", str(target)]) == 2
+    assert "the file exists and is not writable" in capsys.readouterr().err
+
+
+def test_a_clip_shorter_than_a_window_says_so(tmp_path, capsys):
+    short = tmp_path / "short.wav"
+    soundfile.write(short, synth_song(0.5, 0.5, 5.0, 22050, seed=4), 22050)
+    assert main(["--input", str(short)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "sentio: 0 windows over 5.0 s" in captured.err  # was all it said
+    assert (
+        f"no prediction: {short} holds 5.0 s of audio, shorter than the model's 12 s window"
+        in captured.err
+    )
+
+
+def test_list_devices_with_no_input_device_exits_3_like_listening_without_one(monkeypatch, capsys):
+    import sentio.runtime.capture as capture
+
+    class NoDevices:  # a sounddevice with PortAudio working and nothing to record from
+        class default:
+            device = (-1, -1)
+
+    monkeypatch.setattr(capture, "input_devices", lambda: [])
+    monkeypatch.setattr(capture, "_sounddevice", lambda: NoDevices)
+    assert main(["--list-devices"]) == EXIT_DEVICE_UNAVAILABLE  # was 2
+    listed = capsys.readouterr().err
+    assert main([]) == EXIT_DEVICE_UNAVAILABLE  # the default device: there is none
+    listening = capsys.readouterr().err
+    assert "no audio input device found" in listed and "no audio input device found" in listening
+
+
+def test_list_devices_lists_them(monkeypatch, capsys):
+    import sentio.runtime.capture as capture
+
+    device = capture.InputDevice(1, "USB PnP Sound Device: Audio (hw:1,0)", "ALSA", 1, 48000.0)
+    monkeypatch.setattr(capture, "input_devices", lambda: [device])
+    assert main(["--list-devices"]) == 0
+    assert "USB PnP Sound Device" in capsys.readouterr().out
+
+
+def test_a_model_that_returns_nan_never_prints_nan(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import sentio.runtime.model
+
+    monkeypatch.setattr(
+        sentio.runtime.model.BundleModel, "predict", lambda self, window: np.full(2, np.nan)
+    )
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, synth_song(0.5, 0.5, 13.0, 22050, seed=3), 22050)
+    assert main(["--input", str(path), "--smooth", "3"]) == 2
+    captured = capsys.readouterr()
+    assert "NaN" not in captured.out and "nan" not in captured.out
+    assert "returned valence nan" in captured.err and "Traceback" not in captured.err
+
+
+def test_stopped_before_the_first_window_says_so(song):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--realtime"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        # the model line is logged once the signal handlers are in place
+        while "sentio: model" not in proc.stderr.readline():
+            assert proc.poll() is None, "sentio-listen ended early"
+        proc.send_signal(signal.SIGTERM)  # ~0 s of audio: long before the 12 s window
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and out == ""
+    assert "no prediction: stopped after" in err and "before the first full 12.0 s" in err

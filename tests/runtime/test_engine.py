@@ -142,3 +142,42 @@ def test_hop_and_model_defaults():
         Engine(engine.model, hop_s=0)
     with pytest.raises(ConfigError, match="smoothing"):
         Engine(engine.model, smooth_s=-1)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"hop_s": float("inf")}, "hop_s must be finite"),  # was an OverflowError traceback
+        ({"hop_s": float("nan")}, "hop_s must be finite"),
+        ({"hop_s": -1.0}, "hop must be positive"),
+        ({"hop_s": "fast"}, "hop_s must be a number"),
+        ({"smooth_s": float("inf")}, "smooth_s must be finite"),  # froze the output
+        ({"smooth_s": float("nan")}, "smooth_s must be finite"),  # printed "valence": NaN
+        ({"smooth_s": -0.5}, "smoothing must be 0"),
+    ],
+)
+def test_a_hop_or_smoothing_that_cannot_work_is_refused_before_the_model_loads(
+    tmp_path, options, message
+):
+    # a folder that is no bundle: the options must be refused before anything loads it
+    with pytest.raises(ConfigError, match=message):
+        Engine(tmp_path / "not-a-bundle", **options)
+    with pytest.raises(ConfigError, match=message):
+        Listener.from_file(tmp_path / "never-opened.wav", tmp_path / "not-a-bundle", **options)
+
+
+def test_non_finite_samples_are_refused(model):
+    samples = np.zeros(22050, np.float32)
+    samples[100] = np.nan
+    engine = Engine(model)
+    with pytest.raises(ConfigError, match="NaN or infinite"):
+        engine.process(samples, 22050)
+
+
+def test_a_model_that_returns_nan_is_an_error_never_a_nan_prediction(model, monkeypatch):
+    from sentio.runtime.errors import BundleError
+
+    engine = Engine(model, smooth_s=2.0)
+    monkeypatch.setattr(engine.model, "predict", lambda window: np.array([np.nan, 0.1]))
+    with pytest.raises(BundleError, match="returned valence nan"):
+        engine.process(np.zeros(13 * 22050, np.float32), 22050)

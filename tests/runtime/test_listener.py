@@ -80,3 +80,27 @@ def test_silence_and_clipping_are_flagged_not_fatal(exported, tmp_path, capsys):
     assert lines[0]["silent"] is True and lines[0]["peak_dbfs"] == -120.0
     assert lines[-1]["silent"] is False and lines[-1]["clipped"] > 0
     assert all(np.isfinite([p["valence"], p["arousal"]]).all() for p in lines)
+
+
+def test_record_writes_what_was_heard(exported, song, tmp_path):
+    heard = tmp_path / "heard.wav"
+    stats = Listener.from_file(song, exported / "bundle", hop_s=2.0, record=heard).run(
+        lambda p: None
+    )
+    info = soundfile.info(heard)
+    assert info.samplerate == 44100 and info.channels == 1 and info.subtype == "FLOAT"
+    assert info.frames / info.samplerate == pytest.approx(stats.audio_s)
+
+
+def test_a_record_path_that_cannot_work_is_refused_before_the_model_loads(song, tmp_path):
+    from sentio.runtime.errors import ConfigError
+
+    not_a_bundle = tmp_path / "not-a-bundle"  # loading it would raise a BundleError
+    for record, message in [
+        (tmp_path, "is a folder"),
+        (tmp_path / "missing" / "x.wav", "does not exist"),
+        (tmp_path / "x.mp3", "needs one of .wav"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            Listener.from_file(song, not_a_bundle, record=record)
+    assert sorted(tmp_path.iterdir()) == []  # nothing created

@@ -151,3 +151,66 @@ def test_not_a_bundle(tmp_path):
 def test_the_shipped_bundle_verifies_after_a_copy(tmp_path):
     copy_dir = shutil.copytree(SHIPPED, tmp_path / "copy")
     assert load(copy_dir).to_dict() == load(SHIPPED).to_dict()
+
+
+# ----------------------------------------------------------------------------- tampering
+
+
+def _tampered_copy(tmp_path, edit):
+    """A copy of the shipped default model with one byte of model_dynamic.tflite flipped and
+    its sentio.json edited by ``edit(dict)``."""
+    import json
+    import shutil
+
+    from sentio.runtime.model import default_bundle
+
+    bundle = tmp_path / "model"
+    shutil.copytree(default_bundle(), bundle)
+    model = bundle / "model_dynamic.tflite"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    path = bundle / "sentio.json"
+    raw = json.loads(path.read_text())
+    edit(raw)
+    path.write_text(json.dumps(raw))
+    return bundle
+
+
+def _listen(bundle, tmp_path, capsys):
+    import sentio.runtime.cli as cli
+
+    from tests.helpers import write_tone
+
+    wav = write_tone(tmp_path / "x.wav", seconds=1.0)
+    code = cli.main(["--model", str(bundle), "--input", str(wav)])
+    return code, capsys.readouterr().err
+
+
+def test_deleting_the_file_list_does_not_switch_integrity_off(tmp_path, capsys):
+    """Issue 16 #2: a flipped byte AND no `files` in sentio.json ran the tampered model."""
+    bundle = _tampered_copy(tmp_path, lambda raw: raw.pop("files"))
+    code, err = _listen(bundle, tmp_path, capsys)
+    assert code == 2, err
+    assert "lists no files and sha256 sums" in err and "Traceback" not in err
+
+
+def test_deleting_one_models_entry_is_refused(tmp_path, capsys):
+    bundle = _tampered_copy(tmp_path, lambda raw: raw["files"].pop("model_dynamic.tflite"))
+    code, err = _listen(bundle, tmp_path, capsys)
+    assert code == 2, err
+    assert "model_dynamic.tflite have no sha256" in err
+
+
+def test_the_flipped_byte_alone_is_a_checksum_mismatch(tmp_path, capsys):
+    code, err = _listen(_tampered_copy(tmp_path, lambda raw: None), tmp_path, capsys)
+    assert code == 2 and "sha256 mismatch" in err, err
+
+
+@pytest.mark.parametrize("name", ["../model_dynamic.tflite", "/etc/passwd", "sub/x.tflite"])
+def test_a_file_outside_the_bundle_is_refused(tmp_path, capsys, name):
+    def edit(raw):
+        raw["files"][name] = "0" * 64
+
+    code, err = _listen(_tampered_copy(tmp_path, edit), tmp_path, capsys)
+    assert code == 2 and "outside the bundle folder" in err, err

@@ -58,3 +58,11 @@ def test_a_tflite_load_failure_under_tflite_runtime_says_what_to_do(monkeypatch)
         model_module.TFLiteRunner(default_bundle() / "model_dynamic.tflite")
     assert "tflite-runtime" in str(info.value) and "ai-edge-litert" in str(info.value)
     assert "model_float32.tflite" in str(info.value)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_threads_that_cannot_work_are_a_config_error_not_a_corrupt_file(threads):
+    from sentio.runtime.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="inference threads"):
+        BundleModel(num_threads=threads)

@@ -16,7 +16,7 @@ from sentio.runtime.errors import DatasetError  # noqa: E402
 from sentio.runtime.manifest import load as load_manifest  # noqa: E402
 from sentio.runtime.manifest import sha256_file  # noqa: E402
 
-from tests.export.conversion.test_tflite import scramble_int8_scales  # noqa: E402
+from tests.helpers import scramble_int8_scales  # noqa: E402
 
 ARTIFACTS = {
     "model_float32.tflite",
@@ -213,6 +213,8 @@ def test_default_model_without_its_data_is_verified_on_generated_music(
     assert code == 0
     assert "generated songs" in caplog.text and "--emotify DIR" in caplog.text
     manifest = load_manifest(out)
+    assert manifest.export.evaluated_on.startswith("generated music, not labelled songs")
+    assert "**Generated music:**" in (out / "report.md").read_text()
     assert {m.file for m in manifest.models} == ARTIFACTS
     assert all(m.passed for m in manifest.models)
 

@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is no
 from sentio.export.cli.train import main  # noqa: E402
 from sentio.runtime.manifest import load as load_manifest  # noqa: E402
 
-from tests.conftest import TINY  # noqa: E402
+from tests.helpers import TINY  # noqa: E402
 
 
 @pytest.mark.slow
@@ -115,3 +115,26 @@ def test_off_scale_manifest_fails_before_any_work(tmp_path, capsys):
     assert main(["fit", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o")]) == 2
     assert "m.csv row 2" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_demo_ends_in_a_bundle_sentio_listen_runs(tmp_path, capsys):
+    """Issue 16 #8: `sentio-listen --model runs/demo` said it held no TFLite model, and
+    `sentio-export --model runs/demo` asked for a temporary manifest that was gone."""
+    import sentio.runtime.cli as listen
+    from sentio.runtime.manifest import load as load_bundle
+
+    from tests.helpers import write_tone
+
+    out = tmp_path / "runs" / "demo"
+    assert main(["demo", "--songs", "15", "--epochs", "2", "--out", str(out)]) == 0
+    assert f"sentio-listen --model {out}" in capsys.readouterr().out
+    bundle = load_bundle(out)
+    assert bundle.default_artifact and bundle.default_artifact.endswith(".tflite")
+    training = load_bundle(out.with_name("demo-training"))
+    assert training.data.source is not None
+    assert (out.with_name("demo-data") / "manifest.csv").is_file()  # kept: re-export works
+    wav = write_tone(tmp_path / "song.wav", seconds=14.0)
+    assert listen.main(["--model", str(out), "--input", str(wav)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert lines and {"valence", "arousal"} <= set(lines[0])

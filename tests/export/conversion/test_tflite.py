@@ -7,7 +7,6 @@ int8 0.2 (int8 activations through 300 LSTM steps); ONNX in ``test_onnx.py``. Th
 randomly initialised, so these bound the conversion, not accuracy.
 """
 
-import struct
 
 import numpy as np
 import pytest
@@ -22,6 +21,8 @@ from sentio.export.conversion.tflite import (
     tflite_ops,
 )
 from sentio.runtime.model import open_runner, predict_many
+
+from tests.helpers import scramble_int8_scales
 
 TFLITE_BUILTINS = {
     "RESHAPE",
@@ -134,27 +135,6 @@ def test_cell_clip_is_what_breaks_the_fused_lstm_and_removing_it_fixes_it():
     assert tflite_lstm_cell_clips(fixed) == [0.0]
     np.testing.assert_allclose(run(fixed), expected, atol=1e-5)
     assert len(fixed) == len(raw)  # patched in place, nothing else rewritten
-
-
-def scramble_int8_scales(flatbuffer: bytes, seed: int = 0) -> bytes:
-    """A deliberately broken model: the per-channel scales of every int8 conv/dense weight
-    shuffled (what a bad quantization tool or a corrupted file would do)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    buf = bytearray(flatbuffer)
-    model = schema.Model.GetRootAs(buf, 0)
-    graph = model.Subgraphs(0)
-    rng = np.random.default_rng(seed)
-    for t in range(graph.TensorsLength()):
-        tensor = graph.Tensors(t)
-        q = tensor.Quantization()
-        if tensor.Type() != schema.TensorType.INT8 or q is None or q.ScaleLength() < 2:
-            continue
-        scales = q.ScaleAsNumpy().copy()
-        start = q._tab.Vector(q._tab.Offset(8))  # QuantizationParameters.scale
-        for i, value in enumerate(scales[rng.permutation(len(scales))] * 3.0):
-            struct.pack_into("<f", buf, start + 4 * i, float(value))
-    return bytes(buf)
 
 
 def test_scrambled_int8_scales_change_the_outputs(full_size, tflite_models, tmp_path):

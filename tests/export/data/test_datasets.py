@@ -5,8 +5,7 @@ from sentio.export.data.datasets import load_deam, load_emotify, load_manifest_c
 from sentio.export.data.labels import LabelScale
 from sentio.runtime.errors import DatasetError, LabelScaleError
 
-from tests.conftest import write_tone
-from tests.export.fixtures import make_deam_tree, make_emotify_tree
+from tests.helpers import make_deam_tree, make_emotify_tree, write_tone
 
 
 def by_id(dataset):

@@ -6,7 +6,7 @@ from sentio.export.data.extract import extract_songs
 from sentio.export.data.labels import LabelScale
 from sentio.runtime.features import FeatureSpec
 
-from tests.conftest import write_tone
+from tests.helpers import write_tone
 
 
 def test_bad_files_are_skipped_counted_and_cached_results_reused(tmp_path):

@@ -8,7 +8,7 @@ from sentio.export.data.labels import LabelScale
 from sentio.export.data.windows import prepare
 from sentio.runtime.features import FeatureSpec
 
-from tests.conftest import write_tone
+from tests.helpers import write_tone
 
 
 def test_no_song_spans_two_splits_at_window_level(synthetic_dataset):
