@@ -6,12 +6,16 @@ on loopback by the tests themselves (a mosquitto broker, an MQTT subscriber).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
 import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,6 +40,7 @@ __all__ = [
     "TINY",
     "Mosquitto",
     "Subscriber",
+    "as_another_user",
     "fake_prediction",
     "free_port",
     "make_deam_tree",
@@ -48,6 +53,7 @@ __all__ = [
     "sink_counts",
     "tiny_manifest",
     "wait_until",
+    "world_dir",
     "write_song",
     "write_tone",
 ]
@@ -327,3 +333,51 @@ def scramble_int8_scales(flatbuffer: bytes, seed: int = 0) -> bytes:
         for i, value in enumerate(scales[rng.permutation(len(scales))] * 3.0):
             struct.pack_into("<f", buf, start + 4 * i, float(value))
     return bytes(buf)
+
+
+# ----------------------------------------------------------------------------- permissions
+
+
+NOBODY = 65534
+
+
+def as_another_user(fn):
+    """Run ``fn`` where file permissions apply: in a forked child as uid/gid 65534 when this
+    test runs as root (root reads everything), else here. Returns (result, stderr text)."""
+    if os.geteuid() != 0:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            return fn(), err.getvalue()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 99
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                result = fn()
+            os.write(write_end, f"{result!r}\n{err.getvalue()}".encode())
+            code = 0
+        except BaseException as exc:
+            os.write(write_end, f"RAISED {type(exc).__name__}: {exc}\n".encode())
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    result, _, err = b"".join(chunks).decode().partition("\n")
+    return result, err
+
+
+def world_dir(tmp_path=None):
+    """A folder uid 65534 can reach (pytest's tmp root is 0700 when run as root)."""
+    folder = Path(tempfile.mkdtemp(prefix="sentio-perm-"))
+    folder.chmod(0o755)
+    return folder

@@ -1,21 +1,17 @@
 """Writing a bundle: atomically, with every file's sha256 in the manifest."""
 
-import contextlib
-import io
 import os
 import shutil
 import stat
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from sentio.runtime.bundle import write_bundle
 from sentio.runtime.errors import BundleError
 from sentio.runtime.manifest import FORMAT_VERSION, ModelEntry, current_umask, load
 
-from tests.helpers import tiny_manifest
+from tests.helpers import as_another_user, tiny_manifest, world_dir
 
 
 def _fill(staging):
@@ -124,51 +120,6 @@ def test_staging_folder_is_named_with_the_writers_pid(tmp_path):
 # ----------------------------------------------------------------------------- unreadable
 
 
-NOBODY = 65534
-
-
-def as_another_user(fn):
-    """Run ``fn`` where file permissions apply: in a forked child as uid/gid 65534 when this
-    test runs as root (root reads everything), else here. Returns (result, stderr text)."""
-    if os.geteuid() != 0:
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            return fn(), err.getvalue()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 99
-        try:
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err):
-                result = fn()
-            os.write(write_end, f"{result!r}\n{err.getvalue()}".encode())
-            code = 0
-        except BaseException as exc:
-            os.write(write_end, f"RAISED {type(exc).__name__}: {exc}\n".encode())
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    chunks = []
-    while chunk := os.read(read_end, 65536):
-        chunks.append(chunk)
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    result, _, err = b"".join(chunks).decode().partition("\n")
-    return result, err
-
-
-def _world_dir(tmp_path):
-    """A folder uid 65534 can reach (pytest's tmp root is 0700 when run as root)."""
-    folder = Path(tempfile.mkdtemp(prefix="sentio-perm-"))
-    folder.chmod(0o755)
-    return folder
-
-
 def _load_or_error(bundle):
     def attempt():
         try:
@@ -184,7 +135,7 @@ def _load_or_error(bundle):
 def test_an_unreadable_bundle_is_a_clear_bundle_error(tmp_path, locked):
     """The systemd unit runs as User=sentio: a bundle it may not read must say so, not crash
     with a PermissionError traceback."""
-    root = _world_dir(tmp_path)
+    root = world_dir(tmp_path)
     try:
         bundle = write_bundle(root / "b", tiny_manifest(), _fill)
         target = bundle if locked == "folder" else bundle / locked
@@ -199,7 +150,7 @@ def test_an_unreadable_bundle_is_a_clear_bundle_error(tmp_path, locked):
 
 
 def test_a_bundle_written_with_umask_022_is_readable_by_another_user(tmp_path):
-    root = _world_dir(tmp_path)
+    root = world_dir(tmp_path)
     old = os.umask(0o022)
     try:
         bundle = write_bundle(root / "b", tiny_manifest(), _fill)
@@ -217,7 +168,7 @@ def test_the_listener_cli_says_an_unreadable_bundle_and_exits_2(tmp_path):
 
     from tests.helpers import write_tone
 
-    root = _world_dir(tmp_path)
+    root = world_dir(tmp_path)
     try:
         bundle = root / "model"
         shutil.copytree(default_bundle(), bundle)

@@ -12,7 +12,7 @@ import soundfile
 from sentio.export.data.synthetic import synth_song
 from sentio.runtime.cli import EXIT_DEVICE_UNAVAILABLE, main
 
-from tests.helpers import read_json_lines, write_song
+from tests.helpers import as_another_user, read_json_lines, world_dir, write_song
 
 
 @pytest.fixture(scope="module")
@@ -186,15 +186,22 @@ def test_a_record_path_that_cannot_work_is_exit_2_before_the_model_loads(
     assert sorted(tmp_path.rglob("*")) == before  # nothing left behind
 
 
-def test_an_existing_read_only_record_file_is_refused(tmp_path, monkeypatch, capsys):
+def test_an_existing_read_only_record_file_is_refused(monkeypatch):
+    """As another user where this runs as root (root writes through any mode)."""
     _no_model(monkeypatch)
-    target = tmp_path / "heard.wav"
+    folder = world_dir()
+    folder.chmod(0o777)  # the folder is writable: only the file's own mode may refuse
+    target = folder / "heard.wav"
     target.write_bytes(b"")
     target.chmod(0o444)
-    if os.access(target, os.W_OK):
-        pytest.skip("running as root: the mode does not stop a write")
-    assert main(["--input", str(tmp_path / "x.wav"), "--record", str(target)]) == 2
-    assert "the file exists and is not writable" in capsys.readouterr().err
+    try:
+        code, err = as_another_user(
+            lambda: main(["--input", str(folder / "x.wav"), "--record", str(target)])
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert str(code) == "2", err
+    assert "the file exists and is not writable" in err
 
 
 def test_a_clip_shorter_than_a_window_says_so(tmp_path, capsys):
