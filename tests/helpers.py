@@ -11,10 +11,8 @@ import io
 import json
 import os
 import re
-import shutil
 import socket
 import struct
-import subprocess
 import tempfile
 import threading
 import time
@@ -32,8 +30,7 @@ from sentio.runtime.model import BundleModel
 from sentio.runtime.windows import window_starts
 
 from benchmarks.features import python_speech_features_mfcc as reference_mfcc
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+from benchmarks.soak import MOSQUITTO, Broker
 
 __all__ = [
     "DEAM_CSV_1",
@@ -142,42 +139,15 @@ def fake_prediction(t: float, valence: float = 0.5, arousal: float = -0.25) -> P
     )
 
 
-class Mosquitto:
-    """A mosquitto broker on 127.0.0.1:``port`` without persistence (a restart forgets
-    every retained message); ``start()`` returns once it accepts connections."""
+class Mosquitto(Broker):
+    """The soak harness's broker (``benchmarks/soak.py``: 127.0.0.1, no persistence, so a
+    restart forgets every retained message) on a free port unless one is given; a missing
+    mosquitto fails the test with what to install."""
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         if not Path(MOSQUITTO).exists():
             pytest.fail(f"{MOSQUITTO} not found: apt-get install mosquitto (.ci/run does)")
-        self.port = port or free_port()
-        self.config = workdir / "mosquitto.conf"
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        )
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Mosquitto:
-        self.proc = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._accepts, 10.0, f"mosquitto on port {self.port}")
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def _accepts(self) -> bool:
-        assert self.proc is not None and self.proc.poll() is None, "mosquitto exited"
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
+        super().__init__(workdir, port or free_port())
 
 
 class Subscriber:
