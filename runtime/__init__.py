@@ -37,10 +37,11 @@ from sentio.runtime.errors import (
     PortAudioMissingError,
     SentioError,
 )
-from sentio.runtime.features import FeatureSpec, FeatureStats, extract_features
+from sentio.runtime.features import FeatureSpec, FeatureStats, FrameSpec, extract_features
 from sentio.runtime.listener import AudioSource, Listener, ListenerStats
 from sentio.runtime.manifest import DEFAULT_HOP_S, Manifest, ModelEntry
 from sentio.runtime.manifest import load as load_manifest
+from sentio.runtime.mixed_features import MixedFeatureSpec
 from sentio.runtime.model import BundleModel, default_bundle
 from sentio.runtime.replay import FileSource
 from sentio.runtime.sinks import JsonLinesSink, Sink, Sinks, TextSink
@@ -65,6 +66,7 @@ __all__ = [
     "FeatureSpecError",
     "FeatureStats",
     "FileSource",
+    "FrameSpec",
     "JsonLinesSink",
     "LabelScaleError",
     "Listener",
@@ -72,6 +74,7 @@ __all__ = [
     "Manifest",
     "Microphone",
     "MissingExtraError",
+    "MixedFeatureSpec",
     "ModelEntry",
     "OutputError",
     "PortAudioMissingError",

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from python_speech_features import base as psf_base
@@ -32,7 +32,7 @@ _EPS = np.finfo(float).eps  # python-speech-features' floor for zero energies
 _WINDOWS = {"hamming": np.hamming, "hanning": np.hanning, "rectangular": np.ones}
 
 
-def _round_half_up(x: float) -> int:
+def round_half_up(x: float) -> int:
     return int(Decimal(repr(x)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
@@ -92,12 +92,12 @@ class FeatureSpec:
     @property
     def frame_length(self) -> int:
         """Frame length in samples (rounded half up, as python-speech-features does)."""
-        return _round_half_up(self.frame_length_s * self.sample_rate)
+        return round_half_up(self.frame_length_s * self.sample_rate)
 
     @property
     def frame_step(self) -> int:
         """Frame hop in samples."""
-        return _round_half_up(self.frame_step_s * self.sample_rate)
+        return round_half_up(self.frame_step_s * self.sample_rate)
 
     @property
     def frames_per_second(self) -> float:
@@ -134,6 +134,58 @@ class FeatureSpec:
         """sha256 of the canonical JSON form; equal specs give equal fingerprints."""
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def extract(self, signal: np.ndarray) -> np.ndarray:
+        """MFCC frames of a whole signal (see :func:`extract_features`)."""
+        emphasized = preemphasize(signal, self.preemphasis)
+        return features_from_frames(frame_signal(emphasized, self), self)
+
+    def extractor(self) -> MfccExtractor:
+        return MfccExtractor(self)
+
+
+class FrameSpec(Protocol):
+    """What every feature-spec kind offers: :class:`FeatureSpec` (``sentio-mfcc/1``, 40 MFCCs)
+    and ``mixed_features.MixedFeatureSpec`` (``sentio-mix/1``, the mixed level-free frame)."""
+
+    sample_rate: int
+
+    @property
+    def frame_length(self) -> int: ...
+    @property
+    def frame_step(self) -> int: ...
+    @property
+    def frames_per_second(self) -> float: ...
+    @property
+    def n_features(self) -> int: ...
+    def n_frames(self, n_samples: int) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def fingerprint(self) -> str: ...
+    def extract(self, signal: np.ndarray) -> np.ndarray: ...
+    def extractor(self) -> FrameExtractor: ...
+
+
+class FrameExtractor(Protocol):
+    """Incremental extraction: ``push`` returns the frames the new samples complete."""
+
+    def push(self, samples: np.ndarray) -> np.ndarray: ...
+
+
+def feature_spec_from_dict(data: dict[str, Any]) -> FrameSpec:
+    """The spec a manifest or a JSON file describes, of whichever kind its ``algorithm`` names
+    (no ``algorithm``: the original MFCC spec)."""
+    # mixed_features builds on this module, so it is imported here, not at the top.
+    from sentio.runtime.mixed_features import MIXED_ALGORITHM, MixedFeatureSpec
+
+    kinds: dict[str, Any] = {FEATURE_ALGORITHM: FeatureSpec, MIXED_ALGORITHM: MixedFeatureSpec}
+    algorithm = data.get("algorithm", FEATURE_ALGORITHM)
+    if algorithm not in kinds:
+        raise FeatureSpecError(
+            f"unknown feature algorithm {algorithm!r}",
+            hint=f"this Sentio knows {', '.join(sorted(kinds))}; a newer model needs a newer "
+            "Sentio (pip install -U sentio-mer)",
+        )
+    return kinds[algorithm].from_dict(data)
 
 
 @lru_cache(maxsize=8)
@@ -183,7 +235,7 @@ def frame_signal(emphasized: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     return view[:: spec.frame_step][:n]
 
 
-def extract_features(signal: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+def extract_features(signal: np.ndarray, spec: FrameSpec) -> np.ndarray:
     """Features of a whole mono signal at ``spec.sample_rate``: float32 (n_frames, n_features)."""
     signal = np.asarray(signal)
     if signal.ndim != 1:
@@ -191,8 +243,30 @@ def extract_features(signal: np.ndarray, spec: FeatureSpec) -> np.ndarray:
             f"expected a mono 1-D signal, got shape {signal.shape}",
             hint="mix channels down first (sentio.runtime.audio.load_audio does)",
         )
-    emphasized = preemphasize(signal, spec.preemphasis)
-    return features_from_frames(frame_signal(emphasized, spec), spec)
+    return spec.extract(signal)
+
+
+class MfccExtractor:
+    """MFCC frames of a signal that arrives in pieces of any size: carries the pre-emphasis
+    state and the samples of the frame not yet complete, so only new complete frames are
+    computed, each from the same samples as offline."""
+
+    def __init__(self, spec: FeatureSpec) -> None:
+        self.spec = spec
+        self._previous = 0.0  # last raw sample: pre-emphasis needs it across chunks
+        self._pending = np.zeros(0)  # pre-emphasised samples from the next frame's start on
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.size == 0:
+            return np.zeros((0, self.spec.n_features), dtype=np.float32)
+        emphasized = preemphasize(samples, self.spec.preemphasis, self._previous)
+        self._previous = float(samples[-1])
+        buffer = np.concatenate([self._pending, emphasized]) if self._pending.size else emphasized
+        frames = frame_signal(buffer, self.spec)
+        consumed = frames.shape[0] * self.spec.frame_step
+        self._pending = buffer[consumed:].copy()
+        return features_from_frames(frames, self.spec)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 from sentio.runtime.errors import BundleError, FeatureSpecError
-from sentio.runtime.features import FeatureSpec, FeatureStats
+from sentio.runtime.features import FeatureStats, FrameSpec, feature_spec_from_dict
 
 MANIFEST_NAME = "sentio.json"
 FORMAT_VERSION = 2
@@ -245,7 +245,7 @@ class Manifest:
     the export half's configs (``CRNNConfig``, ``TrainConfig``), validated there.
     """
 
-    feature_spec: FeatureSpec
+    feature_spec: FrameSpec
     normalization: FeatureStats
     window: Window
     labels: Labels = Labels()
@@ -362,13 +362,13 @@ def _upgrade(body: dict[str, Any], version: int) -> dict[str, Any]:
     return body
 
 
-def _feature_spec(raw: Any, where: str) -> FeatureSpec:
+def _feature_spec(raw: Any, where: str) -> FrameSpec:
     if not isinstance(raw, Mapping):
         raise BundleError(f"{where}: feature_spec must be an object", hint=_REEXPORT)
     fields = dict(raw)
     fingerprint = fields.pop("fingerprint", None)
     try:
-        spec = FeatureSpec.from_dict(fields)
+        spec = feature_spec_from_dict(fields)
     except (FeatureSpecError, TypeError) as err:
         raise BundleError(f"{where}: feature_spec: {err}", hint=_REEXPORT) from err
     if fingerprint and fingerprint != spec.fingerprint():
@@ -379,7 +379,7 @@ def _feature_spec(raw: Any, where: str) -> FeatureSpec:
     return spec
 
 
-def _normalization(raw: Any, spec: FeatureSpec, where: str) -> FeatureStats:
+def _normalization(raw: Any, spec: FrameSpec, where: str) -> FeatureStats:
     if not isinstance(raw, Mapping) or not {"mean", "std"} <= set(raw):
         raise BundleError(f"{where}: normalization needs 'mean' and 'std' lists", hint=_REEXPORT)
     try:

@@ -1,12 +1,12 @@
-"""Streaming: resampling, MFCC frames and windows computed incrementally as audio arrives.
+"""Streaming: resampling, feature frames and windows computed incrementally as audio arrives.
 
 Each stage produces exactly what the offline pipeline produces for the same samples
 (``audio.load_audio`` -> ``features.extract_features`` -> ``windows.window_starts``):
 
 - :class:`StreamResampler` is soxr's streaming resampler at the same quality as the offline
   one-shot call (the two give identical samples, tested).
-- :class:`StreamingFeatures` carries the pre-emphasis state and the samples of the frame not yet
-  complete; only new complete frames are computed, each from the same samples as offline.
+- :class:`StreamingFeatures` carries each feature kind's state (the unfinished frame, pre-emphasis,
+  running references); only new complete frames are computed, each as offline computes it.
 - :class:`WindowSlicer` keeps the last ``window`` frames and emits a window every ``hop`` frames,
   starting at frame 0: the windows ``window_starts(n, window, hop)`` names offline.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import soxr
-from sentio.runtime.features import FeatureSpec, features_from_frames, frame_signal, preemphasize
+from sentio.runtime.features import FrameSpec
 
 
 class StreamResampler:
@@ -38,29 +38,20 @@ class StreamResampler:
 
 
 class StreamingFeatures:
-    """MFCC frames of a signal that arrives in pieces of any size.
+    """Frames of a signal that arrives in pieces of any size, for any feature-spec kind.
 
     ``push`` returns the frames completed by the new samples, shape (k, n_features); the
     concatenation of all returned frames equals ``extract_features`` of the concatenated
-    samples.
+    samples. The state each kind carries lives with the kind (``features.MfccExtractor``,
+    ``mixed_features.MixedExtractor``).
     """
 
-    def __init__(self, spec: FeatureSpec) -> None:
+    def __init__(self, spec: FrameSpec) -> None:
         self.spec = spec
-        self._previous = 0.0  # last raw sample: pre-emphasis needs it across chunks
-        self._pending = np.zeros(0)  # pre-emphasised samples from the next frame's start on
+        self._extractor = spec.extractor()
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.size == 0:
-            return np.zeros((0, self.spec.n_features), dtype=np.float32)
-        emphasized = preemphasize(samples, self.spec.preemphasis, self._previous)
-        self._previous = float(samples[-1])
-        buffer = np.concatenate([self._pending, emphasized]) if self._pending.size else emphasized
-        frames = frame_signal(buffer, self.spec)
-        consumed = frames.shape[0] * self.spec.frame_step
-        self._pending = buffer[consumed:].copy()
-        return features_from_frames(frames, self.spec)
+        return self._extractor.push(samples)
 
 
 class WindowSlicer:

@@ -33,9 +33,10 @@ from sentio.export.model.config import LOSSES, TrainConfig
 from sentio.export.model.crnn import CRNNConfig
 from sentio.export.model.search import SearchConfig
 from sentio.export.recipes import Recipe, load_recipe
-from sentio.runtime.errors import ConfigError
-from sentio.runtime.features import FeatureSpec
+from sentio.runtime.errors import ConfigError, FeatureSpecError
+from sentio.runtime.features import FeatureSpec, FrameSpec, feature_spec_from_dict
 from sentio.runtime.manifest import Manifest
+from sentio.runtime.mixed_features import MixedFeatureSpec
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ DERIVED = {
     ("export", "threshold"): "train.emotion_threshold",
 }
 DEFAULT_RECIPE = "default_model"
+#: Frame kinds ``--spec`` and a recipe's ``[features] kind`` name.
+FEATURE_KINDS: dict[str, type] = {"mfcc": FeatureSpec, "mixed": MixedFeatureSpec}
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -261,7 +264,11 @@ def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> Non
         help="keep DEAM's valence/arousal columns for ids <= 1000 as published (swapped)",
     )
     g.add_argument(
-        "--spec", type=Path, metavar="JSON", help="feature spec JSON (default: the built-in spec)"
+        "--spec",
+        metavar="KIND|JSON",
+        help="the frame: 'mfcc' (40 MFCCs), 'mixed' (MFCC + chroma + contrast + relative "
+        "energy, level-free; runtime/FEATURES.md) or a feature spec JSON file "
+        "(default: the recipe's [features] table, else mfcc)",
     )
     add_field(g, "data", "window", help="frames per window (600 = 12 s)")
     add_field(g, "data", "stride", help="frames between training windows (150 = 3 s)")
@@ -588,6 +595,9 @@ def settings_from(args: argparse.Namespace, base: str | None = None) -> Settings
 
 
 def _check_fields(section: str, table: dict[str, Any], where: str) -> None:
+    if section == "features":  # the spec class checks its own fields
+        _spec_from_table(table, f"recipe {where}: [features]")
+        return
     cls = SECTIONS[section]
     known = {f.name for f in dataclasses.fields(cls)}
     for name in table:
@@ -714,15 +724,39 @@ def data_options(
     return options
 
 
-def feature_spec(path: Path | None) -> FeatureSpec:
-    if path is None:
-        return FeatureSpec()
+def feature_spec(settings: Settings | None = None, given: str | Path | None = None) -> FrameSpec:
+    """The frame a run computes: ``--spec`` (a kind name or a JSON file) if given, else the
+    recipe's ``[features]`` table (``algorithm`` plus the spec's fields), else 40 MFCCs."""
+    if given is not None:
+        name = str(given)
+        if name in FEATURE_KINDS:
+            return FEATURE_KINDS[name]()
+        try:
+            table = json.loads(Path(name).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ConfigError(
+                f"cannot read feature spec {name}: {err}",
+                hint=f"pass {' or '.join(FEATURE_KINDS)}, or a JSON object",
+            ) from err
+        return _spec_from_table(table, name)
+    table = settings.section("features") if settings is not None else {}
+    return _spec_from_table(table, "recipe [features]") if table else FeatureSpec()
+
+
+def _spec_from_table(table: Any, where: str) -> FrameSpec:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: a feature spec must be a JSON/TOML object")
+    table = dict(table)
+    kind = table.pop("kind", None)  # recipes may name the kind instead of the algorithm
+    if kind is not None:
+        if kind not in FEATURE_KINDS:
+            raise ConfigError(f"{where}: unknown kind {kind!r}", hint=f"use {FEATURE_KINDS}")
+        table.setdefault("algorithm", FEATURE_KINDS[kind]().to_dict()["algorithm"])
+    table.pop("fingerprint", None)
     try:
-        return FeatureSpec.from_dict(json.loads(Path(path).read_text()))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConfigError(
-            f"cannot read feature spec {path}: {err}", hint="pass a JSON object"
-        ) from err
+        return feature_spec_from_dict(table)
+    except (FeatureSpecError, TypeError) as err:
+        raise ConfigError(f"{where}: {err}", hint=getattr(err, "hint", "")) from err
 
 
 def model_config(settings: Settings, window: int, n_features: int) -> CRNNConfig:

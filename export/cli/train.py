@@ -49,8 +49,9 @@ _MACHINE_FIELDS = ("cache_dir", "workers", "progress")
 def cmd_extract(args: argparse.Namespace) -> int:
     from sentio.export.data.sources import load_features
 
-    options = data_options(settings_from(args))
-    dataset, extraction = load_features(options, feature_spec(args.spec))
+    settings = settings_from(args)
+    options = data_options(settings)
+    dataset, extraction = load_features(options, feature_spec(settings, args.spec))
     speed = extraction.audio_seconds / max(extraction.seconds, 1e-9)
     print(
         f"extracted {len(extraction.features)} songs "
@@ -67,11 +68,11 @@ def recipe_record(settings: Settings, options: DataOptions, mcfg, tcfg) -> dict[
     data = {k: v for k, v in dataclasses.asdict(options).items() if k not in _MACHINE_FIELDS}
     data["label_scale"] = [options.label_scale.low, options.label_scale.high]
     model = {k: v for k, v in mcfg.to_dict().items() if k not in ("window_frames", "n_features")}
-    return settings.record("export", data=data, model=model, train=tcfg)
+    return settings.record("export", "features", data=data, model=model, train=tcfg)
 
 
 def train_and_write(
-    settings: Settings, options: DataOptions, out: Path, spec_file: Path | None = None
+    settings: Settings, options: DataOptions, out: Path, spec_file: str | None = None
 ) -> dict:
     """Train on ``options``' data with ``settings``, write the run bundle, print its metrics."""
     from sentio.export.data.sources import load_prepared
@@ -79,7 +80,7 @@ def train_and_write(
     from sentio.export.model.run import run_manifest, write_run
     from sentio.export.model.train import fit
 
-    spec = feature_spec(spec_file)
+    spec = feature_spec(settings, spec_file)
     mcfg = model_config(settings, options.window, spec.n_features)
     tcfg = train_config(settings)
     prepared, extraction = load_prepared(options, spec)
@@ -198,7 +199,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     options = data_options(settings)
-    spec = feature_spec(args.spec)
+    spec = feature_spec(settings, args.spec)
 
     def progress(event: str, **details) -> None:
         if event == "start":
@@ -306,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_args(p)
     add_model_args(p)
     add_train_args(p)
-    p.add_argument("--spec", type=Path, metavar="JSON", help="feature spec JSON")
+    p.add_argument("--spec", metavar="KIND|JSON", help="the frame: mfcc, mixed or a spec JSON")
     p.add_argument(
         "--out",
         type=Path,

@@ -47,7 +47,7 @@ from sentio.export.model.crnn import CRNNConfig
 from sentio.export.model.run import KERAS_FILE, tool_versions, window_entry
 from sentio.runtime.bundle import write_bundle
 from sentio.runtime.errors import BundleError, ConfigError
-from sentio.runtime.features import FeatureSpec, FeatureStats
+from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.manifest import (
     MANIFEST_NAME,
     DataProvenance,
@@ -151,7 +151,7 @@ class Source:
     description: str
 
     @property
-    def spec(self) -> FeatureSpec:
+    def spec(self) -> FrameSpec:
         return self.manifest.feature_spec
 
     @property

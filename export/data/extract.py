@@ -20,7 +20,7 @@ import numpy as np
 from sentio.export.data.datasets import SkipLog, Song
 from sentio.runtime.audio import is_silent, load_audio
 from sentio.runtime.errors import SentioError
-from sentio.runtime.features import FeatureSpec, extract_features
+from sentio.runtime.features import FrameSpec, extract_features
 from sentio.runtime.manifest import sha256_file
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
@@ -43,7 +43,7 @@ class Extraction:
     audio_seconds: float
 
 
-def _featurize(path: str, spec: FeatureSpec, cache_dir: str | None) -> tuple[str, object, bool]:
+def _featurize(path: str, spec: FrameSpec, cache_dir: str | None) -> tuple[str, object, bool]:
     """Worker: ('ok', features, from_cache) or ('skip', reason, False). Never raises."""
     try:
         entry = None
@@ -91,7 +91,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 def extract_songs(
     songs: list[Song],
-    spec: FeatureSpec,
+    spec: FrameSpec,
     skipped: SkipLog,
     cache_dir: Path | None = None,
     workers: int | None = None,

@@ -13,7 +13,7 @@ from sentio.export.data.extract import Extraction, default_cache_dir, extract_so
 from sentio.export.data.labels import LabelScale
 from sentio.export.data.windows import PreparedData, prepare
 from sentio.runtime.errors import ConfigError
-from sentio.runtime.features import FeatureSpec, FeatureStats
+from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.manifest import Manifest
 
 
@@ -71,7 +71,7 @@ def load_dataset(options: DataOptions) -> Dataset:
     return dataset
 
 
-def load_features(options: DataOptions, spec: FeatureSpec) -> tuple[Dataset, Extraction]:
+def load_features(options: DataOptions, spec: FrameSpec) -> tuple[Dataset, Extraction]:
     dataset = load_dataset(options)
     extraction = extract_songs(
         dataset.songs, spec, dataset.skipped, options.cache_dir, options.workers, options.progress
@@ -81,7 +81,7 @@ def load_features(options: DataOptions, spec: FeatureSpec) -> tuple[Dataset, Ext
 
 def load_prepared(
     options: DataOptions,
-    spec: FeatureSpec,
+    spec: FrameSpec,
     stats: FeatureStats | None = None,
     split_ids: dict[str, list[str]] | None = None,
 ) -> tuple[PreparedData, Extraction]:

@@ -12,7 +12,7 @@ import numpy as np
 from sentio.export.data.datasets import Dataset, SkipLog, Song
 from sentio.export.data.splits import split_songs
 from sentio.runtime.errors import DatasetError
-from sentio.runtime.features import FeatureSpec, FeatureStats
+from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.windows import window_starts
 
 SHORT_POLICIES = ("skip", "pad")
@@ -35,7 +35,7 @@ class SongWindows:
 class PreparedData:
     """Everything training and evaluation need, plus what the bundle must carry."""
 
-    spec: FeatureSpec
+    spec: FrameSpec
     stats: FeatureStats
     window: int
     stride: int
@@ -78,7 +78,7 @@ def _fit_to_window(
 def prepare(
     dataset: Dataset,
     features: dict[str, np.ndarray],
-    spec: FeatureSpec,
+    spec: FrameSpec,
     window: int = 600,
     stride: int = 150,
     short: str = "skip",

@@ -23,7 +23,7 @@ from sentio.export.data.sources import DataOptions, load_prepared
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.errors import ConfigError
-from sentio.runtime.features import FeatureSpec
+from sentio.runtime.features import FrameSpec
 
 log = logging.getLogger("sentio.search")
 
@@ -163,7 +163,7 @@ def results_table(rows: list[dict]) -> str:
 def run_search(
     config: SearchConfig,
     data: DataOptions,
-    spec: FeatureSpec,
+    spec: FrameSpec,
     model: CRNNConfig,
     train: TrainConfig,
     out_dir: Path,

@@ -4,6 +4,9 @@ A recipe has one table per config dataclass, keyed by the dataclass's field name
 
 - ``[data]``: :class:`sentio.export.data.sources.DataOptions` (``kind``/``path`` name the
   dataset; usually given on the command line, ``--emotify DIR``);
+- ``[features]``: the frame: ``kind = "mfcc"`` or ``"mixed"`` plus any field of that spec
+  (``sentio.runtime.features.FeatureSpec``, ``sentio.runtime.mixed_features.MixedFeatureSpec``);
+  absent: 40 MFCCs;
 - ``[model]``: :class:`sentio.export.model.crnn.CRNNConfig` (the window and feature count
   come from the data);
 - ``[train]``: :class:`sentio.export.model.config.TrainConfig`, with ``[train.augmentation]``;
@@ -36,7 +39,7 @@ else:  # pragma: no cover - Python 3.10
 #: The folder of the bundled recipes.
 RECIPES_DIR = Path(__file__).resolve().parent
 #: Tables a recipe may have.
-SECTIONS = ("data", "model", "train", "export", "search", "demo")
+SECTIONS = ("data", "features", "model", "train", "export", "search", "demo")
 
 
 @dataclass(frozen=True)
