@@ -7,7 +7,9 @@ spec, 1024-point FFT), in this order:
   log uses a floor *relative* to the frame's mean band energy, so a quiet band is floored the
   same way at any microphone gain.
 - ``chroma``: librosa's ``chroma_stft`` (tuning 0, per-frame max normalization) on the power
-  spectrum, its filter bank computed here exactly as librosa builds it (tested equal).
+  spectrum, its filter bank computed here exactly as librosa builds it (tested equal); by
+  default kept as ``chroma_dft``, the magnitudes of its DFT over the 12 pitch classes
+  (k = 1..6): key-free, which scored better for valence (experiments/frontend_v2_candidates.md).
 - ``contrast``: librosa's ``spectral_contrast`` on the magnitude spectrum, except that it is not
   clipped to 80 dB below the loudest value of the whole signal (``top_db``): a stream cannot
   know that maximum in advance.
@@ -68,6 +70,9 @@ class MixedFeatureSpec:
         mel_floor_db: log-mel floor relative to the frame's mean band energy (dB, negative).
         n_mfcc: cepstral coefficients kept, c1..c``n_mfcc`` (c0 never).
         n_chroma: chroma bins (12), or 0 for none.
+        chroma_dft: keep, instead of the chroma bins, the magnitudes of their DFT over pitch
+            class (k = 1..n_chroma/2): the shape of the pitch-class profile (how tonal, which
+            intervals) without the key, which a song-level mean of raw chroma mistakes for mood.
         contrast_bands: spectral-contrast octave bands from ``contrast_fmin`` (rows = bands + 1),
             or 0 for none.
         contrast_fmin: lower edge of the first contrast band (Hz).
@@ -87,15 +92,16 @@ class MixedFeatureSpec:
     high_hz: float = 10000.0
     n_mels: int = 64
     mel_floor_db: float = -80.0
-    n_mfcc: int = 20
+    n_mfcc: int = 25
     n_chroma: int = 12
+    chroma_dft: bool = True
     contrast_bands: int = 6
     contrast_fmin: float = 200.0
     contrast_quantile: float = 0.02
     energy: bool = True
     energy_tau_s: float = 4.0
     energy_range_db: float = 60.0
-    onset: bool = False
+    onset: bool = True
     silence_db: float = -120.0
 
     def __post_init__(self) -> None:
@@ -156,7 +162,8 @@ class MixedFeatureSpec:
         """Which columns of a frame hold which block, in frame order."""
         sizes = {
             "mfcc": self.n_mfcc,
-            "chroma": self.n_chroma,
+            "chroma": 0 if self.chroma_dft else self.n_chroma,
+            "chroma_dft": self.n_chroma // 2 if self.chroma_dft else 0,
             "contrast": self.contrast_bands + 1 if self.contrast_bands else 0,
             "energy": int(self.energy),
             "onset": int(self.onset),
@@ -341,7 +348,10 @@ class MixedExtractor:
         if spec.n_mfcc:
             columns.append(dct(log_mel, type=2, axis=1, norm="ortho")[:, 1 : 1 + spec.n_mfcc])
         if spec.n_chroma:
-            columns.append(_max_normalized(power @ banks.chroma))
+            chroma = _max_normalized(power @ banks.chroma)
+            if spec.chroma_dft:
+                chroma = np.abs(np.fft.rfft(chroma, axis=1))[:, 1 : 1 + spec.n_chroma // 2]
+            columns.append(chroma)
         if spec.contrast_bands:
             columns.append(_contrast(np.sqrt(power), banks.contrast))
         if spec.energy:

@@ -21,8 +21,6 @@ def synthetic_dataset(tmp_path_factory):
     )
 
 
-
-
 @pytest.fixture(scope="session")
 def trained_run(synthetic_dataset, tmp_path_factory):
     """A run bundle of ``sentio-train fit`` (window 200, small layers, 25 epochs)."""
@@ -48,6 +46,22 @@ def trained_run(synthetic_dataset, tmp_path_factory):
     )
     assert code == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def mixed_bundle(synthetic_dataset, tmp_path_factory):
+    """A tiny model on the mixed, level-free frame (``--spec mixed``), trained and exported
+    with ``--int8``: the exported bundle's folder."""
+    pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
+    from sentio.export.cli.export import main as export_main
+    from sentio.export.cli.train import main as train_main
+
+    root = tmp_path_factory.mktemp("mixed")
+    fit = ["fit", "--manifest", str(synthetic_dataset), "--spec", "mixed", *TINY]
+    assert train_main([*fit, "--epochs", "6", "--seed", "1", "--out", str(root / "run")]) == 0
+    export = ["--model", str(root / "run"), "--int8", "--calibration-size", "20", "--quiet"]
+    assert export_main([*export, "--no-cache", "--out", str(root / "bundle")]) == 0
+    return root / "bundle"
 
 
 @pytest.fixture(scope="session")
