@@ -404,9 +404,13 @@ def _max_normalized(chroma: np.ndarray) -> np.ndarray:
 def _contrast(magnitude: np.ndarray, bands: list[tuple[slice, int]]) -> np.ndarray:
     out = np.empty((magnitude.shape[0], len(bands)))
     for k, (bins, count) in enumerate(bands):
-        ordered = np.sort(magnitude[:, bins], axis=1)
-        valley = ordered[:, :count].sum(axis=1) / count
-        peak = ordered[:, -count:].sum(axis=1) / count
+        band = magnitude[:, bins]
+        if count == 1:  # most bands at 1024 points: the peak is the max, no sort needed
+            valley, peak = band.min(axis=1), band.max(axis=1)
+        else:
+            ordered = np.sort(band, axis=1)
+            valley = ordered[:, :count].sum(axis=1) / count
+            peak = ordered[:, -count:].sum(axis=1) / count
         out[:, k] = np.log10(np.maximum(peak, _CONTRAST_AMIN) / np.maximum(valley, _CONTRAST_AMIN))
     out *= 10
     return out
