@@ -8,6 +8,7 @@ quadrant so each split sees all four moods, and seeded so a run can be repeated.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 from sentio.export.data.datasets import Song
@@ -17,7 +18,10 @@ SPLITS = ("train", "val", "test")
 
 
 def split_songs(
-    songs: list[Song], fractions: tuple[float, float, float] = (0.70, 0.15, 0.15), seed: int = 0
+    songs: list[Song],
+    fractions: tuple[float, float, float] = (0.70, 0.15, 0.15),
+    seed: int = 0,
+    groups: Mapping[str, str] | None = None,
 ) -> dict[str, list[Song]]:
     """Stratified, seeded song-level split.
 
@@ -25,12 +29,17 @@ def split_songs(
         songs: songs with unique ``song_id``.
         fractions: train/val/test shares, summing to 1.
         seed: random seed.
+        groups: ``song_id -> group`` (4Q: the artist): the songs of one group all land in one
+            split, so no artist is in both training and test. Songs missing from it are
+            their own group.
 
     Returns:
         ``{"train": [...], "val": [...], "test": [...]}``; every song in exactly one.
     """
     if not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    if groups is not None:
+        return _split_groups(songs, fractions, seed, groups)
     rng = np.random.default_rng(seed)
     strata: dict[str, list[Song]] = defaultdict(list)
     for song in sorted(songs, key=lambda s: s.song_id):
@@ -43,6 +52,36 @@ def split_songs(
         out["train"] += members[:n_train]
         out["val"] += members[n_train : n_train + n_val]
         out["test"] += members[n_train + n_val :]
+    _fill_empty_splits(out, fractions)
+    return out
+
+
+def _split_groups(
+    songs: list[Song],
+    fractions: tuple[float, float, float],
+    seed: int,
+    groups: Mapping[str, str],
+) -> dict[str, list[Song]]:
+    """Whole groups to splits: groups are stratified by the quadrant most of their songs are
+    in, shuffled, and dealt out until each split holds its share of the *songs*."""
+    rng = np.random.default_rng(seed)
+    members: dict[str, list[Song]] = defaultdict(list)
+    for song in sorted(songs, key=lambda s: s.song_id):
+        members[groups.get(song.song_id) or f"song:{song.song_id}"].append(song)
+    strata: dict[str, list[str]] = defaultdict(list)
+    for name in sorted(members):
+        quadrants = [quadrant(s.valence, s.arousal) for s in members[name]]
+        strata[max(sorted(set(quadrants)), key=quadrants.count)].append(name)
+    out: dict[str, list[Song]] = {name: [] for name in SPLITS}
+    for stratum in sorted(strata):
+        names = [strata[stratum][i] for i in rng.permutation(len(strata[stratum]))]
+        total = sum(len(members[n]) for n in names)
+        bounds = np.cumsum(fractions)[:2] * total
+        dealt = 0
+        for name in names:
+            split = SPLITS[int(np.searchsorted(bounds, dealt + len(members[name]) / 2))]
+            out[split] += members[name]
+            dealt += len(members[name])
     _fill_empty_splits(out, fractions)
     return out
 
