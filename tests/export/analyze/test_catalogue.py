@@ -1,0 +1,106 @@
+"""One file -> one row: the numbers are sentio-listen's, the song-level summary is their mean
+and spread, bad files say why."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sentio.export.analyze.catalogue import (
+    AnalysisSettings,
+    analyze_file,
+    analyze_or_skip,
+    find_audio,
+    identify_bundle,
+    load_model,
+    read_file_list,
+)
+from sentio.runtime.cli import main as listen
+from sentio.runtime.color import emotion_color
+from sentio.runtime.emotion import quadrant
+from sentio.runtime.errors import ConfigError
+
+from tests.helpers import read_json_lines, write_catalogue, write_tone
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(AnalysisSettings())
+
+
+@pytest.mark.parametrize(("hop", "smooth"), [(None, 0.0), (1.5, 2.0)])
+def test_each_window_is_what_sentio_listen_prints(tmp_path, capsys, model, hop, smooth):
+    (song,) = write_catalogue(tmp_path, songs=1, seconds=17.0)
+    options = ["--hop", str(hop)] if hop else []
+    assert listen(["--input", str(song), "--smooth", str(smooth), *options]) == 0
+    printed = read_json_lines(capsys.readouterr().out)
+    row = analyze_file(song, model, AnalysisSettings(hop_s=hop, smooth_s=smooth, series=True))
+    assert row["windows"] == len(printed) > 1
+    for key in ("t", "valence", "arousal"):
+        assert row["series"][key] == [p[key] for p in printed]  # exactly: same path, same rounding
+    valence = np.array([p["valence"] for p in printed])
+    arousal = np.array([p["arousal"] for p in printed])
+    assert row["valence_mean"] == pytest.approx(valence.mean(), abs=1e-5)
+    assert row["valence_std"] == pytest.approx(valence.std(), abs=1e-5)
+    assert row["arousal_mean"] == pytest.approx(arousal.mean(), abs=1e-5)
+    assert row["arousal_std"] == pytest.approx(arousal.std(), abs=1e-5)
+    assert row["quadrant"] == quadrant(row["valence_mean"], row["arousal_mean"])
+    assert row["color"] == emotion_color(row["valence_mean"], row["arousal_mean"]).hex
+    assert row["duration_s"] == pytest.approx(17.0, abs=1e-3)
+    assert row["artifact"] == model.artifact
+
+
+def test_the_series_is_kept_only_when_asked(tmp_path, model):
+    (song,) = write_catalogue(tmp_path, songs=1)
+    assert "series" not in analyze_file(song, model, AnalysisSettings())
+
+
+def test_bad_files_are_skipped_with_the_reason(tmp_path, model):
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF not really")
+    empty = tmp_path / "empty.flac"
+    empty.touch()
+    short = write_tone(tmp_path / "short.wav", seconds=3.0)
+    reasons = {
+        path.name: analyze_or_skip(str(path), model, AnalysisSettings())
+        for path in (corrupt, empty, short, tmp_path / "gone.wav")
+    }
+    assert all(status == "skip" for status, _ in reasons.values())
+    assert "cannot decode" in reasons["corrupt.wav"][1]
+    assert "cannot decode" in reasons["empty.flac"][1]
+    assert "less than the model's 12 s window" in reasons["short.wav"][1]
+    assert "gone.wav" in reasons["gone.wav"][1]
+
+
+def test_a_folder_walk_finds_audio_sorted_once_and_leaves_hidden_files_out(tmp_path):
+    songs = write_catalogue(tmp_path / "music", songs=3, seconds=1.0)
+    (tmp_path / "music" / "notes.txt").write_text("not audio")
+    (tmp_path / "music" / ".hidden.wav").write_bytes(b"")
+    (tmp_path / "music" / ".cache").mkdir()
+    (tmp_path / "music" / ".cache" / "x.wav").write_bytes(b"")
+    named = tmp_path / "named.dat"  # named on the command line: tried whatever its suffix
+    named.write_bytes(b"")
+    found = find_audio([tmp_path / "music", named, songs[0]])
+    assert found == sorted([p.resolve() for p in songs] + [named.resolve()])
+
+
+def test_a_missing_input_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="no such file or folder"):
+        find_audio([tmp_path / "nowhere"])
+
+
+def test_a_file_list_is_relative_to_its_folder(tmp_path):
+    listing = tmp_path / "lists" / "tracks.txt"
+    listing.parent.mkdir()
+    listing.write_text("# my crate\n\n../a.wav\n/abs/b.flac\n")
+    assert read_file_list(listing) == [listing.parent / "../a.wav", listing.parent / "/abs/b.flac"]
+    with pytest.raises(ConfigError, match="cannot read the file list"):
+        read_file_list(tmp_path / "missing.txt")
+
+
+def test_the_analysis_id_changes_with_what_changes_the_numbers(model):
+    base = identify_bundle(AnalysisSettings(), model).analysis_id
+    assert identify_bundle(AnalysisSettings(), model).analysis_id == base
+    assert identify_bundle(AnalysisSettings(hop_s=1.0), model).analysis_id != base
+    assert identify_bundle(AnalysisSettings(smooth_s=2.0), model).analysis_id != base
+    # the series is an output option, not a different analysis
+    assert identify_bundle(AnalysisSettings(series=True), model).analysis_id == base
