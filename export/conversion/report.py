@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from sentio.export.conversion.gate import ArtifactCheck, DropLimits, drop_table
 from sentio.export.evaluation.predict import metrics_table
+from sentio.export.evaluation.robustness import RobustnessResult
 from sentio.runtime.manifest import ExportInfo, Manifest, Quantization
 
 _GENERATED = (
@@ -25,6 +26,7 @@ def write_report_md(
     checks: dict[str, ArtifactCheck],
     limits: DropLimits,
     study: list[dict] | None = None,
+    live: RobustnessResult | None = None,
 ) -> None:
     export = manifest.export or ExportInfo()
     lines = [
@@ -79,8 +81,26 @@ def write_report_md(
         ]
     if study:
         lines += ["", "## Calibration-size study (int8, per window)", "", _study_table(study)]
+    if live is not None:
+        lines += ["", *live_section(live)]
     lines += ["", "![predicted vs true](report.png)", ""]
     path.write_text("\n".join(lines))
+
+
+def live_section(live: RobustnessResult) -> list[str]:
+    """The "Live conditions" section: the default artifact's song-level predictions under
+    what a device hears, against clean (``live_conditions.json`` holds every song's)."""
+    return [
+        f"## Live conditions ({live.artifact}, per song)",
+        "",
+        "How far the song-level predictions move from the clean ones (mean abs dV/dA, "
+        "correlation r across songs) and how much accuracy is lost (drop = clean minus "
+        "condition) when the test songs reach the device through a level change, a small "
+        "speaker, a room, noise or a 48 kHz capture (`sentio-train robustness --bundle DIR "
+        "--conditions full` runs every condition).",
+        "",
+        live.markdown().rstrip("\n"),
+    ]
 
 
 def _io(q: Quantization | None) -> str:

@@ -89,6 +89,7 @@ def test_standalone_check_passes_on_the_models_own_data(exported, synthetic_data
     assert code == 0
     out = capsys.readouterr().out
     assert "model_int8.tflite" in out and "FAIL" not in out
+    assert "| device |" in out and "report only" in out  # the default live conditions
 
 
 def _forge_broken_bundle(src, dst):
@@ -231,3 +232,40 @@ def test_a_trained_run_without_its_data_still_asks_for_it(trained_run, tmp_path,
     contract.save(recorded.replace(data=dataclasses.replace(recorded.data, source=gone)), run)
     assert main(["--model", str(run), "--quiet", "--out", str(tmp_path / "out")]) == 2
     assert "training data is needed" in capsys.readouterr().err
+
+
+def test_the_bundle_reports_its_default_artifact_under_live_conditions(exported):
+    bundle = exported / "bundle"
+    manifest = load_manifest(bundle)
+    assert "live_conditions.json" in manifest.files  # checksummed like every bundle file
+    live = json.loads((bundle / "live_conditions.json").read_text())
+    assert live["artifact"] == manifest.default_artifact and live["gate"] == "report only"
+    assert [c["name"] for c in live["conditions"]][-1] == "device"
+    assert live["excerpt_s"] == pytest.approx(10.0)  # 2.5 windows of 4 s
+    report = (bundle / "report.md").read_text()
+    assert f"## Live conditions ({manifest.default_artifact}, per song)" in report
+    assert "| level-24dB |" in report and "| device |" in report
+    assert "live" in manifest.export.timings
+    assert manifest.export.options["live_conditions"] == "default"
+
+
+def test_check_includes_live_conditions_and_their_gate(exported, synthetic_dataset, capsys):
+    """(Passing with the default set and no limits: test_standalone_check_passes_...)"""
+    check = ["--check", "--model", str(exported / "bundle"), "--manifest", str(synthetic_dataset)]
+    assert main([*check, "--live-conditions", "level-36dB", "--max-live-drop", "shift=0"]) == 1
+    captured = capsys.readouterr()
+    assert "| level-36dB |" in captured.out and "| FAIL |" in captured.out
+    assert "live-conditions gate failed" in captured.err
+
+
+def test_a_live_limit_fails_the_export_and_says_so(trained_run, tmp_path, capsys):
+    out = tmp_path / "live"
+    args = ["--model", str(trained_run), "--tflite", "dynamic", "--live-conditions", "level-36dB"]
+    code = main([*args, "--max-live-drop", "shift=0", "--no-cache", "--quiet", "--out", str(out)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "live-conditions gate failed" in captured.err
+    assert "accuracy-drop gate failed" not in captured.err  # the artifacts themselves passed
+    manifest = load_manifest(out)
+    assert manifest.export.gate == "fail" and manifest.export.limits  # written, marked failed
+    assert json.loads((out / "live_conditions.json").read_text())["gate"] == "fail"

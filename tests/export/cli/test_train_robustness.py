@@ -1,0 +1,70 @@
+"""``sentio-train robustness``: the live-conditions table of an exported bundle."""
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+from sentio.export.cli.train import main
+
+
+def test_robustness_prints_and_writes_the_table_on_the_test_split(exported, tmp_path, capsys):
+    out = tmp_path / "live"
+    code = main(
+        [
+            "robustness",
+            "--bundle",
+            str(exported / "bundle"),
+            "--conditions",
+            "level-24dB,device",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| level-24dB |" in printed and "| device |" in printed
+    assert "test split" in printed and "report only" in printed
+    assert (tmp_path / "live.md").read_text() == printed
+    written = json.loads((tmp_path / "live.json").read_text())
+    assert written["seed"] == 3 and [c["name"] for c in written["conditions"]] == [
+        "level-24dB",
+        "device",
+    ]
+
+
+def test_a_live_limit_exceeded_is_exit_1(exported, capsys):
+    args = ["robustness", "--bundle", str(exported / "bundle"), "--conditions", "level-36dB"]
+    assert main([*args, "--max-live-drop", "shift=0"]) == 1
+    captured = capsys.readouterr()
+    assert "FAIL" in captured.out and "live-conditions gate failed" in captured.err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--conditions", "hall"], "unknown live condition"),
+        (["--max-live-drop", "ccc=1"], "bad --max-live-drop item"),
+    ],
+)
+def test_bad_options_are_exit_2_at_parse_time(exported, args, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["robustness", "--bundle", str(exported / "bundle"), *args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_without_its_data_a_bundle_is_scored_on_generated_music(exported, tmp_path, capsys, caplog):
+    from sentio.runtime import manifest as contract
+
+    bundle = tmp_path / "b"
+    shutil.copytree(exported / "bundle", bundle)
+    recorded = contract.read(bundle)
+    gone = contract.DataSource("manifest", str(tmp_path / "gone" / "songs.csv"))
+    contract.save(recorded.replace(data=dataclasses.replace(recorded.data, source=gone)), bundle)
+    args = ["--conditions", "speaker", "--max-songs", "4"]
+    assert main(["robustness", "--bundle", str(bundle), *args]) == 0
+    printed = capsys.readouterr().out
+    assert "4 songs (generated music)" in printed and "**Generated music:**" in printed
+    assert "generated music" in caplog.text
