@@ -80,3 +80,13 @@ class PortAudioMissingError(AudioDeviceError):
 
 class BackendMissingError(SentioError):
     """The package that runs this kind of model file is not installed."""
+
+
+class ClusterError(SentioError):
+    """A Ray cluster cannot be reached, or a distributed run failed in a way retries could
+    not mend."""
+
+
+class ClusterUnavailableError(ClusterError):
+    """Nothing answers at the Ray address given (the cluster is down, the address or port is
+    wrong, a firewall is in between): a state that may pass, worth retrying."""

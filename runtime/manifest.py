@@ -201,6 +201,7 @@ class DataProvenance:
         skipped: every item left out, with the reason.
         notes: dataset-specific notes (e.g. the DEAM swap fix).
         source: the dataset kind and path.
+        also: further datasets trained on at the same time (e.g. 4Q beside Emotify).
         split_seed: seed of the song-level split.
         splits: song ids per split (``train``, ``val``, ``test``).
         padded_short_songs: songs tiled up to one window.
@@ -213,6 +214,7 @@ class DataProvenance:
     skipped: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = ()
     source: DataSource | None = None
+    also: tuple[DataSource, ...] = field(default=(), metadata={"omit_empty": True})
     split_seed: int = 0
     splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
     padded_short_songs: tuple[str, ...] = ()
@@ -487,6 +489,8 @@ def _plain(value: Any) -> Any:
             f.name: _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if getattr(value, f.name) is not None
+            # fields newer than format 1 that a format-1 manifest never had (round-trips)
+            and not (f.metadata.get("omit_empty") and not getattr(value, f.name))
         }
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -273,7 +273,40 @@ class _Banks:
     window: np.ndarray
     mel: np.ndarray  # (bins, n_mels)
     chroma: np.ndarray  # (bins, n_chroma)
-    contrast: list[tuple[slice, int]]
+    chroma_dft: np.ndarray  # (n_chroma, 2 * n_chroma // 2): cos | sin of DFT bins 1..n/2
+    contrast: _ContrastPlan
+
+
+@dataclass(frozen=True)
+class _ContrastPlan:
+    """Spectral contrast bands grouped for speed: runs of adjacent one-bin-quantile bands
+    (peak = max, valley = min: one ``reduceat`` per run, not a call per band), and the bands
+    whose quantile spans several bins (sorted, as librosa does)."""
+
+    n_bands: int
+    runs: tuple[tuple[slice, np.ndarray, np.ndarray], ...]  # (bins, starts in it, columns)
+    sorted_bands: tuple[tuple[int, slice, int], ...]  # (column, bins, count)
+
+    @classmethod
+    def of(cls, bands: list[tuple[slice, int]]) -> _ContrastPlan:
+        runs: list[list[tuple[int, slice]]] = []
+        sorted_bands = []
+        for k, (bins, count) in enumerate(bands):
+            if count > 1:
+                sorted_bands.append((k, bins, count))
+            elif runs and runs[-1][-1][1].stop == bins.start:
+                runs[-1].append((k, bins))
+            else:
+                runs.append([(k, bins)])
+        grouped = tuple(
+            (
+                slice(run[0][1].start, run[-1][1].stop),
+                np.array([b.start - run[0][1].start for _, b in run]),
+                np.array([k for k, _ in run]),
+            )
+            for run in runs
+        )
+        return cls(len(bands), grouped, tuple(sorted_bands))
 
 
 @lru_cache(maxsize=8)
@@ -289,8 +322,17 @@ def _banks(spec: MixedFeatureSpec) -> _Banks:
         window=_WINDOWS[spec.window](spec.frame_length),
         mel=np.ascontiguousarray(mel.T),
         chroma=np.ascontiguousarray(chroma),
-        contrast=contrast_bands(spec) if spec.contrast_bands else [],
+        chroma_dft=_dft_matrix(spec.n_chroma),
+        contrast=_ContrastPlan.of(contrast_bands(spec) if spec.contrast_bands else []),
     )
+
+
+def _dft_matrix(n: int) -> np.ndarray:
+    """``x @ M`` = the real and imaginary parts of ``rfft(x)[1 : 1 + n // 2]`` (a 12-point FFT
+    per frame costs more in call overhead than this product)."""
+    k = np.arange(1, 1 + n // 2)
+    angle = 2 * np.pi * np.outer(np.arange(n), k) / max(n, 1)
+    return np.ascontiguousarray(np.concatenate([np.cos(angle), -np.sin(angle)], axis=1))
 
 
 # ----------------------------------------------------------------------------- the extractor
@@ -350,7 +392,9 @@ class MixedExtractor:
         if spec.n_chroma:
             chroma = _max_normalized(power @ banks.chroma)
             if spec.chroma_dft:
-                chroma = np.abs(np.fft.rfft(chroma, axis=1))[:, 1 : 1 + spec.n_chroma // 2]
+                parts = chroma @ banks.chroma_dft
+                half = spec.n_chroma // 2
+                chroma = np.sqrt(parts[:, :half] ** 2 + parts[:, half:] ** 2)
             columns.append(chroma)
         if spec.contrast_bands:
             columns.append(_contrast(np.sqrt(power), banks.contrast))
@@ -401,16 +445,17 @@ def _max_normalized(chroma: np.ndarray) -> np.ndarray:
     return chroma / np.where(peak < _TINY, 1.0, peak)
 
 
-def _contrast(magnitude: np.ndarray, bands: list[tuple[slice, int]]) -> np.ndarray:
-    out = np.empty((magnitude.shape[0], len(bands)))
-    for k, (bins, count) in enumerate(bands):
+def _contrast(magnitude: np.ndarray, plan: _ContrastPlan) -> np.ndarray:
+    peak = np.empty((magnitude.shape[0], plan.n_bands))
+    valley = np.empty_like(peak)
+    for bins, starts, columns in plan.runs:
         band = magnitude[:, bins]
-        if count == 1:  # most bands at 1024 points: the peak is the max, no sort needed
-            valley, peak = band.min(axis=1), band.max(axis=1)
-        else:
-            ordered = np.sort(band, axis=1)
-            valley = ordered[:, :count].sum(axis=1) / count
-            peak = ordered[:, -count:].sum(axis=1) / count
-        out[:, k] = np.log10(np.maximum(peak, _CONTRAST_AMIN) / np.maximum(valley, _CONTRAST_AMIN))
+        valley[:, columns] = np.minimum.reduceat(band, starts, axis=1)
+        peak[:, columns] = np.maximum.reduceat(band, starts, axis=1)
+    for k, bins, count in plan.sorted_bands:
+        ordered = np.sort(magnitude[:, bins], axis=1)
+        valley[:, k] = ordered[:, :count].sum(axis=1) / count
+        peak[:, k] = ordered[:, -count:].sum(axis=1) / count
+    out = np.log10(np.maximum(peak, _CONTRAST_AMIN) / np.maximum(valley, _CONTRAST_AMIN))
     out *= 10
     return out

@@ -51,6 +51,7 @@ __all__ = [
     "tiny_manifest",
     "wait_until",
     "world_dir",
+    "write_catalogue",
     "write_song",
     "write_tone",
 ]
@@ -188,6 +189,23 @@ class Subscriber:
 
 
 # ----------------------------------------------------------------------------- audio files
+
+
+def write_catalogue(folder: Path, songs: int = 4, seconds: float = 14.0) -> list[Path]:
+    """Generated songs of different moods in a small folder tree (FLAC at 22.05 kHz, stereo
+    WAV at 44.1 kHz, so decoding, mixing and resampling all run); returns their paths."""
+    rng = np.random.default_rng(len(str(folder)))
+    paths = []
+    for i in range(songs):
+        valence, arousal = rng.uniform(-1, 1, size=2)
+        stereo = i % 2 == 1
+        rate = 44100 if stereo else 22050
+        audio = synth_song(valence, arousal, seconds, rate, seed=i)
+        path = Path(folder) / f"album{i % 2}" / f"track{i:02d}.{'wav' if stereo else 'flac'}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        soundfile.write(path, np.stack([audio, 0.5 * audio], axis=1) if stereo else audio, rate)
+        paths.append(path)
+    return paths
 
 
 def write_tone(path, seconds=2.0, rate=22050, channels=1, freq=440.0, amplitude=0.3, subtype=None):
@@ -351,3 +369,16 @@ def world_dir(tmp_path=None):
     folder = Path(tempfile.mkdtemp(prefix="sentio-perm-"))
     folder.chmod(0o755)
     return folder
+
+
+def pool_task_dying_on_track01(path: str):
+    """``sentio.export.analyze.run._pool_task``, except that a worker given ``track01.wav``
+    dies as one killed by the OOM killer. Module-level so that spawned pool workers (the pool
+    spawns once TensorFlow is loaded) import it, as forked ones inherit it."""
+    import os
+
+    from sentio.export.analyze import run
+
+    if path.endswith("track01.wav"):
+        os._exit(1)
+    return run._pool_task(path)

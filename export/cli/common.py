@@ -12,10 +12,12 @@ import sys
 import tempfile
 import warnings
 
-from sentio.runtime.errors import SentioError
+from sentio.runtime.errors import ClusterUnavailableError, SentioError
 
 #: Exit code of a failed accuracy-drop gate.
 GATE_FAILED = 1
+#: Exit code when no Ray cluster answers at the ``--ray`` address (a state worth retrying).
+CLUSTER_UNAVAILABLE = 3
 #: Exit codes of a command stopped by Ctrl-C (SIGINT) and by SIGTERM (128 + the signal).
 INTERRUPTED = 130
 TERMINATED = 143
@@ -88,6 +90,9 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) 
             import_tensorflow_quietly()
     try:
         return args.func(args)
+    except ClusterUnavailableError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return CLUSTER_UNAVAILABLE
     except SentioError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

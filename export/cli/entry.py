@@ -66,3 +66,16 @@ def export_main() -> int:
     from sentio.export.cli.export import main
 
     return main()
+
+
+#: What ``sentio-analyze`` needs beyond the runtime (no TensorFlow: it runs the exported models).
+ANALYZE_MODULES = ("tqdm", "threadpoolctl")
+
+
+def analyze_main() -> int:
+    missing = missing_export_modules(ANALYZE_MODULES)
+    if missing:
+        return _say_missing("sentio-analyze", missing)
+    from sentio.export.cli.analyze import main
+
+    return main()

@@ -26,8 +26,11 @@ from sentio.export.conversion.exporter import ExportOptions
 from sentio.export.conversion.gate import DropLimits
 from sentio.export.conversion.onnx import ONNX_INT8_MODES
 from sentio.export.conversion.tflite import FLOAT_TFLITE_KINDS
+from sentio.export.data.device_copies import DeviceCopies
 from sentio.export.data.labels import LabelScale
 from sentio.export.data.sources import DataOptions
+from sentio.export.evaluation.conditions import resolve as resolve_conditions
+from sentio.export.evaluation.robustness import LiveLimits
 from sentio.export.model.augment import NONE, RECOMMENDED, Augmentation
 from sentio.export.model.config import LOSSES, TrainConfig
 from sentio.export.model.crnn import CRNNConfig
@@ -106,6 +109,22 @@ def _limits(text: str) -> DropLimits:
         return DropLimits.parse(text)
     except ConfigError as err:
         raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def parse_live_limits(text: str) -> LiveLimits:
+    try:
+        return LiveLimits.parse(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def live_conditions(text: str) -> str:
+    """``--conditions`` / ``--live-conditions``: a set name or names, checked at parse time."""
+    try:
+        resolve_conditions(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(f"{err.message} ({err.hint})") from err
+    return text
 
 
 def _space(text: str) -> dict[str, list[Any]]:
@@ -270,6 +289,14 @@ def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> Non
         "energy, level-free; runtime/FEATURES.md) or a feature spec JSON file "
         "(default: the recipe's [features] table, else mfcc)",
     )
+    add_field(
+        g,
+        "data",
+        "fourq",
+        metavar="DIR",
+        help="also train on 4Q (annotations.csv + audio/Q1..Q4): quadrant labels scored by "
+        "their signs, split by artist; per-dataset metrics",
+    )
     add_field(g, "data", "window", help="frames per window (600 = 12 s)")
     add_field(g, "data", "stride", help="frames between training windows (150 = 3 s)")
     add_field(
@@ -365,6 +392,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     add_field(g, "train", "seed", help="seeds weights, dropout and batch order")
     add_field(g, "train", "mixup", help="mixup Beta parameter (0: off)")
     add_augment_args(parser)
+    add_device_args(parser)
 
 
 def add_augment_args(parser: argparse.ArgumentParser) -> None:
@@ -400,6 +428,32 @@ def add_augment_args(parser: argparse.ArgumentParser) -> None:
             default=argparse.SUPPRESS,
             help=text,
         )
+
+
+def add_device_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group(
+        "device copies (DeviceCopies)",
+        "audio-level augmentation: each training song rendered through drawn speakers, rooms, "
+        "noise, gains and capture rates, cached (export/data/device_copies.py); the recipe's "
+        "[train.device] table sets the rest",
+    )
+    g.add_argument(
+        "--device-copies",
+        dest="train.device.copies",
+        type=int,
+        metavar="N",
+        default=argparse.SUPPRESS,
+        help="device renderings per training song (0: off)",
+    )
+    g.add_argument(
+        "--clean-share",
+        dest="train.device.clean_share",
+        type=float,
+        metavar="SHARE",
+        default=argparse.SUPPRESS,
+        help="share of training windows cut from the clean song (default "
+        f"{DeviceCopies().clean_share})",
+    )
 
 
 def add_export_args(parser: argparse.ArgumentParser) -> None:
@@ -482,6 +536,30 @@ def add_export_args(parser: argparse.ArgumentParser) -> None:
         show_default=False,
         help="limits vs float, e.g. ccc=0.03,rmse=0.02,emotion_accuracy=0.05,"
         "mean_abs_diff=0.05 (these are the defaults)",
+    )
+    add_field(
+        g,
+        "export",
+        "live_conditions",
+        type=live_conditions,
+        metavar="SET|NAMES",
+        help="live conditions the default artifact is scored under (report.md, "
+        "live_conditions.json): default, full, none or comma-separated names "
+        "(sentio-train robustness --help lists them)",
+    )
+    add_field(
+        g,
+        "export",
+        "live_limits",
+        "--max-live-drop",
+        type=parse_live_limits,
+        nargs="?",
+        const=LiveLimits(),
+        metavar="SPEC",
+        show_default=False,
+        help="fail (exit 1) when a live condition costs more than accuracy=A (CCC or sign "
+        "AUC, per dimension) or moves the song-level predictions more than shift=S on average; "
+        "alone: accuracy=0.03,shift=0.06 (default: report only)",
     )
 
 
@@ -573,7 +651,7 @@ def settings_from(args: argparse.Namespace, base: str | None = None) -> Settings
             augment = bool(value)
             given.setdefault(section, {})[name] = True
             continue
-        if "." in name:  # train.augmentation.jitter
+        if "." in name:  # train.augmentation.jitter, train.device.copies
             sub, inner = name.split(".", 1)
             given.setdefault(section, {}).setdefault(sub, {})[inner] = value
         else:
@@ -611,17 +689,23 @@ def _check_fields(section: str, table: dict[str, Any], where: str) -> None:
                 f"recipe {where}: unknown setting {section}.{name}",
                 hint=f"{cls.__name__} has {', '.join(sorted(known))}",
             )
-    if section == "train" and isinstance(table.get("augmentation"), dict):
-        _check_augmentation(table["augmentation"], where)
+    if section == "train":
+        for name, cls in NESTED_TRAIN.items():
+            if isinstance(table.get(name), dict):
+                _check_nested(cls, table[name], where, f"train.{name}")
 
 
-def _check_augmentation(table: dict[str, Any], where: str) -> None:
-    known = {f.name for f in dataclasses.fields(Augmentation)}
+#: The tables nested in ``[train]``: feature-level and audio-level augmentation.
+NESTED_TRAIN: dict[str, type] = {"augmentation": Augmentation, "device": DeviceCopies}
+
+
+def _check_nested(cls: type, table: dict[str, Any], where: str, prefix: str) -> None:
+    known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(
-            f"recipe {where}: unknown setting(s) train.augmentation.{', '.join(unknown)}",
-            hint=f"Augmentation has {', '.join(sorted(known))}",
+            f"recipe {where}: unknown setting(s) {prefix}.{', '.join(unknown)}",
+            hint=f"{cls.__name__} has {', '.join(sorted(known))}",
         )
 
 
@@ -658,13 +742,17 @@ def _coerce(kind: Any, value: Any, where: str) -> Any:
         return float(value)
     if kind is LabelScale and isinstance(value, list | tuple):
         return LabelScale(*map(float, value))
-    if kind is Augmentation and isinstance(value, dict):
-        _check_augmentation(value, where)
-        return build(Augmentation, value, where)
+    if kind in NESTED_TRAIN.values() and isinstance(value, dict):
+        _check_nested(kind, value, where, where)
+        return build(kind, value, where)
     if kind is DropLimits and isinstance(value, dict):
         return build(DropLimits, value, where)
     if kind is DropLimits and isinstance(value, str):
         return DropLimits.parse(value)
+    if kind is LiveLimits and isinstance(value, dict):
+        return build(LiveLimits, value, where)
+    if kind is LiveLimits and isinstance(value, str):
+        return LiveLimits.parse(value)
     return value
 
 

@@ -3,8 +3,9 @@
 Subcommands share the data options (``--emotify DIR | --deam DIR | --manifest CSV``); ``fit``,
 ``search`` and ``demo`` also run a recipe file (``--config FILE``, see export/recipes/), whose
 fields the options given override. This module only parses, calls the library and prints.
-Exit codes: 0 success, 1 a gate failed, 2 bad input or configuration, 130 interrupted
-(Ctrl-C), 143 terminated (SIGTERM); neither leaves a half-written bundle behind.
+Exit codes: 0 success, 1 a gate failed, 2 bad input or configuration, 3 no Ray cluster answers
+at the ``--ray`` address (extract, search), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM);
+neither leaves a half-written bundle behind.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from sentio.export.cli.common import run_command
+from sentio.export.cli.common import GATE_FAILED, run_command
 from sentio.export.cli.options import (
     Settings,
     add_config_arg,
@@ -30,12 +32,16 @@ from sentio.export.cli.options import (
     data_options,
     demo_config,
     feature_spec,
+    live_conditions,
     model_config,
+    parse_live_limits,
     search_config,
     settings_from,
     train_config,
 )
 from sentio.export.data.sources import DataOptions
+from sentio.export.evaluation.conditions import CONDITIONS, DEFAULT_SET
+from sentio.export.evaluation.robustness import LiveLimits, RobustnessConfig
 from sentio.export.model.config import TrainConfig
 from sentio.runtime.manifest import DataSource
 
@@ -51,12 +57,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     options = data_options(settings)
-    dataset, extraction = load_features(options, feature_spec(settings, args.spec))
+    ray = ray_options(args)
+    dataset, extraction = load_features(options, feature_spec(settings, args.spec), ray=ray)
     speed = extraction.audio_seconds / max(extraction.seconds, 1e-9)
     print(
         f"extracted {len(extraction.features)} songs "
         f"({extraction.audio_seconds / 3600:.2f} h of audio) "
-        f"in {extraction.seconds:.1f} s with {options.workers or os.cpu_count()} worker(s): "
+        f"in {extraction.seconds:.1f} s with {_extract_backend(options, ray)}: "
         f"{speed:.0f}x real time; {extraction.cache_hits} from cache"
     )
     print(dataset.skipped.summary())
@@ -75,28 +82,39 @@ def train_and_write(
     settings: Settings, options: DataOptions, out: Path, spec_file: str | None = None
 ) -> dict:
     """Train on ``options``' data with ``settings``, write the run bundle, print its metrics."""
-    from sentio.export.data.sources import load_prepared
-    from sentio.export.evaluation.predict import metrics_table
+    from sentio.export.data.sources import load_training_data
+    from sentio.export.evaluation.predict import datasets_table, metrics_table
     from sentio.export.model.run import run_manifest, write_run
     from sentio.export.model.train import fit
 
     spec = feature_spec(settings, spec_file)
     mcfg = model_config(settings, options.window, spec.n_features)
     tcfg = train_config(settings)
-    prepared, extraction = load_prepared(options, spec)
+    prepared, extraction, copies = load_training_data(options, spec, tcfg.device)
     print(f"data: {prepared.summary()}")
+    if copies is not None:
+        print(
+            f"device copies: {tcfg.device.copies} per training song; {copies.rendered} rendered, "
+            f"{copies.cache_hits} from the cache, {copies.failed} failed ({copies.seconds:.0f} s)"
+        )
     # The best model so far survives a crash or Ctrl-C here; it goes once the bundle is written.
     checkpoint = out.with_name(f"{out.name}.checkpoint.keras")
     outcome = fit(prepared, mcfg, tcfg, checkpoint=checkpoint)
     source = DataSource(options.kind, str(Path(options.path).resolve()))
+    also = (DataSource("4q", str(options.fourq.resolve())),) if options.fourq else ()
     record = recipe_record(settings, options, mcfg, tcfg)
-    manifest = run_manifest(prepared, mcfg, tcfg, outcome, extraction, source, recipe=record)
+    manifest = run_manifest(
+        prepared, mcfg, tcfg, outcome, extraction, source, recipe=record, also=also
+    )
     write_run(out, manifest, outcome)
     checkpoint.unlink(missing_ok=True)
     print()
     print(metrics_table(outcome.metrics, "songs", title="per song (mean of its windows)"))
     print()
     print(metrics_table(outcome.metrics, "windows", title="per window"))
+    if options.fourq is not None:
+        print()
+        print(datasets_table(outcome.metrics))
     print(f"\n{prepared.skipped.summary()}")
     print(f"wrote {out}/ (model.keras, sentio.json, metrics.json, history.csv, report.md)")
     return outcome.metrics
@@ -194,6 +212,70 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_robustness(args: argparse.Namespace) -> int:
+    """A bundle's song-level predictions under live conditions (level, speaker, room, noise,
+    capture rate) against clean, on its test songs."""
+    import tempfile
+
+    from sentio.export.evaluation.robustness import score_bundle
+    from sentio.runtime.manifest import load
+
+    bundle = args.bundle or _default_bundle()
+    manifest = load(bundle)
+    config = RobustnessConfig(
+        args.conditions, args.seed, args.hop, args.excerpt, limits=args.max_live_drop
+    )
+    with tempfile.TemporaryDirectory(prefix="sentio-generated-") as tmp:
+        songs, data, generated = _live_songs(args, manifest, Path(tmp))
+        if args.max_songs is not None:
+            songs = songs[: args.max_songs]
+        result = score_bundle(bundle, songs, config, data, generated, args.artifact)
+    text = result.markdown()
+    print(text, end="")
+    if args.out:
+        args.out.with_suffix(".md").write_text(text)
+        args.out.with_suffix(".json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+    if not result.passed:
+        print(
+            "error: the live-conditions gate failed: " + "; ".join(result.failures),
+            file=sys.stderr,
+        )
+        return GATE_FAILED
+    return 0
+
+
+def _default_bundle() -> Path:
+    from sentio.runtime.errors import ConfigError
+    from sentio.runtime.model import default_bundle
+
+    bundle = default_bundle()
+    if bundle is None:
+        raise ConfigError("this install has no default model", hint="pass --bundle DIR")
+    return bundle
+
+
+def _live_songs(args: argparse.Namespace, manifest, scratch: Path):
+    """The labelled songs to render: the data given, else the data the bundle records (its
+    test split of either when it names one), else generated music (said so)."""
+    from sentio.export.data.sources import recorded_data_options
+    from sentio.export.evaluation.robustness import bundle_songs, generated_songs
+
+    given = data_options(settings_from(args), required=False, model=manifest)
+    if given is None:
+        recorded = recorded_data_options(manifest)
+        given = recorded if recorded is not None and recorded.path.exists() else None
+    if given is not None:
+        songs, data = bundle_songs(manifest, given)
+        return songs, data, False
+    logging.getLogger("sentio.export").warning(
+        "no labelled data (the bundle's was not found): scoring on generated music; the "
+        "shifts are real, the accuracy is against the generator's labels (pass --emotify "
+        "DIR | --deam DIR | --manifest CSV for real songs)"
+    )
+    songs = generated_songs(manifest.feature_spec, manifest.window.seconds, scratch)
+    return songs, "generated music", True
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from sentio.export.model.search import run_search
 
@@ -221,9 +303,36 @@ def cmd_search(args: argparse.Namespace) -> int:
         train_config(settings),
         args.out,
         progress,
+        ray=ray_options(args),
     )
     print(result.table)
     return 0
+
+
+def ray_options(args: argparse.Namespace):
+    """``--ray [ADDRESS]`` as :class:`~sentio.export.distributed.RayOptions`, or None."""
+    from sentio.export.distributed import RayOptions
+
+    return RayOptions(args.ray) if getattr(args, "ray", None) is not None else None
+
+
+def _extract_backend(options: DataOptions, ray) -> str:
+    if ray is not None:
+        return f"Ray tasks ({ray.address})"
+    return f"{options.workers or os.cpu_count()} worker(s)"
+
+
+def _ray_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    from sentio.export.distributed import LOCAL
+
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help=f"{what} on Ray: a local one, or the cluster at ADDRESS (HOST:PORT, auto); "
+        "needs the ray extra (firmware_notes/cluster.md)",
+    )
 
 
 # ----------------------------------------------------------------------------- parser
@@ -250,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract", help="compute (and cache) features; prints the extraction time")
     add_data_args(p)
+    _ray_arg(p, "extract the songs as tasks")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser(
@@ -273,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_args(p)
     add_search_args(p)
     p.add_argument("--out", type=Path, required=True, help="folder for results.md/json")
+    _ray_arg(p, "run the trials in parallel through Ray Tune")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
@@ -293,6 +404,59 @@ def build_parser() -> argparse.ArgumentParser:
     _threshold_arg(p)
     p.add_argument("--out", type=Path, help="also write OUT.md and OUT.json")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "robustness",
+        help="a bundle's predictions under live conditions (level, speaker, room, noise, "
+        "capture rate) vs clean",
+        description="Render a bundle's test songs as a device would hear them (level, small "
+        "speaker, rooms, noise, 44.1/48 kHz capture), run the bundle's model on each through "
+        "the runtime's path, and report per condition how far the song-level predictions move "
+        "from clean and the accuracy lost (CCC, or sign AUC for +-1 labels). The data: the "
+        "options below, else the bundle's recorded data, else generated music.",
+        epilog="conditions: " + ", ".join(CONDITIONS) + f". default: {', '.join(DEFAULT_SET)}.",
+    )
+    add_data_args(p, required=False)
+    p.add_argument(
+        "--bundle", type=Path, help="an exported bundle (default: the bundled default model)"
+    )
+    p.add_argument("--artifact", help="the model file to run (default: the bundle's choice)")
+    defaults = RobustnessConfig()
+    p.add_argument(
+        "--conditions",
+        type=live_conditions,
+        default=defaults.conditions,
+        metavar="SET|NAMES",
+        help="default, full or comma-separated names (below) (default %(default)s)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=defaults.seed, help="rendering seed (default %(default)s)"
+    )
+    p.add_argument(
+        "--hop",
+        type=float,
+        default=defaults.hop_s,
+        metavar="SECONDS",
+        help="seconds between the windows averaged per song (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-live-drop",
+        type=parse_live_limits,
+        nargs="?",
+        const=LiveLimits(),
+        metavar="SPEC",
+        help="exit 1 when a condition costs more: accuracy=A,shift=S (alone: "
+        "accuracy=0.03,shift=0.06; default: report only)",
+    )
+    p.add_argument(
+        "--excerpt",
+        type=float,
+        metavar="SECONDS",
+        help="score only each song's first SECONDS (default: whole songs)",
+    )
+    p.add_argument("--max-songs", type=int, metavar="N", help="score only the first N songs")
+    p.add_argument("--out", type=Path, help="also write OUT.md and OUT.json")
+    p.set_defaults(func=cmd_robustness)
 
     p = sub.add_parser(
         "demo",

@@ -8,6 +8,7 @@ Labels come out on [-1, 1].
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import math
 from collections import Counter, defaultdict
@@ -34,7 +35,12 @@ class Song:
         path: the audio file.
         valence: label on [-1, 1].
         arousal: label on [-1, 1].
-        group: an optional grouping for reports (Emotify's genre).
+        group: an optional grouping for reports (Emotify's genre) and, for sign-only
+            datasets, for splits (4Q's artist: an artist's clips stay in one split).
+        sign_only: the labels are only the signs of valence and arousal (+-1, a Russell
+            quadrant), not values: training scores the side of zero, not the distance.
+        dataset: which dataset the song came from, when several are trained on at once.
+        artist: the performer, where known: splits keep an artist's songs together.
     """
 
     song_id: str
@@ -42,6 +48,9 @@ class Song:
     valence: float
     arousal: float
     group: str = ""
+    sign_only: bool = False
+    dataset: str = ""
+    artist: str = ""
 
 
 @dataclass
@@ -280,6 +289,29 @@ def load_emotify(root: Path) -> Dataset:
     return Dataset("emotify", songs, skipped, LabelScale(-1.0, 1.0), notes)
 
 
+def combine(datasets: list[Dataset]) -> Dataset:
+    """Several datasets trained on at once: each song tagged with its dataset (ids prefixed
+    ``<dataset>/`` so two datasets' ids cannot collide), skips and notes kept per dataset."""
+    if len(datasets) == 1:
+        only = datasets[0]
+        only.songs = [dataclasses.replace(s, dataset=only.name) for s in only.songs]
+        return only
+    songs: list[Song] = []
+    skipped = SkipLog()
+    notes: list[str] = []
+    for data in datasets:
+        tag = data.name
+        songs += [
+            dataclasses.replace(s, song_id=f"{tag}/{s.song_id}", dataset=tag) for s in data.songs
+        ]
+        for item, reason, kind in data.skipped.items:
+            skipped.items.append((f"{tag}: {item}", reason, kind))
+            skipped._per_kind[kind] += 1
+        notes += [f"{tag}: {note}" for note in data.notes]
+    name = "+".join(d.name for d in datasets)
+    return Dataset(name, songs, skipped, datasets[0].label_scale, notes)
+
+
 def _numeric_key(text: str) -> tuple[int, str]:
     return (int(text), "") if text.isdigit() else (math.inf, text)  # type: ignore[return-value]
 
@@ -288,7 +320,9 @@ def _numeric_key(text: str) -> tuple[int, str]:
 
 
 def load_manifest_csv(path: Path, scale: LabelScale | None = None) -> Dataset:
-    """A user's CSV: ``path,valence,arousal`` (optional ``id``, ``group``), paths relative to it.
+    """A user's CSV: ``path,valence,arousal`` (optional ``id``, ``group``), paths relative to it;
+    or ``path,quadrant`` (``Q1``..``Q4``; optional ``id``, ``artist``): sign-only labels, split
+    by artist when the column is there.
 
     Args:
         path: the CSV file.
@@ -300,7 +334,10 @@ def load_manifest_csv(path: Path, scale: LabelScale | None = None) -> Dataset:
         raise DatasetError(f"manifest not found: {path}", hint="check the --manifest path")
     skipped = SkipLog()
     songs: dict[str, Song] = {}
-    for line_no, row in _read_csv(path):
+    rows = list(_read_csv(path))
+    if rows and "quadrant" in rows[0][1] and "valence" not in rows[0][1]:
+        return _quadrant_csv(path, rows, skipped)
+    for line_no, row in rows:
         _require_columns(path, row, ("path", "valence", "arousal"))
         where = f"{path.name} row {line_no}"
         if not row["path"]:
@@ -319,3 +356,35 @@ def load_manifest_csv(path: Path, scale: LabelScale | None = None) -> Dataset:
         songs[song_id] = Song(song_id, audio, valence, arousal, group=row.get("group", ""))
     present = _keep_present(songs.values(), skipped)
     return Dataset(f"manifest:{path.name}", present, skipped, scale)
+
+
+def _quadrant_csv(path: Path, rows: list[tuple[int, dict[str, str]]], skipped: SkipLog) -> Dataset:
+    from sentio.export.data.quadrants import QUADRANT_SIGNS, parse_quadrant
+
+    songs: dict[str, Song] = {}
+    notes = ["labels are the signs of valence and arousal from the quadrant column (+-1)"]
+    if "artist" not in rows[0][1]:
+        note = "no artist column: split by song (an artist's songs may land in train and test)"
+        log.warning("%s: %s", path.name, note)
+        notes.append(note)
+    for line_no, row in rows:
+        _require_columns(path, row, ("path", "quadrant"))
+        where = f"{path.name} row {line_no}"
+        quadrant = parse_quadrant(row["quadrant"])
+        if not row["path"] or quadrant is None:
+            reason = "empty path" if not row["path"] else f"unknown quadrant {row['quadrant']!r}"
+            skipped.skip(where, f"{reason} (expected a path and Q1..Q4)", reason.split(" '")[0])
+            continue
+        audio = Path(row["path"])
+        audio = audio if audio.is_absolute() else path.parent / audio
+        song_id = row.get("id") or row["path"]
+        if song_id in songs:
+            skipped.skip(where, f"{song_id} is listed twice; kept the first", "song listed twice")
+            continue
+        valence, arousal = QUADRANT_SIGNS[quadrant]
+        artist = row.get("artist", "")
+        songs[song_id] = Song(
+            song_id, audio, valence, arousal, group=artist, sign_only=True, artist=artist
+        )
+    present = _keep_present(songs.values(), skipped)
+    return Dataset(f"manifest:{path.name}", present, skipped, LabelScale(-1.0, 1.0), notes)

@@ -162,7 +162,8 @@ def load_4q(root: Path) -> QuadrantDataset:
         clips[song_id] = QuadrantClip(
             quadrant, _parse_pquad(row.get("PQuad", "")), artist, row.get("Title", "")
         )
-        songs.append(Song(song_id, path, valence, arousal, group=artist or song_id))
+        group = artist or song_id
+        songs.append(Song(song_id, path, valence, arousal, group, sign_only=True, artist=artist))
     if not checked_header:
         raise DatasetError(f"{annotations} has no rows", hint="check that it is the right file")
     return QuadrantDataset("4q", songs, skipped, LabelScale(-1.0, 1.0), notes, clips=clips)

@@ -8,10 +8,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentio.export.data.datasets import Dataset, load_deam, load_emotify, load_manifest_csv
-from sentio.export.data.extract import Extraction, default_cache_dir, extract_songs
+from sentio.export.data.datasets import (
+    Dataset,
+    combine,
+    load_deam,
+    load_emotify,
+    load_manifest_csv,
+)
+from sentio.export.data.device_copies import DeviceCopies
+from sentio.export.data.extract import (
+    CopyExtraction,
+    Extraction,
+    default_cache_dir,
+    extract_device_copies,
+    extract_songs,
+)
 from sentio.export.data.labels import LabelScale
-from sentio.export.data.windows import PreparedData, prepare
+from sentio.export.data.quadrants import load_4q
+from sentio.export.data.windows import PreparedData, attach_copies, prepare
+from sentio.export.distributed import RayOptions
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.manifest import Manifest
@@ -32,7 +47,9 @@ class DataOptions:
         stride: frames between training windows of a song.
         short: ``skip`` or ``pad`` songs shorter than a window.
         split_seed: seed of the song-level split.
-        limit: use only the first N songs (quick trials).
+        fourq: a 4Q-layout folder (``annotations.csv`` + ``audio/Q<n>/``) to train on beside
+            ``kind``'s data: quadrant labels, scored by their signs, split by artist.
+        limit: use only the first N songs of each dataset (quick trials).
         progress: show progress bars.
     """
 
@@ -48,33 +65,54 @@ class DataOptions:
     split_seed: int = 0
     limit: int | None = None
     progress: bool = True
+    fourq: Path | None = None
 
 
 def load_dataset(options: DataOptions) -> Dataset:
-    if options.kind == "emotify":
-        dataset = load_emotify(options.path)
-    elif options.kind == "deam":
-        dataset = load_deam(options.path, fix_swap=options.fix_deam_swap)
-    elif options.kind == "manifest":
-        dataset = load_manifest_csv(options.path, options.label_scale)
+    """The labelled songs of ``options``: its dataset, plus 4Q when ``fourq`` is set (then
+    every song id is prefixed with its dataset's name)."""
+    datasets = [_load_one(options.kind, options.path, options)]
+    if options.fourq is not None:
+        datasets.append(_load_one("4q", options.fourq, options))
+    return combine(datasets)
+
+
+def _load_one(kind: str, path: Path, options: DataOptions) -> Dataset:
+    if kind == "emotify":
+        dataset = load_emotify(path)
+    elif kind == "deam":
+        dataset = load_deam(path, fix_swap=options.fix_deam_swap)
+    elif kind == "manifest":
+        dataset = load_manifest_csv(path, options.label_scale)
+    elif kind == "4q":
+        dataset = load_4q(path)
     else:
         raise ConfigError(
-            f"unknown dataset kind {options.kind!r}", hint="use emotify, deam or manifest"
+            f"unknown dataset kind {kind!r}", hint="use emotify, deam, manifest or 4q"
         )
     if options.limit is not None:
         dataset.songs = dataset.songs[: options.limit]
     if not dataset.songs:
         raise ConfigError(
-            f"no usable songs in {options.path}",
+            f"no usable songs in {path}",
             hint="check the path; the warnings above say what was skipped and why",
         )
     return dataset
 
 
-def load_features(options: DataOptions, spec: FrameSpec) -> tuple[Dataset, Extraction]:
+def load_features(
+    options: DataOptions, spec: FrameSpec, ray: RayOptions | None = None
+) -> tuple[Dataset, Extraction]:
+    """The dataset's songs and their features (``ray``: extracted as Ray tasks there)."""
     dataset = load_dataset(options)
     extraction = extract_songs(
-        dataset.songs, spec, dataset.skipped, options.cache_dir, options.workers, options.progress
+        dataset.songs,
+        spec,
+        dataset.skipped,
+        options.cache_dir,
+        options.workers,
+        options.progress,
+        ray=ray,
     )
     return dataset, extraction
 
@@ -102,6 +140,28 @@ def load_prepared(
     return prepared, extraction
 
 
+def load_training_data(
+    options: DataOptions, spec: FrameSpec, device: DeviceCopies
+) -> tuple[PreparedData, Extraction, CopyExtraction | None]:
+    """:func:`load_prepared`, then ``device``'s renderings of every training song attached
+    (None when device copies are off)."""
+    prepared, extraction = load_prepared(options, spec)
+    if not device.enabled:
+        return prepared, extraction, None
+    train = [s.song for s in prepared.splits["train"]]
+    copies = extract_device_copies(
+        train,
+        spec,
+        device,
+        prepared.skipped,
+        options.cache_dir,
+        options.workers,
+        options.progress,
+    )
+    attach_copies(prepared, copies.features)
+    return prepared, extraction, copies
+
+
 def recorded_data_options(manifest: Manifest, **overrides: Any) -> DataOptions | None:
     """The data a bundle's model was trained on, as its manifest recorded it (kind, path, label
     scale, window, train stride, split seed), or None when no source was recorded.
@@ -111,11 +171,13 @@ def recorded_data_options(manifest: Manifest, **overrides: Any) -> DataOptions |
     source = manifest.data.source
     if source is None:
         return None
+    fourq = [Path(s.path) for s in manifest.data.also if s.kind == "4q"]
     recorded = DataOptions(
         kind=source.kind,
         path=Path(source.path),
         label_scale=LabelScale(*manifest.data.label_scale),
         split_seed=manifest.data.split_seed,
+        fourq=fourq[0] if fourq else None,
     )
     return with_model_window(dataclasses.replace(recorded, **overrides), manifest)
 

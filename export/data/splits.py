@@ -7,6 +7,7 @@ quadrant so each split sees all four moods, and seeded so a run can be repeated.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -63,7 +64,8 @@ def _split_groups(
     groups: Mapping[str, str],
 ) -> dict[str, list[Song]]:
     """Whole groups to splits: groups are stratified by the quadrant most of their songs are
-    in, shuffled, and dealt out until each split holds its share of the *songs*."""
+    in, shuffled within their stratum, interleaved across strata, and dealt out until each
+    split holds its share of the *songs*; a split left empty takes a whole group from train."""
     rng = np.random.default_rng(seed)
     members: dict[str, list[Song]] = defaultdict(list)
     for song in sorted(songs, key=lambda s: s.song_id):
@@ -72,18 +74,19 @@ def _split_groups(
     for name in sorted(members):
         quadrants = [quadrant(s.valence, s.arousal) for s in members[name]]
         strata[max(sorted(set(quadrants)), key=quadrants.count)].append(name)
-    out: dict[str, list[Song]] = {name: [] for name in SPLITS}
-    for stratum in sorted(strata):
-        names = [strata[stratum][i] for i in rng.permutation(len(strata[stratum]))]
-        total = sum(len(members[n]) for n in names)
-        bounds = np.cumsum(fractions)[:2] * total
-        dealt = 0
-        for name in names:
-            split = SPLITS[int(np.searchsorted(bounds, dealt + len(members[name]) / 2))]
-            out[split] += members[name]
-            dealt += len(members[name])
-    _fill_empty_splits(out, fractions)
-    return out
+    shuffled = [[strata[k][i] for i in rng.permutation(len(strata[k]))] for k in sorted(strata)]
+    order = [name for row in itertools.zip_longest(*shuffled) for name in row if name]
+    bounds = np.cumsum(fractions)[:2] * len(songs)
+    dealt_to: dict[str, list[str]] = {name: [] for name in SPLITS}
+    dealt = 0
+    for name in order:
+        size = len(members[name])
+        dealt_to[SPLITS[int(np.searchsorted(bounds, dealt + size / 2))]].append(name)
+        dealt += size
+    for split, share in zip(SPLITS[1:], fractions[1:], strict=True):
+        if share > 0 and not dealt_to[split] and len(dealt_to["train"]) > 1:
+            dealt_to[split].append(dealt_to["train"].pop())
+    return {split: [s for n in names for s in members[n]] for split, names in dealt_to.items()}
 
 
 def _fill_empty_splits(out: dict[str, list[Song]], fractions: tuple[float, float, float]) -> None:

@@ -25,6 +25,7 @@ class SongWindows:
     song: Song
     frames: np.ndarray
     starts: np.ndarray
+    copies: list[np.ndarray] = field(default_factory=list)  # device renderings, normalized
 
     @property
     def label(self) -> np.ndarray:
@@ -73,6 +74,24 @@ def _fit_to_window(
         "shorter than a window",
     )
     return None
+
+
+def split_by_dataset(
+    songs: list[Song], fractions: tuple[float, float, float], seed: int
+) -> dict[str, list[Song]]:
+    """Each dataset split on its own (so each has its own test songs), by artist where a
+    dataset's artists repeat (4Q), by song otherwise; the splits then joined."""
+    by_dataset: dict[str, list[Song]] = {}
+    for song in songs:
+        by_dataset.setdefault(song.dataset, []).append(song)
+    out: dict[str, list[Song]] = {}
+    for members in by_dataset.values():
+        artists = [s.artist for s in members if s.artist]
+        repeat = len(set(artists)) < len(artists)
+        groups = {s.song_id: s.artist for s in members} if repeat else None
+        for name, part in split_songs(members, fractions, seed, groups).items():
+            out.setdefault(name, []).extend(part)
+    return out
 
 
 def prepare(
@@ -124,7 +143,7 @@ def prepare(
             hint="check the run summary for skipped songs, or give more data",
         )
     if stats is None:
-        by_split = split_songs(songs, fractions, seed)
+        by_split = split_by_dataset(songs, fractions, seed)
         stats = FeatureStats.fit([usable[s.song_id] for s in by_split["train"]])
     elif split_ids is not None:  # a trained model's own splits
         by_id = {s.song_id: s for s in songs}
@@ -143,3 +162,21 @@ def song_windows(
 ) -> SongWindows:
     """A song's normalized frames with the start of each of its windows."""
     return SongWindows(song, stats.apply(frames), window_starts(frames.shape[0], window, stride))
+
+
+def attach_copies(prepared: PreparedData, copies: dict[str, list[np.ndarray]]) -> int:
+    """Give the training songs their device copies (raw features per song id), normalized with
+    the training statistics and cut to each clean song's length; returns how many attached.
+
+    Only the training split gets copies: validation chooses the model on clean songs and the
+    live-conditions harness scores the test songs through devices it has not trained on.
+    """
+    from sentio.export.data.device_copies import fit_length
+
+    attached = 0
+    for song in prepared.splits.get("train", []):
+        rendered = copies.get(song.song.song_id, [])
+        n_frames = song.frames.shape[0]
+        song.copies = [prepared.stats.apply(fit_length(f, n_frames)) for f in rendered]
+        attached += len(song.copies)
+    return attached

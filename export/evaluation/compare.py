@@ -13,6 +13,7 @@ from sentio.export.evaluation.metrics import (
     regression_report,
 )
 from sentio.export.evaluation.predict import evaluate_predictions, predict_windows
+from sentio.export.evaluation.targets import compare_on_dataset, targets_markdown
 
 METRICS = ("rmse", "mae", "r2", "ccc", "accuracy")
 
@@ -26,9 +27,15 @@ def compare_with_baseline(
     y = np.array([s["label"] for s in crnn["per_song"]])
     p_crnn = np.array([s["prediction"] for s in crnn["per_song"]])
     ridge, alpha_scores = fit_baseline(prepared.splits)
-    ridge_report, y_ridge, p_ridge = evaluate_baseline(ridge, test, threshold)
+    _, y_ridge, p_ridge = evaluate_baseline(ridge, test, threshold)
     if not np.allclose(y, y_ridge):
         raise AssertionError("CRNN and ridge test songs are not in the same order")
+    datasets = _per_dataset(test, crnn["per_song"], y, p_crnn, p_ridge, n_resamples)
+    # the value tables score songs with values (quadrant-only songs are in ``datasets``)
+    valued = np.array([not s.song.sign_only for s in test]) if len(test) == len(y) else None
+    if valued is not None and valued.any():
+        y, p_crnn, p_ridge = y[valued], p_crnn[valued], p_ridge[valued]
+        test = [s for s, keep in zip(test, valued, strict=True) if keep]
     groups = [s.song.group for s in test]
     return {
         "songs": len(test),
@@ -40,13 +47,29 @@ def compare_with_baseline(
         "ridge": {
             "alpha": ridge.alpha,
             "validation_ccc_by_alpha": alpha_scores,
-            "report": ridge_report,
-            "intervals": bootstrap_intervals(y_ridge, p_ridge, threshold, n_resamples),
-            "groups": _group_reports(y_ridge, p_ridge, groups, threshold),
+            "report": regression_report(y, p_ridge, threshold),
+            "intervals": bootstrap_intervals(y, p_ridge, threshold, n_resamples),
+            "groups": _group_reports(y, p_ridge, groups, threshold),
         },
         "ccc_difference": paired_ccc_difference(y, p_crnn, p_ridge, n_resamples),
+        "datasets": datasets,
         "per_song": crnn["per_song"],
     }
+
+
+def _per_dataset(test, per_song, y, p_crnn, p_ridge, n_resamples: int) -> dict[str, dict]:
+    """Each dataset of the test split on its own metrics (AUCs for quadrant labels, CCC for
+    values), CRNN and ridge side by side with paired differences."""
+    songs = {s.song.song_id: s.song for s in test}
+    members: dict[str, list[int]] = {}
+    for i, row in enumerate(per_song):
+        members.setdefault(songs[row["song_id"]].dataset or "all", []).append(i)
+    out = {}
+    for name, idx in sorted(members.items()):
+        sign_only = all(songs[per_song[i]["song_id"]].sign_only for i in idx)
+        predictions = {"crnn": p_crnn[idx], "ridge": p_ridge[idx]}
+        out[name] = compare_on_dataset(y[idx], predictions, sign_only, n_resamples=n_resamples)
+    return out
 
 
 def _group_reports(y, p, groups, threshold) -> dict:
@@ -59,7 +82,19 @@ def _group_reports(y, p, groups, threshold) -> dict:
 
 def comparison_markdown(result: dict) -> str:
     """Side-by-side table (value [95% interval]) and the per-genre CCCs."""
-    lines = [
+    lines = []
+    if result.get("datasets"):
+        lines += [
+            "Per dataset, test songs (AUC of the valence and arousal signs and quadrant "
+            "accuracy where labels are quadrants, CCC where they are values); 95% bootstrap "
+            "intervals; differences paired over the same resampled songs:",
+            "",
+            targets_markdown(result["datasets"]),
+            "",
+            "Songs with values only:",
+            "",
+        ]
+    lines += [
         f"Test split, per song (n = {result['songs']}); 95% intervals from 1,000 bootstrap "
         "resamples of the test songs.",
         "",

@@ -120,3 +120,23 @@ def paired_ccc_difference(
             "a_better": round(float(np.mean(draws[:, d] > 0)), 3),
         }
     return out
+
+
+def auc(signs: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores`` ranking the positive ``signs`` (> 0) above the
+    negative ones: the Mann-Whitney U statistic over ranks, ties counted half (NaN when only
+    one class is present). For labels that are signs only (quadrant datasets)."""
+    signs, scores = np.asarray(signs, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    positive = signs > 0
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(scores.size)
+    sorted_scores = scores[order]
+    # average ranks over ties (1-based)
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    ends = np.r_[starts[1:], scores.size]
+    for s, e in zip(starts, ends, strict=True):
+        ranks[order[s:e]] = (s + e + 1) / 2
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 from sentio.export.data.windows import PreparedData, SongWindows
-from sentio.export.evaluation.metrics import DIMENSIONS, regression_report
+from sentio.export.evaluation.metrics import DIMENSIONS, auc, regression_report
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (n, window, features) -> (n, 2)
 
@@ -31,20 +31,68 @@ def predict_windows(
     return out
 
 
+def sign_report(y: np.ndarray, p: np.ndarray) -> dict:
+    """Songs whose labels are only signs (quadrants): how well predictions rank and place them.
+    AUC of valence and of arousal (the label's sign vs the prediction), quadrant accuracy."""
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    return {
+        "n": int(y.shape[0]),
+        "valence_auc": auc(y[:, 0], p[:, 0]),
+        "arousal_auc": auc(y[:, 1], p[:, 1]),
+        "quadrant_accuracy": float(np.mean(np.all(np.sign(p) == np.sign(y), axis=1))),
+    }
+
+
 def evaluate_predictions(
     songs: list[SongWindows], predictions: list[np.ndarray], threshold: float = 0.5
 ) -> dict:
-    """Metrics per window, per song, and per song group (e.g. Emotify genre)."""
+    """Metrics per window, per song, per song group (e.g. Emotify genre) and per dataset.
+
+    ``windows`` and ``songs`` score the songs with values (all songs when none has values);
+    songs with only signs (4Q) are scored in ``datasets`` by AUC and quadrant accuracy."""
     kept = [(s, p) for s, p in zip(songs, predictions, strict=True) if p.shape[0]]
     if not kept:
         return {"windows": {"n": 0}, "songs": {"n": 0}, "groups": {}, "per_song": []}
+    datasets = _dataset_reports(kept, threshold)
+    valued = [(s, p) for s, p in kept if not s.song.sign_only]
+    report = _value_reports(valued or kept, threshold)
+    report["datasets"] = datasets
+    report["per_song"] = [
+        {
+            "song_id": s.song.song_id,
+            "group": s.song.group,
+            "windows": int(p.shape[0]),
+            "label": s.label.tolist(),
+            "prediction": p.mean(axis=0).tolist(),
+        }
+        for s, p in kept
+    ]
+    return report
+
+
+def _dataset_reports(kept: list, threshold: float) -> dict[str, dict]:
+    by_dataset: dict[str, list] = defaultdict(list)
+    for s, p in kept:
+        by_dataset[s.song.dataset].append((s, p))
+    out = {}
+    for name, members in sorted(by_dataset.items()):
+        y = np.stack([s.label for s, _ in members])
+        p = np.stack([q.mean(axis=0) for _, q in members])
+        if all(s.song.sign_only for s, _ in members):
+            out[name or "all"] = sign_report(y, p)
+        else:
+            out[name or "all"] = regression_report(y, p, threshold)
+    return out
+
+
+def _value_reports(kept: list, threshold: float) -> dict:
     window_y = np.concatenate([np.repeat(s.label[None], p.shape[0], 0) for s, p in kept])
     window_p = np.concatenate([p for _, p in kept])
     song_y = np.stack([s.label for s, _ in kept])
     song_p = np.stack([p.mean(axis=0) for _, p in kept])
     groups: dict[str, list[int]] = defaultdict(list)
     for i, (s, _) in enumerate(kept):
-        if s.song.group:
+        if s.song.group and not s.song.sign_only:  # 4Q's groups are artists: hundreds
             groups[s.song.group].append(i)
     return {
         "windows": regression_report(window_y, window_p, threshold),
@@ -53,16 +101,6 @@ def evaluate_predictions(
             g: regression_report(song_y[idx], song_p[idx], threshold)
             for g, idx in sorted(groups.items())
         },
-        "per_song": [
-            {
-                "song_id": s.song.song_id,
-                "group": s.song.group,
-                "windows": int(p.shape[0]),
-                "label": s.label.tolist(),
-                "prediction": p.mean(axis=0).tolist(),
-            }
-            for s, p in kept
-        ],
     }
 
 
@@ -86,6 +124,22 @@ def metrics_table(results: dict[str, dict], level: str = "songs", title: str = "
             row += f" {d['accuracy']:5.2f}"
         row += f" | {rep['emotion_accuracy']:7.2f}"
         lines.append(row)
+    return "\n".join(lines)
+
+
+def datasets_table(results: dict[str, dict]) -> str:
+    """Per split and dataset: CCC for datasets with values, AUCs for sign-only ones."""
+    lines = ["per dataset (songs): CCC V/A where labels are values; AUC V/A + quadrant acc"]
+    for split, result in results.items():
+        for name, rep in result.get("datasets", {}).items():
+            if "valence_auc" in rep:
+                text = (
+                    f"AUC V {rep['valence_auc']:.3f}  AUC A {rep['arousal_auc']:.3f}  "
+                    f"quadrant acc {rep['quadrant_accuracy']:.3f}"
+                )
+            else:
+                text = f"CCC V {rep['valence']['ccc']:.3f}  CCC A {rep['arousal']['ccc']:.3f}"
+            lines.append(f"  {split:<6} {name:<12} n={rep['n']:<4} {text}")
     return "\n".join(lines)
 
 

@@ -24,6 +24,11 @@ class WindowBatches(keras.utils.PyDataset):
         seed: shuffle seed.
         mixup: Beta parameter of mixup (0: off); see ``TrainConfig.mixup``.
         augmentation: changes to each window, drawn anew every time a batch is made.
+        sign_labels: labels get a third column, 1 for songs whose labels are only signs (the
+            loss is then :class:`~sentio.export.model.losses.SignAwareLoss`).
+        clean_share: for songs with device copies (``SongWindows.copies``), the share of
+            windows cut from the clean song; the others come from a copy drawn uniformly,
+            anew every time a batch is made.
     """
 
     def __init__(
@@ -35,6 +40,8 @@ class WindowBatches(keras.utils.PyDataset):
         seed: int = 0,
         mixup: float = 0.0,
         augmentation: Augmentation = NONE,
+        sign_labels: bool = False,
+        clean_share: float = 1.0,
     ):
         super().__init__()
         self.songs = songs
@@ -50,9 +57,19 @@ class WindowBatches(keras.utils.PyDataset):
         self.order = np.random.default_rng(seed).permutation(len(self.index))
         self.mixup = mixup
         self.mix_rng = np.random.default_rng(seed + 1)
+        self.sign_labels = sign_labels
+        self.clean_share = clean_share
+        self.copy_rng = np.random.default_rng(seed + 3)
 
     def __len__(self) -> int:
         return math.ceil(len(self.index) / self.batch_size)
+
+    def _source(self, song: int) -> np.ndarray:
+        """The frames a window of ``song`` is cut from: the clean song or one of its copies."""
+        song_windows = self.songs[song]
+        if not song_windows.copies or self.copy_rng.random() < self.clean_share:
+            return song_windows.frames
+        return song_windows.copies[int(self.copy_rng.integers(len(song_windows.copies)))]
 
     def __getitem__(self, batch: int):
         rows = self.index[self.order[batch * self.batch_size : (batch + 1) * self.batch_size]]
@@ -60,10 +77,13 @@ class WindowBatches(keras.utils.PyDataset):
         starts = self.augmentation.jitter_starts(
             starts, self.lengths[songs], self.window, self.augment_rng
         )
-        pairs = zip(songs, starts, strict=True)
-        x = np.stack([self.songs[i].frames[s : s + self.window] for i, s in pairs])
+        sources = [self._source(i) for i in songs]
+        x = np.stack([f[s : s + self.window] for f, s in zip(sources, starts, strict=True)])
         x = self.augmentation.apply(x, self.augment_rng)
         y = np.stack([self.songs[i].label for i in songs])
+        if self.sign_labels:
+            flags = np.array([[self.songs[i].song.sign_only] for i in songs], dtype=np.float32)
+            y = np.concatenate([y, flags], axis=1)
         if self.mixup > 0 and len(rows) > 1:
             weight = self.mix_rng.beta(self.mixup, self.mixup, (len(rows), 1)).astype(np.float32)
             partner = self.mix_rng.permutation(len(rows))

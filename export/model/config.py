@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from sentio.export.data.device_copies import OFF, DeviceCopies
 from sentio.export.model.augment import NONE, Augmentation
 from sentio.runtime.errors import ConfigError
 
@@ -30,6 +31,13 @@ class TrainConfig:
             weight drawn from Beta(mixup, mixup); 0 is off.
         augmentation: jitter, SpecAugment-style masks and noise on training windows
             (:mod:`sentio.export.model.augment`); all off by default.
+        sign_weight: weight of the sign term for songs whose labels are only signs (4Q's
+            quadrants): a hinge ``max(0, sign_margin - label * prediction)`` per dimension,
+            beside the loss above on songs with values. Unused without such songs.
+        sign_margin: how far past zero a sign-only song's prediction must be to cost nothing.
+        device: audio-level augmentation: device renderings of each training song (speaker,
+            room, noise, gain, capture rate), drawn from instead of the clean song for a share
+            of the windows (:mod:`sentio.export.data.device_copies`); off by default.
     """
 
     epochs: int = 100
@@ -50,6 +58,9 @@ class TrainConfig:
     seed: int = 0
     mixup: float = 0.0
     augmentation: Augmentation = NONE
+    sign_weight: float = 1.0
+    sign_margin: float = 0.3
+    device: DeviceCopies = OFF
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -58,6 +69,8 @@ class TrainConfig:
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch size must be at least 1")
+        if self.sign_weight < 0 or not 0 <= self.sign_margin < 1:
+            raise ConfigError("need sign_weight >= 0 and 0 <= sign_margin < 1")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keras
 from sentio.export.model.config import TrainConfig
+from sentio.runtime.errors import ConfigError
 
 
 @keras.saving.register_keras_serializable(package="sentio")
@@ -49,6 +50,68 @@ class CCCLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="sentio")
+class SignAwareLoss(keras.losses.Loss):
+    """For data that mixes songs with values (Emotify) and songs with only signs (4Q's
+    quadrants). ``y_true`` is (n, 3): valence, arousal, and 1 where the labels are only signs.
+
+    Songs with values: the CCC loss over those rows of the batch (``ccc``) plus half their
+    weighted MSE, or the weighted MSE alone. Songs with signs: ``sign_weight`` times a hinge,
+    ``max(0, margin - label * prediction)`` per dimension: right side of zero by ``margin``
+    costs nothing, so a quadrant label never pulls a prediction to +-1."""
+
+    def __init__(
+        self, weights=(1.0, 1.0), ccc=True, sign_weight=1.0, margin=0.3, name="sign_aware", **kw
+    ):
+        super().__init__(name=name, **kw)
+        self.weights = tuple(float(w) for w in weights)
+        self.ccc, self.sign_weight, self.margin = bool(ccc), float(sign_weight), float(margin)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        w = ops.convert_to_tensor(self.weights, dtype=y_pred.dtype)
+        labels, sign_only = y_true[:, :2], y_true[:, 2:3]
+        valued = 1.0 - sign_only
+        mse = ops.sum(w * ops.square(labels - y_pred), axis=-1) / ops.sum(w)
+        hinge = ops.sum(w * ops.relu(self.margin - labels * y_pred), axis=-1) / ops.sum(w)
+        per_row = valued[:, 0] * mse * (0.5 if self.ccc else 1.0)
+        per_row = per_row + self.sign_weight * sign_only[:, 0] * hinge
+        if not self.ccc:
+            return per_row
+        return per_row + _masked_ccc_loss(labels, y_pred, valued, w)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "weights": list(self.weights),
+            "ccc": self.ccc,
+            "sign_weight": self.sign_weight,
+            "margin": self.margin,
+        }
+
+
+def _masked_ccc_loss(labels, y_pred, mask, w):
+    """1 - CCC over the rows where ``mask`` is 1 (0 when the batch has none), weighted."""
+    ops = keras.ops
+    count = ops.sum(mask)
+    n = ops.maximum(count, 1.0)
+    mean_t = ops.sum(mask * labels, axis=0) / n
+    mean_p = ops.sum(mask * y_pred, axis=0) / n
+    cov = ops.sum(mask * (labels - mean_t) * (y_pred - mean_p), axis=0) / n
+    var_t = ops.sum(mask * ops.square(labels - mean_t), axis=0) / n
+    var_p = ops.sum(mask * ops.square(y_pred - mean_p), axis=0) / n
+    concordance = 2.0 * cov / (var_t + var_p + ops.square(mean_t - mean_p) + 1e-6)
+    batch = ops.sum(w * (1.0 - concordance)) / ops.sum(w)
+    return ops.where(count > 1.0, batch, 0.0)
+
+
+@keras.saving.register_keras_serializable(package="sentio")
+def sign_agreement(y_true, y_pred):
+    """Share of valence and arousal predictions on the label's side of zero."""
+    same = keras.ops.sign(y_true[:, :2]) == keras.ops.sign(y_pred)
+    return keras.ops.mean(keras.ops.cast(same, "float32"), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="sentio")
 def valence_mae(y_true, y_pred):
     return keras.ops.abs(y_true[:, 0] - y_pred[:, 0])
 
@@ -75,7 +138,16 @@ class EmotionAccuracy(keras.metrics.MeanMetricWrapper):
         return {"name": self.name, "threshold": self.threshold}
 
 
-def make_loss(config: TrainConfig):
+def make_loss(config: TrainConfig, sign_labels: bool = False):
+    """The configured loss; ``sign_labels``: the batches carry a sign-only column (4Q)."""
+    if sign_labels:
+        if config.loss not in ("ccc", "weighted_mse"):
+            raise ConfigError(
+                f"loss {config.loss!r} cannot train on sign-only labels (4Q)",
+                hint="use --loss ccc or weighted_mse",
+            )
+        weights = (config.valence_weight, config.arousal_weight)
+        return SignAwareLoss(weights, config.loss == "ccc", config.sign_weight, config.sign_margin)
     if config.loss == "mse":
         return keras.losses.MeanSquaredError()
     if config.loss == "huber":
@@ -85,7 +157,9 @@ def make_loss(config: TrainConfig):
     return WeightedMSE((config.valence_weight, config.arousal_weight))
 
 
-def make_metrics(threshold: float) -> list:
+def make_metrics(threshold: float, sign_labels: bool = False) -> list:
+    if sign_labels:  # labels (n, 3): metrics that read only valence and arousal
+        return [valence_mae, arousal_mae, sign_agreement]
     return [
         keras.metrics.RootMeanSquaredError(name="rmse"),
         keras.metrics.MeanAbsoluteError(name="mae"),

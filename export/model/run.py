@@ -69,7 +69,10 @@ def window_entry(prepared: PreparedData, default_hop_s: float = DEFAULT_HOP_S) -
 
 
 def data_provenance(
-    prepared: PreparedData, extraction: Extraction | None, source: DataSource | None
+    prepared: PreparedData,
+    extraction: Extraction | None,
+    source: DataSource | None,
+    also: tuple[DataSource, ...] = (),
 ) -> DataProvenance:
     """The manifest's ``data``: what the model was trained and tested on, and where it was read
     from (``source``, so an export can find it again)."""
@@ -81,6 +84,7 @@ def data_provenance(
         skipped=tuple(dataset.skipped.to_list()),
         notes=tuple(dataset.notes),
         source=source,
+        also=also,
         split_seed=prepared.split_seed,
         splits={name: tuple(ids) for name, ids in prepared.split_ids().items()},
         padded_short_songs=tuple(prepared.padded),
@@ -97,6 +101,7 @@ def run_manifest(
     extraction: Extraction,
     source: DataSource | None = None,
     recipe: dict[str, Any] | None = None,
+    also: tuple[DataSource, ...] = (),
 ) -> Manifest:
     """The bundle manifest (``sentio.json``) of a training run: the feature contract, the
     Keras model entry, the architecture and training configs, metrics and data provenance.
@@ -125,9 +130,10 @@ def run_manifest(
         },
         recipe=recipe,
         metrics={
-            name: {k: r[k] for k in ("windows", "songs")} for name, r in outcome.metrics.items()
+            name: {k: r[k] for k in ("windows", "songs", "datasets") if k in r}
+            for name, r in outcome.metrics.items()
         },
-        data=data_provenance(prepared, extraction, source),
+        data=data_provenance(prepared, extraction, source, also),
         tool_versions=tool_versions(),
     )
 

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sentio.export.data.sources import DataOptions, load_prepared
+from sentio.export.data.sources import DataOptions, load_training_data
+from sentio.export.data.windows import PreparedData
+from sentio.export.distributed import RayOptions
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
 from sentio.runtime.errors import ConfigError
@@ -168,6 +170,7 @@ def run_search(
     train: TrainConfig,
     out_dir: Path,
     progress: Progress | None = None,
+    ray: RayOptions | None = None,
 ) -> SearchResult:
     """Prepare the data once, then train one model per candidate until trials or time run out.
 
@@ -179,16 +182,28 @@ def run_search(
         out_dir: where ``results.json`` (after every trial: survives a crash) and
             ``results.md`` go.
         progress: called as trials start and finish (see :data:`Progress`).
+        ray: run the trials in parallel through Ray Tune there (one CPU each; see
+            :mod:`sentio.export.model.search_ray`); the rows and the ranking are the same.
     """
-    from sentio.export.model.train import fit  # TensorFlow: only when a search runs
-
     space = config.space if config.space is not None else DEFAULT_SPACE
     validate_space(space)
     plan = candidates(space, config.strategy, config.trials, train.seed)
-    prepared, _ = load_prepared(data, spec)
+    if ray is not None:  # a missing extra or a cluster that is down, before the data is read
+        from sentio.export.distributed import check_reachable, require_ray
+
+        require_ray()
+        check_reachable(ray.address)
+    prepared, _, _ = load_training_data(data, spec, train.device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda event, **details: None)
+    if ray is not None:
+        from sentio.export.model.search_ray import run_trials_on_ray
+
+        rows, skipped = run_trials_on_ray(
+            plan, prepared, model, train, config.budget_minutes, ray, out_dir, report
+        )
+        return _finish(config, rows, skipped, out_dir)
     rows: list[dict] = []
     skipped = 0
     deadline = time.monotonic() + config.budget_minutes * 60
@@ -202,22 +217,41 @@ def run_search(
             break
         log.info("trial %d/%d: %s", i, len(plan), params)
         report("start", index=i, total=len(plan), params=params)
-        mcfg, tcfg = apply_params(params, model, train)
-        start = time.perf_counter()
-        outcome = fit(prepared, mcfg, tcfg, verbose=0)
-        val = outcome.metrics["val"]["songs"]
-        trial = Trial(
-            params=params,
-            score=trial_score(outcome.metrics),
-            val_ccc_valence=val["valence"]["ccc"],
-            val_ccc_arousal=val["arousal"]["ccc"],
-            val_rmse=val["rmse"],
-            epochs=outcome.result.epochs_run,
-            seconds=time.perf_counter() - start,
-        )
+        trial = train_trial(params, prepared, model, train)
         rows.append(dataclasses.asdict(trial))
         report("done", index=i, trial=trial)
-        (out_dir / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+        write_rows(out_dir, rows)
+    return _finish(config, rows, skipped, out_dir)
+
+
+def train_trial(
+    params: dict[str, Any], prepared: PreparedData, model: CRNNConfig, train: TrainConfig
+) -> Trial:
+    """Train one candidate and score it on the validation split."""
+    from sentio.export.model.train import fit  # TensorFlow: only when a search runs
+
+    mcfg, tcfg = apply_params(params, model, train)
+    start = time.perf_counter()
+    outcome = fit(prepared, mcfg, tcfg, verbose=0)
+    val = outcome.metrics["val"]["songs"]
+    return Trial(
+        params=params,
+        score=trial_score(outcome.metrics),
+        val_ccc_valence=val["valence"]["ccc"],
+        val_ccc_arousal=val["arousal"]["ccc"],
+        val_rmse=val["rmse"],
+        epochs=outcome.result.epochs_run,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def write_rows(out_dir: Path, rows: list[dict]) -> None:
+    """``results.json``, rewritten after every trial (what survives a crash)."""
+    (Path(out_dir) / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def _finish(config: SearchConfig, rows: list[dict], skipped: int, out_dir: Path) -> SearchResult:
+    write_rows(out_dir, rows)
     table = results_table(rows)
     (out_dir / "results.md").write_text(f"# Hyperparameter search ({config.strategy})\n\n{table}\n")
     return SearchResult(rows, table, skipped, out_dir)

@@ -60,8 +60,8 @@ def train_model(
         optimizer=keras.optimizers.Adam(
             config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
         ),
-        loss=make_loss(config),
-        metrics=make_metrics(config.emotion_threshold),
+        loss=make_loss(config, train.sign_labels),
+        metrics=make_metrics(config.emotion_threshold, train.sign_labels),
     )
     callbacks = [
         keras.callbacks.EarlyStopping(
@@ -119,6 +119,12 @@ def fit(
     """Build, train and evaluate one CRNN on prepared data."""
     keras.utils.set_random_seed(train_config.seed)
     model = build_crnn(model_config)
+    sign_labels = any(s.song.sign_only for songs in prepared.splits.values() for s in songs)
+    if sign_labels and train_config.mixup > 0:
+        raise ConfigError(
+            "mixup blends labels, which sign-only labels (4Q) do not allow",
+            hint="train with --mixup 0 when 4Q is in the data",
+        )
     batches = {
         name: WindowBatches(
             songs,
@@ -128,6 +134,8 @@ def fit(
             train_config.seed,
             train_config.mixup if name == "train" else 0.0,
             train_config.augmentation if name == "train" else NONE,
+            sign_labels,
+            train_config.device.clean_share,
         )
         for name, songs in prepared.splits.items()
     }

@@ -30,9 +30,7 @@ def _option_strings(parser) -> list[str]:
 
 
 def _argv(options: list[str]):
-    token = st.one_of(
-        st.sampled_from(options), st.sampled_from(NUMBERS), st.text(max_size=12)
-    )
+    token = st.one_of(st.sampled_from(options), st.sampled_from(NUMBERS), st.text(max_size=12))
     return st.lists(token, max_size=8)
 
 
@@ -60,8 +58,9 @@ def _typed(args) -> None:
     from sentio.export.cli import options
 
     try:
-        settings = options.settings_from(args, base="demo" if args.func.__name__ == "cmd_demo"
-                                         else None)
+        settings = options.settings_from(
+            args, base="demo" if args.func.__name__ == "cmd_demo" else None
+        )
         options.data_options(settings, required=False)
         options.train_config(settings)
         options.export_options(settings)

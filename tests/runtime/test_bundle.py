@@ -106,9 +106,7 @@ def test_a_later_write_removes_stale_partials_of_its_own_bundle_only(tmp_path):
     write_bundle(tmp_path / "b", tiny_manifest(), _fill)
     assert not stale.exists() and not stale_old.exists()
     assert live.exists() and other.exists() and legacy.exists()
-    assert {p.name for p in tmp_path.iterdir()} == {
-        "b", live.name, other.name, legacy.name
-    }
+    assert {p.name for p in tmp_path.iterdir()} == {"b", live.name, other.name, legacy.name}
 
 
 def test_staging_folder_is_named_with_the_writers_pid(tmp_path):

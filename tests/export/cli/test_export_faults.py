@@ -85,8 +85,16 @@ def test_a_run_on_a_1_to_9_csv_exports_int8_with_no_data_given(scaled_run, tmp_p
     old = os.umask(0o022)
     try:
         done = _export(
-            ["--model", str(run), "--int8", "--calibration-size", "20", "--quiet",
-             "--out", str(out)],
+            [
+                "--model",
+                str(run),
+                "--int8",
+                "--calibration-size",
+                "20",
+                "--quiet",
+                "--out",
+                str(out),
+            ],
             system_tmp,
         )
     finally:
@@ -115,11 +123,24 @@ def test_the_csv_given_again_without_label_scale_uses_the_recorded_scale(
     from sentio.export.cli.train import main
 
     run, csv_path = scaled_run
-    code = main(["evaluate", "--model", str(run), "--manifest", str(csv_path), "--no-cache",
-                 "--quiet"])
+    code = main(
+        ["evaluate", "--model", str(run), "--manifest", str(csv_path), "--no-cache", "--quiet"]
+    )
     assert code == 0, capsys.readouterr().err
-    code = main(["evaluate", "--model", str(run), "--manifest", str(csv_path), "--no-cache",
-                 "--quiet", "--label-scale", "-1", "1"])
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(run),
+            "--manifest",
+            str(csv_path),
+            "--no-cache",
+            "--quiet",
+            "--label-scale",
+            "-1",
+            "1",
+        ]
+    )
     assert code == 2
     assert "outside the declared scale" in capsys.readouterr().err
 

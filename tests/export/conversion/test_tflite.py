@@ -7,7 +7,6 @@ int8 0.2 (int8 activations through 300 LSTM steps); ONNX in ``test_onnx.py``. Th
 randomly initialised, so these bound the conversion, not accuracy.
 """
 
-
 import numpy as np
 import pytest
 
