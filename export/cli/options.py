@@ -391,6 +391,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     add_field(g, "train", "min_lr", help="lowest learning rate")
     add_field(g, "train", "seed", help="seeds weights, dropout and batch order")
     add_field(g, "train", "mixup", help="mixup Beta parameter (0: off)")
+    add_field(g, "train", "sign_weight", help="weight of the sign term for quadrant-only songs")
+    add_field(g, "train", "sign_margin", help="how far past 0 a quadrant-only song must land")
     add_augment_args(parser)
     add_device_args(parser)
 

@@ -533,11 +533,21 @@ def _write_reports(
     options: ExportOptions,
     live: RobustnessResult | None = None,
 ) -> None:
-    from sentio.export.conversion.report import write_report_md, write_report_png
+    from sentio.export.conversion.report import (
+        QUADRANT_PNG,
+        write_quadrant_png,
+        write_report_md,
+        write_report_png,
+    )
 
-    write_report_md(staging / "report.md", manifest, checks, options.limits, study, live)
     labels = np.stack([s.label for s in test])
     write_report_png(staging / "report.png", checks, labels)
+    signs = [i for i, s in enumerate(test) if s.song.sign_only]
+    default = checks.get(manifest.default_artifact or "")
+    if signs and default is not None:
+        predictions = [default.predictions[i] for i in signs]
+        write_quadrant_png(staging / QUADRANT_PNG, labels[signs], predictions)
+    write_report_md(staging / "report.md", manifest, checks, options.limits, study, live)
 
 
 def calibration_study(

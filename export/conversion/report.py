@@ -84,6 +84,16 @@ def write_report_md(
     if live is not None:
         lines += ["", *live_section(live)]
     lines += ["", "![predicted vs true](report.png)", ""]
+    if (path.parent / QUADRANT_PNG).exists():
+        lines += [
+            "## Quadrant-labelled test songs",
+            "",
+            f"Each song's mean prediction ({manifest.default_artifact}), coloured by its human "
+            "quadrant label: a song in the right quadrant of the plane is called right.",
+            "",
+            f"![predictions by quadrant]({QUADRANT_PNG})",
+            "",
+        ]
     path.write_text("\n".join(lines))
 
 
@@ -124,6 +134,47 @@ def _study_table(study: list[dict]) -> str:
             f"{row['max_abs_diff']:.4f} |"
         )
     return "\n".join(lines)
+
+
+#: The plot of the quadrant-labelled test songs (4Q), beside report.png.
+QUADRANT_PNG = "quadrants.png"
+_QUADRANT_COLORS = {
+    (1, 1): "tab:orange",
+    (-1, 1): "tab:red",
+    (-1, -1): "tab:blue",
+    (1, -1): "tab:green",
+}
+_QUADRANT_NAMES = {(1, 1): "Q1 happy", (-1, 1): "Q2 angry", (-1, -1): "Q3 sad", (1, -1): "Q4 calm"}
+
+
+def write_quadrant_png(path: Path, labels: np.ndarray, predictions: list[np.ndarray]) -> int:
+    """Song-level predicted valence/arousal of quadrant-labelled songs (labels +-1), one colour
+    per human quadrant; returns how many songs were drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kept = [i for i, p in enumerate(predictions) if len(p)]
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    for quadrant, color in _QUADRANT_COLORS.items():
+        idx = [i for i in kept if tuple(np.sign(labels[i]).astype(int)) == quadrant]
+        if idx:
+            points = np.stack([predictions[i].mean(axis=0) for i in idx])
+            label = f"{_QUADRANT_NAMES[quadrant]} ({len(idx)})"
+            ax.scatter(points[:, 0], points[:, 1], s=14, alpha=0.75, color=color, label=label)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlim(-1, 1)
+    ax.set_ylim(-1, 1)
+    ax.set_xlabel("predicted valence")
+    ax.set_ylabel("predicted arousal")
+    ax.set_title(f"{len(kept)} quadrant-labelled test songs", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return len(kept)
 
 
 def write_report_png(path: Path, checks: dict[str, ArtifactCheck], labels: np.ndarray) -> None:
