@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from python_speech_features import base as psf_base
@@ -36,8 +36,49 @@ def round_half_up(x: float) -> int:
     return int(Decimal(repr(x)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
+class SpecCommon:
+    """What every frame spec shares: the framing arithmetic and the JSON form, checked on load
+    (``algorithm`` names the kind; a manifest's spec is read back by it)."""
+
+    algorithm: ClassVar[str]
+    frame_length: int
+    frame_step: int
+
+    def n_frames(self, n_samples: int) -> int:
+        """Number of complete frames in ``n_samples`` samples."""
+        if n_samples < self.frame_length:
+            return 0
+        return 1 + (n_samples - self.frame_length) // self.frame_step
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, **dataclasses.asdict(self)}  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        data = dict(data)
+        algorithm = data.pop("algorithm", cls.algorithm)
+        if algorithm != cls.algorithm:
+            raise FeatureSpecError(
+                f"feature algorithm {algorithm!r} is not {cls.algorithm!r}",
+                hint="this model was made by another Sentio version; re-export it with this one",
+            )
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise FeatureSpecError(
+                f"unknown feature spec fields: {', '.join(unknown)}",
+                hint=f"known fields: {', '.join(sorted(known))}",
+            )
+        return cls(**data)
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON form; equal specs give equal fingerprints."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(SpecCommon):
     """Everything needed to reproduce the features a model was trained on.
 
     Attributes:
@@ -54,6 +95,8 @@ class FeatureSpec:
         append_energy: replace c0 by the log of the frame's total energy.
         window: frame window, one of ``hamming``, ``hanning``, ``rectangular``.
     """
+
+    algorithm: ClassVar[str] = FEATURE_ALGORITHM
 
     sample_rate: int = 22050
     frame_length_s: float = 0.040
@@ -102,38 +145,6 @@ class FeatureSpec:
     @property
     def frames_per_second(self) -> float:
         return self.sample_rate / self.frame_step
-
-    def n_frames(self, n_samples: int) -> int:
-        """Number of complete frames in ``n_samples`` samples."""
-        if n_samples < self.frame_length:
-            return 0
-        return 1 + (n_samples - self.frame_length) // self.frame_step
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"algorithm": FEATURE_ALGORITHM, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
-        data = dict(data)
-        algorithm = data.pop("algorithm", FEATURE_ALGORITHM)
-        if algorithm != FEATURE_ALGORITHM:
-            raise FeatureSpecError(
-                f"feature algorithm {algorithm!r} is not {FEATURE_ALGORITHM!r}",
-                hint="this model was made by another Sentio version; re-export it with this one",
-            )
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise FeatureSpecError(
-                f"unknown feature spec fields: {', '.join(unknown)}",
-                hint=f"known fields: {', '.join(sorted(known))}",
-            )
-        return cls(**data)
-
-    def fingerprint(self) -> str:
-        """sha256 of the canonical JSON form; equal specs give equal fingerprints."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
         """MFCC frames of a whole signal (see :func:`extract_features`)."""

@@ -32,20 +32,17 @@ fed the whole signal at once, so streaming equals offline by construction (and b
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import itertools
-import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 from python_speech_features import base as psf_base
 from scipy.fft import dct, rfft
 from sentio.runtime.errors import FeatureSpecError
-from sentio.runtime.features import round_half_up
+from sentio.runtime.features import SpecCommon, round_half_up
 
 MIXED_ALGORITHM = "sentio-mix/1"
 _TINY = np.finfo(np.float64).tiny
@@ -54,7 +51,7 @@ _WINDOWS = {"hamming": np.hamming, "hanning": np.hanning}
 
 
 @dataclass(frozen=True)
-class MixedFeatureSpec:
+class MixedFeatureSpec(SpecCommon):
     """A mixed frame of MFCC, chroma, spectral contrast and relative energy (see module doc).
 
     Attributes:
@@ -83,6 +80,8 @@ class MixedFeatureSpec:
         onset: include the spectral-flux onset strength.
         silence_db: frames whose mean square is below this (dBFS) are silent.
     """
+
+    algorithm: ClassVar[str] = MIXED_ALGORITHM
 
     sample_rate: int = 22050
     frame_length_s: float = 0.040
@@ -178,36 +177,6 @@ class MixedFeatureSpec:
     @property
     def n_features(self) -> int:
         return sum(s.stop - s.start for s in self.blocks.values())
-
-    def n_frames(self, n_samples: int) -> int:
-        if n_samples < self.frame_length:
-            return 0
-        return 1 + (n_samples - self.frame_length) // self.frame_step
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"algorithm": MIXED_ALGORITHM, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MixedFeatureSpec:
-        data = dict(data)
-        algorithm = data.pop("algorithm", MIXED_ALGORITHM)
-        if algorithm != MIXED_ALGORITHM:
-            raise FeatureSpecError(
-                f"feature algorithm {algorithm!r} is not {MIXED_ALGORITHM!r}",
-                hint="this model was made by another Sentio version; re-export it with this one",
-            )
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise FeatureSpecError(
-                f"unknown feature spec fields: {', '.join(unknown)}",
-                hint=f"known fields: {', '.join(sorted(known))}",
-            )
-        return cls(**data)
-
-    def fingerprint(self) -> str:
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
 
     def extractor(self) -> MixedExtractor:
         return MixedExtractor(self)
