@@ -41,8 +41,23 @@ class SpecCommon:
     (``algorithm`` names the kind; a manifest's spec is read back by it)."""
 
     algorithm: ClassVar[str]
-    frame_length: int
-    frame_step: int
+    sample_rate: int
+    frame_length_s: float
+    frame_step_s: float
+
+    @property
+    def frame_length(self) -> int:
+        """Frame length in samples (rounded half up, as python-speech-features does)."""
+        return round_half_up(self.frame_length_s * self.sample_rate)
+
+    @property
+    def frame_step(self) -> int:
+        """Frame hop in samples."""
+        return round_half_up(self.frame_step_s * self.sample_rate)
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate / self.frame_step
 
     def n_frames(self, n_samples: int) -> int:
         """Number of complete frames in ``n_samples`` samples."""
@@ -131,20 +146,6 @@ class FeatureSpec(SpecCommon):
                 "invalid feature spec: " + "; ".join(problems),
                 hint="fix the spec values (see runtime/FEATURES.md for the defaults and why)",
             )
-
-    @property
-    def frame_length(self) -> int:
-        """Frame length in samples (rounded half up, as python-speech-features does)."""
-        return round_half_up(self.frame_length_s * self.sample_rate)
-
-    @property
-    def frame_step(self) -> int:
-        """Frame hop in samples."""
-        return round_half_up(self.frame_step_s * self.sample_rate)
-
-    @property
-    def frames_per_second(self) -> float:
-        return self.sample_rate / self.frame_step
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
         """MFCC frames of a whole signal (see :func:`extract_features`)."""

@@ -42,7 +42,7 @@ import numpy as np
 from python_speech_features import base as psf_base
 from scipy.fft import dct, rfft
 from sentio.runtime.errors import FeatureSpecError
-from sentio.runtime.features import SpecCommon, round_half_up
+from sentio.runtime.features import SpecCommon
 
 MIXED_ALGORITHM = "sentio-mix/1"
 _TINY = np.finfo(np.float64).tiny
@@ -143,18 +143,6 @@ class MixedFeatureSpec(SpecCommon):
         if self.n_features == 0:
             problems.append("the frame has no features: enable at least one block")
         return problems
-
-    @property
-    def frame_length(self) -> int:
-        return round_half_up(self.frame_length_s * self.sample_rate)
-
-    @property
-    def frame_step(self) -> int:
-        return round_half_up(self.frame_step_s * self.sample_rate)
-
-    @property
-    def frames_per_second(self) -> float:
-        return self.sample_rate / self.frame_step
 
     @property
     def blocks(self) -> dict[str, slice]:
