@@ -265,7 +265,7 @@ def _live_songs(args: argparse.Namespace, manifest, scratch: Path):
         recorded = recorded_data_options(manifest)
         given = recorded if recorded is not None and recorded.path.exists() else None
     if given is not None:
-        songs, data = bundle_songs(manifest, given)
+        songs, data = bundle_songs(manifest, given, args.split)
         return songs, data, False
     logging.getLogger("sentio.export").warning(
         "no labelled data (the bundle's was not found): scoring on generated music; the "
@@ -421,6 +421,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--bundle", type=Path, help="an exported bundle (default: the bundled default model)"
     )
     p.add_argument("--artifact", help="the model file to run (default: the bundle's choice)")
+    p.add_argument(
+        "--split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="which of the bundle's recorded splits to render (default test; val compares "
+        "candidates without looking at the test songs)",
+    )
     defaults = RobustnessConfig()
     p.add_argument(
         "--conditions",

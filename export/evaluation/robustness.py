@@ -554,22 +554,25 @@ def score_bundle(
 # ----------------------------------------------------------------------------- songs
 
 
-def bundle_songs(manifest: Manifest, options: DataOptions) -> tuple[list[Song], str]:
-    """The songs of ``options``' dataset that the bundle's test split names (every song when
-    the bundle records no test split, or the data is not the dataset it was trained on), and
-    a description. No features are extracted: the harness computes its own per rendering."""
+def bundle_songs(
+    manifest: Manifest, options: DataOptions, split: str = "test"
+) -> tuple[list[Song], str]:
+    """The songs of ``options``' dataset that the bundle's ``split`` names (its test split by
+    default; ``val`` to compare candidates without looking at test songs), every song when the
+    bundle records no such split or the data is not the dataset it was trained on, and a
+    description. No features are extracted: the harness computes its own per rendering."""
     from sentio.export.data.sources import load_dataset
 
     dataset = load_dataset(options)
     source = manifest.data.source
-    test = set(manifest.data.splits.get("test", ()))
+    named = set(manifest.data.splits.get(split, ()))
     trained_on = source is not None and source.kind == options.kind
-    if test and trained_on and dataset.name == manifest.data.dataset:
-        songs = [s for s in dataset.songs if s.song_id in test]
+    if named and trained_on and dataset.name == manifest.data.dataset:
+        songs = [s for s in dataset.songs if s.song_id in named]
         if songs:
-            missing = len(test) - len(songs)
+            missing = len(named) - len(songs)
             gone = f", {missing} of its songs not found" if missing else ""
-            return songs, f"{dataset.name} test split{gone}"
+            return songs, f"{dataset.name} {split} split{gone}"
     return dataset.songs, f"{dataset.name}, all songs"
 
 

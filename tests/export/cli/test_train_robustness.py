@@ -35,6 +35,18 @@ def test_robustness_prints_and_writes_the_table_on_the_test_split(exported, tmp_
     ]
 
 
+def test_the_validation_split_can_be_rendered_instead(exported, capsys):
+    """Candidates are compared on validation songs; the test songs stay unseen."""
+    from sentio.runtime.manifest import load
+
+    bundle = exported / "bundle"
+    args = ["robustness", "--bundle", str(bundle), "--conditions", "level-24dB", "--split", "val"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    val = load(bundle).data.splits["val"]
+    assert f"{len(val)} songs (" in printed and "val split" in printed
+
+
 def test_a_live_limit_exceeded_is_exit_1(exported, capsys):
     args = ["robustness", "--bundle", str(exported / "bundle"), "--conditions", "level-36dB"]
     assert main([*args, "--max-live-drop", "shift=0"]) == 1
