@@ -239,8 +239,15 @@ def _cpu_why(ctx: Context, artifact: str, values: dict, floors: dict) -> str:
         )
     features = ctx.results.get("features")
     if features:
-        hop_ms = next(v for k, v in features.data["hop_ms"].items() if "incremental" in k)
-        parts.append(f"MFCC ≈ {hop_ms / 1e3 / features.data['hop_s']:.4f}")
+        from sentio.runtime.manifest import load
+        from sentio.runtime.mixed_features import MixedFeatureSpec
+
+        from benchmarks.features import INCREMENTAL, MIXED_INCREMENTAL
+
+        mixed = isinstance(load(ctx.bundle).feature_spec, MixedFeatureSpec)
+        hop_ms = features.data["hop_ms"][MIXED_INCREMENTAL if mixed else INCREMENTAL]
+        name = "mixed frame" if mixed else "MFCC"
+        parts.append(f"{name} ≈ {hop_ms / 1e3 / features.data['hop_s']:.4f}")
     if not parts:
         return "run with inference and features for a breakdown"
     return ", ".join(parts) + "; the rest is start-up, decoding, resampling and Python glue"

@@ -68,10 +68,17 @@ def run(ctx: Context) -> Section:
     window_samples = (frames - 1) * spec.frame_step + spec.frame_length
     signal = music(ctx.repeats(60.0, 20.0), spec.sample_rate)
     window = signal[:window_samples]
-    contenders = {INCREMENTAL: timed(HopFeeder(StreamingFeatures(spec), signal, hop))}
-    contenders[BATCH] = timed(lambda: extract_features(window, spec))
-    contenders[PSF] = timed(lambda: python_speech_features_mfcc(window, spec))
-    mixed = MixedFeatureSpec(sample_rate=spec.sample_rate)
+    # the MFCC frame (v1's) is the reference the mixed frame's cost is judged against, whichever
+    # frame the bundle uses; both frame the signal alike (40 ms every 20 ms)
+    mfcc = spec if isinstance(spec, FeatureSpec) else FeatureSpec(sample_rate=spec.sample_rate)
+    mixed = (
+        spec
+        if isinstance(spec, MixedFeatureSpec)
+        else MixedFeatureSpec(sample_rate=spec.sample_rate)
+    )
+    contenders = {INCREMENTAL: timed(HopFeeder(StreamingFeatures(mfcc), signal, hop))}
+    contenders[BATCH] = timed(lambda: extract_features(window, mfcc))
+    contenders[PSF] = timed(lambda: python_speech_features_mfcc(window, mfcc))
     contenders[MIXED_INCREMENTAL] = timed(HopFeeder(StreamingFeatures(mixed), signal, hop))
     contenders[MIXED_BATCH] = timed(lambda: extract_features(window, mixed))
     librosa_note = ""
@@ -79,18 +86,18 @@ def run(ctx: Context) -> Section:
         import librosa
 
         # n_fft 1024 > frame length: one more hop of samples gives the same 600 frames.
-        padded = signal[: (frames - 1) * spec.frame_step + spec.nfft]
+        padded = signal[: (frames - 1) * mfcc.frame_step + mfcc.nfft]
         contenders[LIBROSA] = timed(
             lambda: librosa.feature.mfcc(
                 y=padded,
-                sr=spec.sample_rate,
-                n_mfcc=spec.n_features,
-                n_fft=spec.nfft,
-                hop_length=spec.frame_step,
-                win_length=spec.frame_length,
+                sr=mfcc.sample_rate,
+                n_mfcc=mfcc.n_features,
+                n_fft=mfcc.nfft,
+                hop_length=mfcc.frame_step,
+                win_length=mfcc.frame_length,
                 window="hamming",
                 center=False,
-                n_mels=spec.n_filters,
+                n_mels=mfcc.n_filters,
             )
         )
     except ImportError:

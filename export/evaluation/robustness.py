@@ -285,7 +285,10 @@ class RobustnessResult:
     def markdown(self) -> str:
         """The table with what it was measured on and how, and what each condition is."""
         limits = self.config.limits
-        metric = ", ".join(f"{d} {self.metric[d].upper()}" for d in DIMENSIONS)
+        metric = ", ".join(
+            f"{d} {self.metric[d].upper()}" if self.metric[d] != "mean" else f"{d} per dataset"
+            for d in DIMENSIONS
+        )
         excerpt = self.config.excerpt_s
         excerpt = "" if excerpt is None else f" over each song's first {excerpt:g} s"
         lines = [

@@ -1,9 +1,11 @@
-"""The bundle contract: the shipped format-1 bundle loads typed; JSON round trips; a wrong
-field, an unknown format, a tampered or missing file each fail with a message that names it."""
+"""The bundle contract: the shipped bundle and a format-1 manifest load typed; JSON round
+trips; a wrong field, an unknown format, a tampered or missing file each fail with a message
+that names it."""
 
 import copy
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from sentio.runtime.bundle import write_bundle
@@ -19,6 +21,7 @@ from sentio.runtime.manifest import (
     read,
     save,
 )
+from sentio.runtime.mixed_features import MixedFeatureSpec
 from sentio.runtime.model import default_bundle
 
 from tests.helpers import tiny_manifest
@@ -42,11 +45,30 @@ def bundle(tmp_path):
     return write_bundle(tmp_path / "b", tiny_manifest(models=(entry,)), fill)
 
 
-def test_the_shipped_format_1_bundle_loads_typed(shipped_json):
-    assert shipped_json["format_version"] == 1
-    manifest = load(SHIPPED)  # every file's sha256 checked
+#: The first default model's manifest (format 1, MFCC frame), kept when v2 replaced it: old
+#: bundles in the field must keep loading.
+FORMAT_1 = Path(__file__).parent / "fixtures" / "format1_sentio.json"
+
+
+@pytest.fixture
+def format1_json():
+    return json.loads(FORMAT_1.read_text())
+
+
+def test_a_format_1_manifest_loads_typed(format1_json):
+    assert format1_json["format_version"] == 1
+    manifest = Manifest.from_dict(format1_json)
     assert manifest.format_version == 1
     assert manifest.feature_spec == FeatureSpec()
+    assert manifest.normalization.mean.shape == (40,)
+    assert manifest.default_artifact in manifest.runnable
+    assert Manifest.from_dict(format1_json).to_dict() == format1_json  # loses nothing
+
+
+def test_the_shipped_bundle_loads_typed(shipped_json):
+    manifest = load(SHIPPED)  # every file's sha256 checked
+    assert manifest.format_version == shipped_json["format_version"] == FORMAT_VERSION
+    assert manifest.feature_spec == MixedFeatureSpec()
     assert manifest.normalization.mean.shape == (40,)
     assert (manifest.window.frames, manifest.window.seconds) == (600, 12.0)
     assert manifest.window.default_hop_s == DEFAULT_HOP_S
@@ -62,7 +84,7 @@ def test_the_shipped_format_1_bundle_loads_typed(shipped_json):
 def test_to_dict_from_dict_round_trips_the_shipped_manifest(shipped_json):
     manifest = Manifest.from_dict(shipped_json)
     data = manifest.to_dict()
-    assert data == shipped_json  # a format-1 manifest loses nothing
+    assert data == shipped_json  # nothing lost
     assert Manifest.from_dict(data).to_dict() == data
 
 

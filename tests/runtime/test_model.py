@@ -22,7 +22,7 @@ def test_default_bundle_ships_verified_with_every_artifact():
     assert set(model.manifest.runnable) == SHIPPED
     assert all(m.passed for m in model.manifest.models)
     assert model.artifact == model.manifest.default_artifact == model.entry.file
-    assert model.manifest.data.dataset == "emotify"
+    assert model.manifest.data.dataset == "emotify+4q"
     assert (bundle / "MODEL_CARD.md").is_file() or (bundle.parent / "MODEL_CARD.md").is_file()
 
 
