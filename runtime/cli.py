@@ -32,12 +32,17 @@ import sys
 from pathlib import Path
 
 from sentio.runtime.errors import ConfigError, DeviceUnavailableError, SentioError
+from sentio.runtime.changes import OFF, ChangeSettings
+from sentio.runtime.engine import FIRST_S
 from sentio.runtime.manifest import DEFAULT_HOP_S
 
 EXIT_BAD_INPUT = 2
 #: No input device now: the microphone is missing, busy or went away (systemd restarts on
 #: it), or ``--list-devices`` found none.
 EXIT_DEVICE_UNAVAILABLE = 3
+
+#: ``--changes``: what each choice watches for.
+CHANGES = {"novelty": ChangeSettings(novelty=True), "silence": ChangeSettings(), "off": OFF}
 
 #: The ranges the numeric options accept (argparse rejects anything else with exit 2).
 HOP_RANGE_S = (0.0, 3600.0)  # exclusive of 0
@@ -84,6 +89,15 @@ def _whole(low: int, high: int, what: str):
 
 hop_seconds = _seconds(*HOP_RANGE_S, zero_ok=False, what="the hop")
 smooth_seconds = _seconds(*SMOOTH_RANGE_S, zero_ok=True, what="the smoothing time constant")
+_first = _seconds(0.0, 3600.0, zero_ok=False, what="the first estimate")
+
+
+def first_seconds(text: str) -> float | None:
+    """``--first``: seconds, or ``full`` (None: whole windows only)."""
+    return None if text.strip().lower() == "full" else _first(text)
+
+
+first_seconds.__name__ = "seconds"
 capture_rate = _whole(*RATE_RANGE_HZ, what="the capture rate in Hz")
 thread_count = _whole(*THREADS_RANGE, what="the number of inference threads")
 
@@ -129,6 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help=f"exponential smoothing time constant, 0-{SMOOTH_RANGE_S[1]:g} (default 0: off)",
+    )
+    parser.add_argument(
+        "--first",
+        type=first_seconds,
+        default=FIRST_S,
+        metavar="SECONDS",
+        help=f"seconds of audio before the first estimate, which is partial (made on the "
+        f"audio so far, marked \"partial\": true) until a whole window is in; 'full': only "
+        f"whole windows (default {FIRST_S:g})",
+    )
+    parser.add_argument(
+        "--changes",
+        choices=("silence", "novelty", "off"),
+        default="silence",
+        help="start the estimate again when the music changes: silence (silence and back), "
+        "novelty (also a change in the sound; experimental: more false changes than it "
+        "helps, see experiments/song_changes.md), off (default silence)",
+    )
+    parser.add_argument(
+        "--skip-partial",
+        action="store_true",
+        help="send only estimates made on a whole window to the outputs",
     )
     parser.add_argument(
         "--format",
@@ -220,7 +256,13 @@ def listen(args: argparse.Namespace) -> int:
         check_record_path(args.record)
     mqtt_targets = _mqtt_targets(args)
     model = BundleModel(args.model, args.artifact, args.threads)
-    options = {"hop_s": args.hop, "smooth_s": args.smooth, "record": args.record}
+    options = {
+        "hop_s": args.hop,
+        "smooth_s": args.smooth,
+        "record": args.record,
+        "first_s": args.first,
+        "changes": CHANGES[args.changes],
+    }
     if args.input is not None:
         listener = Listener.from_file(args.input, model, realtime=args.realtime, **options)
     else:
@@ -236,7 +278,8 @@ def listen(args: argparse.Namespace) -> int:
     outputs = open_outputs(args, mqtt_targets)
     try:
         with outputs, listener:
-            stats = listener.run(outputs.emit)
+            emit = outputs.emit if not args.skip_partial else _whole_windows(outputs.emit)
+            stats = listener.run(emit)
             summary = stats.line()  # before closing outputs takes time
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
         return 0
@@ -248,21 +291,31 @@ def listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole_windows(emit):
+    def only_whole(prediction) -> None:
+        if not prediction.partial:
+            emit(prediction)
+
+    return only_whole
+
+
 def _no_window_line(args: argparse.Namespace, listener, audio_s: float) -> str:
-    """Why a run made no prediction: the model needs one full window of audio first."""
-    window_s = listener.engine.window_s
+    """Why a run made no prediction: an estimate needs some audio (a whole window, with
+    ``--first full``, unless the stream ends first)."""
+    from sentio.runtime.engine import SHORTEST_S
+
+    engine = listener.engine
+    first_s = engine.first_frames / engine.model.spec.frames_per_second
     if listener.stopping:
         return (
             f"sentio: no prediction: stopped after {audio_s:.1f} s of audio, before the first "
-            f"full {window_s:.1f} s model window"
+            f"estimate at {first_s:.1f} s"
         )
     source = f"{args.input}" if args.input is not None else "the input"
-    shorter = (
-        f"shorter than the model's {window_s:.0f} s window"
-        if audio_s < window_s
-        else f"not enough for one complete {window_s:.1f} s model window"
+    return (
+        f"sentio: no prediction: {source} holds {audio_s:.1f} s of audio, shorter than the "
+        f"{SHORTEST_S:g} s an estimate needs"
     )
-    return f"sentio: no prediction: {source} holds {audio_s:.1f} s of audio, {shorter}"
 
 
 def _mqtt_targets(args: argparse.Namespace) -> list:

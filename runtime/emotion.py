@@ -32,10 +32,16 @@ class Prediction:
         valence_raw, arousal_raw: the model's output for this window alone.
         compute_ms: inference time of this window.
         peak_dbfs: loudest sample since the previous prediction (dBFS).
-        silent: nothing above about -80 dBFS since the previous prediction.
+        silent: nothing above about -80 dBFS since the previous prediction (the output then
+            holds its last value).
         clipped: samples at full scale since the previous prediction.
         overflows: input overflows reported by the audio device so far.
         dropped: samples the ring buffer had to drop so far (the consumer was too slow).
+        window_s: seconds of audio the estimate is made on (the model's window, 12 s, once
+            it is full; less for an early estimate).
+        partial: the estimate is made on less than a whole window: the first seconds of a
+            stream, after a change of music, or a clip shorter than a window.
+        change: the first estimate after a change of music (smoothing starts again).
     """
 
     t: float
@@ -50,6 +56,9 @@ class Prediction:
     clipped: int
     overflows: int
     dropped: int
+    window_s: float = 12.0
+    partial: bool = False
+    change: bool = False
 
     def to_dict(self) -> dict:
         return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}

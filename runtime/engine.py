@@ -8,11 +8,19 @@
             set_light(p.valence, p.arousal)
     engine.flush()                            # the end of the stream: the last window(s)
 
-One call does resampling -> streaming MFCC -> window slicing -> the model -> smoothing, and
-keeps the level bookkeeping each :class:`~sentio.runtime.emotion.Prediction` carries (peak,
-silence, clipping since the previous prediction). Whatever the block sizes, the predictions
-equal the offline pipeline's on the same audio (``audio.load_audio`` ->
-``features.extract_features`` -> ``windows.window_starts`` -> ``BundleModel.predict``).
+One call does resampling -> streaming features -> change detection -> window slicing -> the
+model -> smoothing, and keeps the level bookkeeping each
+:class:`~sentio.runtime.emotion.Prediction` carries (peak, silence, clipping since the
+previous prediction).
+
+Responsiveness: from ``first_s`` (3 s) into a stream the engine answers on the audio it has,
+repeated to a window (``partial`` predictions, ``window_s`` < 12 s), growing until the window
+is full; a change of music (``changes.ChangeSettings``: novelty in the features, or silence
+and back) starts the estimate and the smoothing again from the change; while the audio is
+silent the output holds its last value (neutral 0, 0 before any). Whatever the block sizes,
+the predictions equal the offline pipeline's on the same audio (:func:`offline_predictions`:
+``audio.load_audio`` -> ``features.extract_features`` -> ``changes.find_changes`` ->
+``windows.window_ends`` -> ``BundleModel.predict``).
 :class:`~sentio.runtime.listener.Listener` is an audio source feeding this engine.
 """
 
@@ -25,13 +33,18 @@ from pathlib import Path
 
 import numpy as np
 from sentio.runtime.audio import SILENCE_PEAK, to_mono
+from sentio.runtime.changes import OFF, ChangeDetector, ChangeSettings
 from sentio.runtime.emotion import Prediction, Smoother, quadrant
 from sentio.runtime.errors import BundleError, ConfigError
+from sentio.runtime.features import extract_features
 from sentio.runtime.model import BundleModel
-from sentio.runtime.streaming import StreamingFeatures, StreamResampler, WindowSlicer
+from sentio.runtime.streaming import FramePeaks, StreamingFeatures, StreamResampler, WindowSlicer
+from sentio.runtime.windows import fill_window, window_ends
 
 FULL_SCALE = 0.999
 FLOOR_DBFS = -120.0  # digital silence reads as this (JSON has no -inf)
+FIRST_S = 3.0  # seconds of audio before the first (partial) estimate
+SHORTEST_S = 1.0  # a stream or clip this long still gets an estimate at its end
 
 
 @dataclass
@@ -64,11 +77,17 @@ class Engine:
         hop_s: seconds between predictions (default: the bundle's ``window.default_hop_s``);
             rounded to whole feature frames, see :attr:`hop_s`.
         smooth_s: exponential smoothing time constant in seconds (0: off).
+        first_s: seconds of audio before the first estimate, which is partial (made on the
+            audio so far) until a whole window is in; ``None`` (or a whole window or more):
+            full windows only, the first after one window.
+        changes: how changes of music are found (``True``: the defaults; ``False``: never,
+            one estimate from the start of the stream).
 
     Raises:
         BundleError: the bundle cannot be loaded (see :class:`BundleModel`).
-        ConfigError: a hop or smoothing constant that cannot work (not a finite number,
-            a hop <= 0, a smoothing constant < 0); checked before the model loads.
+        ConfigError: a hop, smoothing constant or first estimate that cannot work (not a
+            finite number, a hop <= 0, a smoothing constant < 0, a first estimate <= 0);
+            checked before the model loads.
     """
 
     def __init__(
@@ -76,8 +95,12 @@ class Engine:
         model: BundleModel | Path | str | None = None,
         hop_s: float | None = None,
         smooth_s: float = 0.0,
+        first_s: float | None = FIRST_S,
+        changes: ChangeSettings | bool = True,
     ) -> None:
-        hop_s, smooth_s = self.check_options(hop_s, smooth_s)  # before a model loads
+        hop_s, smooth_s = self.check_options(hop_s, smooth_s, first_s)  # before a model loads
+        first_s = _check_first(first_s)
+        self.changes = _change_settings(changes)
         self.model = model if isinstance(model, BundleModel) else BundleModel(model)
         spec = self.model.spec
         hop_s = self.model.default_hop_s if hop_s is None else hop_s
@@ -85,16 +108,25 @@ class Engine:
         #: seconds between predictions, as rounded to whole frames
         self.hop_s = self.hop_frames / spec.frames_per_second
         self.smooth_s = smooth_s
+        #: frames before the first estimate of a segment (a whole window: no partial ones)
+        self.first_frames = (
+            self.model.window
+            if first_s is None
+            else min(self.model.window, max(1, round(first_s * spec.frames_per_second)))
+        )
         self.reset()
 
     @staticmethod
-    def check_options(hop_s: float | None, smooth_s: float) -> tuple[float | None, float]:
+    def check_options(
+        hop_s: float | None, smooth_s: float, first_s: float | None = FIRST_S
+    ) -> tuple[float | None, float]:
         """``(hop_s, smooth_s)`` as floats, or a :class:`ConfigError`: a hop must be finite
         and positive (``None``: the bundle's), a smoothing constant finite and >= 0 (an
         infinite one would freeze the output, NaN would make every value NaN)."""
         hop = None if hop_s is None else _finite("hop_s", hop_s)
         if hop is not None and not hop > 0:
             raise ConfigError(f"hop must be positive, got {hop_s}", hint="pass hop_s > 0")
+        _check_first(first_s)
         smooth = _finite("smooth_s", smooth_s)
         if not smooth >= 0:
             raise ConfigError(
@@ -119,7 +151,17 @@ class Engine:
         self._rate: int | None = None
         self._resampler: StreamResampler | None = None
         self._features = StreamingFeatures(spec)
-        self._windows = WindowSlicer(self.model.window, self.hop_frames, spec.n_features)
+        self._windows = WindowSlicer(
+            self.model.window, self.hop_frames, spec.n_features, self.first_frames
+        )
+        self._detector = ChangeDetector(self.changes, spec.frames_per_second, self.model.estimate)
+        self._frame_peaks = FramePeaks(spec.frame_step)
+        self._peak_backlog = np.zeros(0, np.float32)  # frame peaks ahead of the frames
+        self._silent_frames = np.zeros(0, bool)  # per frame since the last prediction's end
+        self._frames_seen = 0
+        self._last_end = 0
+        self._held: tuple[float, float] = (0.0, 0.0)
+        self._new_segment = False
         self._smooth = Smoother(self.smooth_s, self.hop_s)
         self._peak = 0.0
         self._clipped = 0
@@ -164,7 +206,11 @@ class Engine:
         self._ended = True
         nothing = np.zeros(0, np.float32)
         assert self._rate is not None
-        return self._push(nothing, self._resampler.push(nothing, last=True), self._rate)
+        out = self._push(nothing, self._resampler.push(nothing, last=True), self._rate)
+        shortest = round(SHORTEST_S * self.model.spec.frames_per_second)
+        for end, length, window in self._windows.finish(shortest):
+            out.append(self._predict(end, length, window, self._pending_silent(end)))
+        return out
 
     # -- internals
 
@@ -191,10 +237,47 @@ class Engine:
             magnitude = np.abs(raw)
             self._peak = max(self._peak, float(magnitude.max()))
             self._clipped += int(np.count_nonzero(magnitude >= FULL_SCALE))
-        windows = self._windows.push(self._features.push(samples))
-        return [self._predict(start, window) for start, window in windows]
+        frames = self._features.push(samples)
+        silent = self._frames_silent(samples, frames.shape[0])
+        changes = self._detector.push(self.model.stats.apply(frames), silent)
+        out: list[Prediction] = []
+        done = 0
+        for found_at, starts_at in changes:
+            cut = found_at - self._frames_seen
+            out += self._windows_of(frames[done:cut], silent[done:cut])
+            self._windows.restart(starts_at)
+            self._new_segment = True
+            done = cut
+        out += self._windows_of(frames[done:], silent[done:])
+        self._frames_seen += frames.shape[0]
+        return out
 
-    def _predict(self, start: int, window: np.ndarray) -> Prediction:
+    def _frames_silent(self, samples: np.ndarray, n_frames: int) -> np.ndarray:
+        """One flag per new frame: its step of audio is below the silence level."""
+        backlog = np.concatenate([self._peak_backlog, self._frame_peaks.push(samples)])
+        peaks, self._peak_backlog = backlog[:n_frames], backlog[n_frames:]
+        if peaks.shape[0] < n_frames:  # cannot happen with whole-frame extraction; be safe
+            peaks = np.concatenate([peaks, np.ones(n_frames - peaks.shape[0], np.float32)])
+        return peaks < SILENCE_PEAK
+
+    def _windows_of(self, frames: np.ndarray, silent: np.ndarray) -> list[Prediction]:
+        self._silent_frames = np.concatenate([self._silent_frames, silent])
+        windows = self._windows.push(frames)
+        out = []
+        return [
+            self._predict(end, length, window, self._pending_silent(end))
+            for end, length, window in windows
+        ]
+
+    def _pending_silent(self, end: int) -> bool:
+        """Whether every frame since the last prediction's end, up to ``end``, was silent."""
+        since = end - self._last_end
+        silent = bool(self._silent_frames[:since].all()) if since > 0 else False
+        self._silent_frames = self._silent_frames[max(since, 0) :]
+        self._last_end = end
+        return silent
+
+    def _predict(self, end: int, length: int, window: np.ndarray, silent: bool) -> Prediction:
         began = time.perf_counter()
         valence_raw, arousal_raw = (float(v) for v in self.model.predict(window))
         elapsed = time.perf_counter() - began
@@ -206,13 +289,20 @@ class Engine:
                 "for a window of finite audio",
                 hint="the model file is broken: re-export it, or pick another --artifact",
             )
-        valence, arousal = self._smooth(valence_raw, arousal_raw)
+        change, self._new_segment = self._new_segment, False
+        if change:
+            self._smooth = Smoother(self.smooth_s, self.hop_s)  # the old song's mood is gone
+        if silent:  # hold: silence has no mood, and room noise is not the music's
+            valence, arousal = self._held
+        else:
+            valence, arousal = self._held = self._smooth(valence_raw, arousal_raw)
+        fps = self.model.spec.frames_per_second
         stats = self.stats
         stats.windows += 1
         stats.compute_s += elapsed
         stats.compute_max_ms = max(stats.compute_max_ms, 1e3 * elapsed)
         prediction = Prediction(
-            t=(start + self.model.window) / self.model.spec.frames_per_second,
+            t=end / fps,
             valence=valence,
             arousal=arousal,
             quadrant=quadrant(valence, arousal),
@@ -220,13 +310,65 @@ class Engine:
             arousal_raw=arousal_raw,
             compute_ms=1e3 * elapsed,
             peak_dbfs=max(FLOOR_DBFS, 20 * math.log10(max(self._peak, 1e-12))),
-            silent=self._peak < SILENCE_PEAK,
+            silent=silent,
             clipped=self._clipped,
             overflows=0,
             dropped=0,
+            window_s=length / fps,
+            partial=length < self.model.window,
+            change=change,
         )
         self._peak, self._clipped = 0.0, 0
         return prediction
+
+
+def offline_predictions(
+    model: BundleModel,
+    samples: np.ndarray,
+    first_s: float | None = FIRST_S,
+    changes: ChangeSettings | bool = True,
+    hop_frames: int | None = None,
+) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The engine's raw predictions computed on a whole signal at once (``samples`` at the
+    model's rate): features, changes, the windows :func:`windows.window_ends` names, the model.
+    Returns ``([(end, length), ...], (n, 2) raw valence/arousal)``. Used to check that
+    streaming equals offline, and by tools that have the whole file."""
+    spec = model.spec
+    settings = _change_settings(changes)
+    first = _check_first(first_s)
+    first_frames = (
+        model.window
+        if first is None
+        else min(model.window, max(1, round(first * spec.frames_per_second)))
+    )
+    hop = hop_frames or max(1, round(model.default_hop_s * spec.frames_per_second))
+    features = extract_features(samples, spec)
+    peaks = FramePeaks(spec.frame_step).push(samples)[: len(features)]
+    found = ChangeDetector(settings, spec.frames_per_second, model.estimate).push(
+        model.stats.apply(features), peaks < SILENCE_PEAK
+    )
+    shortest = round(SHORTEST_S * spec.frames_per_second)
+    ends = window_ends(len(features), model.window, hop, first_frames, found, shortest)
+    raw = [model.predict(fill_window(features[e - n : e], model.window)) for e, n in ends]
+    return ends, np.array(raw, dtype=np.float32).reshape(-1, 2)
+
+
+def _check_first(first_s: float | None) -> float | None:
+    if first_s is None:
+        return None
+    first = _finite("first_s", first_s)
+    if not first > 0:
+        raise ConfigError(
+            f"the first estimate needs some audio: first_s must be > 0, got {first_s}",
+            hint="pass first_s > 0 (e.g. 3), or None for full windows only",
+        )
+    return first
+
+
+def _change_settings(changes: ChangeSettings | bool) -> ChangeSettings:
+    if isinstance(changes, ChangeSettings):
+        return changes
+    return ChangeSettings() if changes else OFF
 
 
 def _finite(name: str, value: float) -> float:

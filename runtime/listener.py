@@ -26,7 +26,8 @@ from typing import Protocol
 
 import numpy as np
 from sentio.runtime.emotion import Prediction
-from sentio.runtime.engine import Engine, EngineStats
+from sentio.runtime.changes import ChangeSettings
+from sentio.runtime.engine import FIRST_S, Engine, EngineStats
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.model import BundleModel
 
@@ -118,6 +119,9 @@ class Listener:
         source: an :class:`AudioSource` (mono float32 blocks).
         hop_s: seconds between predictions (default: the bundle's ``window.default_hop_s``).
         smooth_s: exponential smoothing time constant in seconds (0: off).
+        first_s: seconds before the first (partial) estimate; ``None``: full windows only
+            (see :class:`~sentio.runtime.engine.Engine`).
+        changes: change-of-music detection (``ChangeSettings``, ``True`` or ``False``).
         record: also write the audio as received (mono, the source's rate) to this WAV file:
             what the microphone really heard, for debugging placement and levels.
     """
@@ -129,10 +133,12 @@ class Listener:
         hop_s: float | None = None,
         smooth_s: float = 0.0,
         record: Path | None = None,
+        first_s: float | None = FIRST_S,
+        changes: ChangeSettings | bool = True,
     ) -> None:
         if record is not None:
             record = check_record_path(record)
-        self.engine = Engine(model, hop_s, smooth_s)
+        self.engine = Engine(model, hop_s, smooth_s, first_s, changes)
         self.model, self.source = self.engine.model, source
         self.hop_frames, self.hop_s = self.engine.hop_frames, self.engine.hop_s
         self._stop = threading.Event()
@@ -239,4 +245,6 @@ def _check_options(options: dict) -> None:
     """What ``Listener`` would refuse, refused before the model loads (``from_*``)."""
     if options.get("record") is not None:
         check_record_path(options["record"])
-    Engine.check_options(options.get("hop_s"), options.get("smooth_s", 0.0))
+    Engine.check_options(
+        options.get("hop_s"), options.get("smooth_s", 0.0), options.get("first_s", FIRST_S)
+    )

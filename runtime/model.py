@@ -25,6 +25,7 @@ from sentio.runtime.manifest import (
     Quantization,
 )
 from sentio.runtime.manifest import load as load_manifest
+from sentio.runtime.windows import fill_window
 
 
 class Runner(Protocol):
@@ -239,3 +240,8 @@ class BundleModel:
     def predict(self, features: np.ndarray) -> np.ndarray:
         """(window, n_features) raw features -> (2,) valence, arousal in [-1, 1]."""
         return self.runner.predict(self.stats.apply(features))
+
+    def estimate(self, normalized: np.ndarray) -> np.ndarray:
+        """Normalized frames, any number from 1 -> (2,) valence, arousal: the frames repeated
+        to a window (:func:`~sentio.runtime.windows.fill_window`), as for an early estimate."""
+        return self.runner.predict(fill_window(normalized, self.window))

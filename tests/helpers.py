@@ -24,10 +24,11 @@ import soundfile
 from sentio.export.data.synthetic import synth_song
 from sentio.runtime.audio import load_audio
 from sentio.runtime.emotion import Prediction, quadrant
-from sentio.runtime.features import FeatureSpec, FeatureStats, extract_features
+from sentio.runtime.engine import FIRST_S
+from sentio.runtime.engine import offline_predictions as engine_offline
+from sentio.runtime.features import FeatureSpec, FeatureStats
 from sentio.runtime.manifest import Manifest, Window
 from sentio.runtime.model import BundleModel
-from sentio.runtime.windows import window_starts
 
 from benchmarks.features import python_speech_features_mfcc as reference_mfcc
 from benchmarks.soak import MOSQUITTO, Broker
@@ -57,12 +58,16 @@ __all__ = [
 ]
 
 
-def offline_predictions(model: BundleModel, path, hop_frames: int):
-    """Whole file -> features -> windows every ``hop_frames`` -> the model, no streaming:
-    (window starts, (n, 2) raw valence/arousal)."""
-    features = extract_features(load_audio(path, model.spec.sample_rate), model.spec)
-    starts = window_starts(len(features), model.window, hop_frames)
-    return starts, np.array([model.predict(features[s : s + model.window]) for s in starts])
+def offline_predictions(
+    model: BundleModel, path, hop_frames: int, first_s: float | None = FIRST_S, changes=True
+):
+    """Whole file -> features -> changes -> windows every ``hop_frames`` -> the model, no
+    streaming (``engine.offline_predictions``): (window end - window length, so that a
+    partial window's "start" is negative and ``(start + window) / fps`` is still its time;
+    (n, 2) raw valence/arousal)."""
+    samples = load_audio(path, model.spec.sample_rate)
+    ends, raw = engine_offline(model, samples, first_s, changes, hop_frames)
+    return np.array([end - model.window for end, _ in ends], dtype=np.int64), raw
 
 
 def tiny_manifest(**changes) -> Manifest:

@@ -420,6 +420,8 @@ def add_augment_args(parser: argparse.ArgumentParser) -> None:
         "feature_masks": ("N", "coefficient bands zeroed"),
         "feature_mask_width": ("N", "widest band"),
         "noise": ("STD", "Gaussian noise (normalized units)"),
+        "short_share": ("P", "share of windows cut short and repeated (teaches early estimates)"),
+        "short_min_frames": ("FRAMES", "shortest such crop"),
     }
     for name, (metavar, text) in helps.items():
         g.add_argument(

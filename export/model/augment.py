@@ -10,7 +10,12 @@ slightly different:
   to 0, the normalized mean;
 - **feature masks**: ``feature_masks`` bands of up to ``feature_mask_width`` adjacent
   coefficients set to 0;
-- **noise**: Gaussian noise of standard deviation ``noise`` (in normalized units).
+- **noise**: Gaussian noise of standard deviation ``noise`` (in normalized units);
+- **short crops**: a share ``short_share`` of the windows keeps only its first ``L`` frames
+  (``L`` drawn from ``short_min_frames`` up to the window) repeated to fill the window — what
+  the runtime feeds the model in the first seconds of a stream, after a song change, and for
+  a clip shorter than a window (``runtime.windows.fill_window``), so early estimates are
+  taught, not extrapolated.
 
 Labels are left alone: none of these changes a song's emotion.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sentio.runtime.windows import fill_window
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Augmentation:
     feature_masks: int = 0
     feature_mask_width: int = 6
     noise: float = 0.0
+    short_share: float = 0.0
+    short_min_frames: int = 150
 
     def jitter_starts(
         self, starts: np.ndarray, lengths: np.ndarray, window: int, rng: np.random.Generator
@@ -45,6 +53,8 @@ class Augmentation:
     def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Masks and noise on a batch ``(windows, frames, features)``, in place; returns it."""
         _, frames, features = x.shape
+        if self.short_share > 0:
+            self._shorten(x, rng)
         if self.time_masks or self.feature_masks:  # validation batches skip the loop
             for window in x:
                 _zero_spans(window, self.time_masks, self.time_mask_frames, frames, 0, rng)
@@ -52,6 +62,13 @@ class Augmentation:
         if self.noise > 0:
             x += rng.normal(0.0, self.noise, x.shape).astype(x.dtype)
         return x
+
+    def _shorten(self, x: np.ndarray, rng: np.random.Generator) -> None:
+        frames = x.shape[1]
+        shortest = min(max(1, self.short_min_frames), frames)
+        for i in np.flatnonzero(rng.random(len(x)) < self.short_share):
+            kept = int(rng.integers(shortest, frames + 1))
+            x[i] = fill_window(x[i, :kept].copy(), frames)
 
 
 def _zero_spans(

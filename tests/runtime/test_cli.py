@@ -25,8 +25,11 @@ def test_listen_runs_with_no_model_argument(tmp_path, capsys):
     soundfile.write(path, synth_song(0.5, 0.5, 14.0, 44100, seed=3), 44100)
     assert main(["--input", str(path)]) == 0
     lines = read_json_lines(capsys.readouterr().out)
-    # 14 s = 699 complete frames: windows start at frames 0, 25, 50, 75 (hop 0.5 s)
-    assert len(lines) == 4
+    # 14 s = 699 complete frames: partial estimates end at frames 150, 175, .., 575 (3 s on,
+    # hop 0.5 s), whole windows at 600, 625, 650, 675
+    assert len(lines) == 22
+    assert [line["partial"] for line in lines] == [True] * 18 + [False] * 4
+    assert lines[0]["t"] == lines[0]["window_s"] == 3.0 and lines[-1]["window_s"] == 12.0
 
 
 def test_sigterm_stops_cleanly_with_a_stats_line(exported, song):
@@ -46,11 +49,11 @@ def test_sigterm_stops_cleanly_with_a_stats_line(exported, song):
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    first = proc.stdout.readline()  # the first window (4 s of audio in real time)
+    first = proc.stdout.readline()  # the first estimate (3 s of audio in real time)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0
-    assert read_json_lines(first)[0]["t"] == pytest.approx(4.0)
+    assert read_json_lines(first)[0]["t"] == pytest.approx(3.0)
     assert "windows over" in err and "overflows 0" in err
 
 
@@ -99,7 +102,7 @@ def test_cli_ui_refuses_a_pipe(tmp_path, capsys):
 @pytest.mark.parametrize("fmt", ["none", "text"])
 def test_format_none_and_text(tmp_path, fmt, capsys):
     song = write_song(tmp_path / "song.wav")
-    assert main(["--input", str(song), "--hop", "2", "--format", fmt]) == 0
+    assert main(["--input", str(song), "--first", "full", "--changes", "off", "--hop", "2", "--format", fmt]) == 0
     out = capsys.readouterr().out
     assert (out == "") if fmt == "none" else (len(out.splitlines()) == 3 and "#" in out)
 
@@ -204,15 +207,28 @@ def test_an_existing_read_only_record_file_is_refused(monkeypatch):
     assert "the file exists and is not writable" in err
 
 
-def test_a_clip_shorter_than_a_window_says_so(tmp_path, capsys):
+def test_a_clip_shorter_than_a_window_gets_partial_estimates(tmp_path, capsys):
     short = tmp_path / "short.wav"
     soundfile.write(short, synth_song(0.5, 0.5, 5.0, 22050, seed=4), 22050)
     assert main(["--input", str(short)]) == 0
+    lines = read_json_lines(capsys.readouterr().out)
+    assert [line["t"] for line in lines] == [3.0, 3.5, 4.0, 4.5]
+    assert all(line["partial"] and line["window_s"] == line["t"] for line in lines)
+    # whole windows only: the clip still gets one estimate, at its end, on all of it
+    assert main(["--input", str(short), "--first", "full"]) == 0
+    (line,) = read_json_lines(capsys.readouterr().out)
+    assert line["partial"] and line["window_s"] == pytest.approx(4.98)
+
+
+def test_a_clip_too_short_for_any_estimate_says_so(tmp_path, capsys):
+    short = tmp_path / "short.wav"
+    soundfile.write(short, synth_song(0.5, 0.5, 0.5, 22050, seed=4), 22050)
+    assert main(["--input", str(short)]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "sentio: 0 windows over 5.0 s" in captured.err  # was all it said
+    assert "sentio: 0 windows over 0.5 s" in captured.err  # was all it said
     assert (
-        f"no prediction: {short} holds 5.0 s of audio, shorter than the model's 12 s window"
+        f"no prediction: {short} holds 0.5 s of audio, shorter than the 1 s an estimate needs"
         in captured.err
     )
 
@@ -259,7 +275,7 @@ def test_a_model_that_returns_nan_never_prints_nan(tmp_path, monkeypatch, capsys
 
 def test_stopped_before_the_first_window_says_so(song):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--realtime"],
+        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--realtime", "--first", "full", "--changes", "off"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -275,4 +291,4 @@ def test_stopped_before_the_first_window_says_so(song):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and out == ""
-    assert "no prediction: stopped after" in err and "before the first full 12.0 s" in err
+    assert "no prediction: stopped after" in err and "before the first estimate at 12.0 s" in err

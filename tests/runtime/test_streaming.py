@@ -7,7 +7,7 @@ from sentio.export.data.synthetic import synth_song
 from sentio.runtime.audio import resample
 from sentio.runtime.features import FeatureSpec, extract_features
 from sentio.runtime.streaming import StreamingFeatures, StreamResampler, WindowSlicer
-from sentio.runtime.windows import window_starts
+from sentio.runtime.windows import fill_window, window_ends, window_starts
 
 from tests.helpers import random_chunks, reference_mfcc
 
@@ -62,6 +62,41 @@ def test_windows_are_the_offline_windows(window, hop, seed):
         emitted += slicer.push(frames[i : i + n])
         i += n
     starts = window_starts(len(frames), window, hop)
-    assert [s for s, _ in emitted] == list(starts)
-    for start, w in emitted:
-        np.testing.assert_array_equal(w, frames[start : start + window])
+    assert [end - window for end, _, _ in emitted] == list(starts)
+    for end, length, w in emitted:
+        assert length == window
+        np.testing.assert_array_equal(w, frames[end - window : end])
+
+
+@pytest.mark.parametrize(("window", "hop", "first", "seed"), [(50, 7, 10, 0), (50, 5, 1, 1)])
+def test_partial_windows_and_restarts_are_the_offline_ones(window, hop, first, seed):
+    """Streaming == offline with early (partial) windows and segments restarting at changes:
+    each window is the segment's frames so far, repeated to the window's length."""
+    rng = np.random.default_rng(seed)
+    frames = rng.normal(size=(500, 3)).astype(np.float32)
+    changes = [(130, 110), (260, 259), (300, 290)]  # (found at, starts at)
+    slicer = WindowSlicer(window, hop, 3, first)
+    emitted, i = [], 0
+    cuts = [found for found, _ in changes] + [len(frames)]
+    for cut, change in zip(cuts, [*changes, None], strict=True):
+        while i < cut:
+            n = min(int(rng.integers(1, 2 * window)), cut - i)
+            emitted += slicer.push(frames[i : i + n])
+            i += n
+        if change is not None:
+            slicer.restart(change[1])
+    expected = window_ends(len(frames), window, hop, first, changes)
+    assert [(end, length) for end, length, _ in emitted] == expected
+    assert any(length < window for _, length in expected)
+    starts = {0: 0, **{found: start for found, start in changes}}
+    for end, length, w in emitted:
+        np.testing.assert_array_equal(w, fill_window(frames[end - length : end], window))
+        assert end - length >= max(s for f, s in starts.items() if f < end or f == 0)
+
+
+def test_fill_window_repeats_the_frames_from_their_start():
+    frames = np.arange(6, dtype=np.float32).reshape(3, 2)
+    np.testing.assert_array_equal(fill_window(frames, 7)[:, 0], [0, 2, 4, 0, 2, 4, 0])
+    np.testing.assert_array_equal(fill_window(frames, 2), frames[:2])
+    with pytest.raises(ValueError):
+        fill_window(frames[:0], 4)
