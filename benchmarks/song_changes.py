@@ -13,7 +13,8 @@ songs, per hour of audio. "today" is the engine without early estimates or chang
 
     python -m benchmarks.song_changes --emotify ../shared/data/emotify --fourq ../shared/data/4q \\
         --split val --sweep 0.8,1.0,1.2,1.5,2.0
-    python -m benchmarks.song_changes --emotify … --fourq … --split test --out experiments/song_changes
+    python -m benchmarks.song_changes --emotify … --fourq … --split test \\
+        --out experiments/song_changes
 """
 
 from __future__ import annotations

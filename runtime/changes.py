@@ -112,8 +112,9 @@ class ChangeDetector:
     """The change points of a stream of frames, found as frames arrive.
 
     ``estimate`` (normalized frames, any number -> (2,) valence, arousal) confirms a novelty
-    when ``settings.min_jump`` asks for it. ``push(frames, silent)`` takes the next frames (normalized) and one silence flag per
-    frame and returns ``(found_at, starts_at)`` for each change the new frames reveal:
+    when ``settings.min_jump`` asks for it. ``push(frames, silent)`` takes the next frames
+    (normalized) and one silence flag per frame and returns ``(found_at, starts_at)`` for
+    each change the new frames reveal:
     ``found_at`` is the frame count at which it became known (the caller's estimate so far
     covers frames before it), ``starts_at`` the first frame of the new segment.
     """

@@ -31,9 +31,9 @@ import signal
 import sys
 from pathlib import Path
 
-from sentio.runtime.errors import ConfigError, DeviceUnavailableError, SentioError
 from sentio.runtime.changes import OFF, ChangeSettings
 from sentio.runtime.engine import FIRST_S
+from sentio.runtime.errors import ConfigError, DeviceUnavailableError, SentioError
 from sentio.runtime.manifest import DEFAULT_HOP_S
 
 EXIT_BAD_INPUT = 2

@@ -263,7 +263,6 @@ class Engine:
     def _windows_of(self, frames: np.ndarray, silent: np.ndarray) -> list[Prediction]:
         self._silent_frames = np.concatenate([self._silent_frames, silent])
         windows = self._windows.push(frames)
-        out = []
         return [
             self._predict(end, length, window, self._pending_silent(end))
             for end, length, window in windows

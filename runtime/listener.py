@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from sentio.runtime.emotion import Prediction
 from sentio.runtime.changes import ChangeSettings
+from sentio.runtime.emotion import Prediction
 from sentio.runtime.engine import FIRST_S, Engine, EngineStats
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.model import BundleModel

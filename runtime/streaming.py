@@ -139,7 +139,6 @@ class WindowSlicer:
         return [(self._seen, length, fill_window(rows, self.window).copy())]
 
 
-
 class FramePeaks:
     """The peak magnitude of each frame step (``step`` samples), as samples arrive: the level
     by which a frame counts as silent. Frame ``i``'s step is samples ``[i * step, (i + 1) *

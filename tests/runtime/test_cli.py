@@ -102,7 +102,23 @@ def test_cli_ui_refuses_a_pipe(tmp_path, capsys):
 @pytest.mark.parametrize("fmt", ["none", "text"])
 def test_format_none_and_text(tmp_path, fmt, capsys):
     song = write_song(tmp_path / "song.wav")
-    assert main(["--input", str(song), "--first", "full", "--changes", "off", "--hop", "2", "--format", fmt]) == 0
+    assert (
+        main(
+            [
+                "--input",
+                str(song),
+                "--first",
+                "full",
+                "--changes",
+                "off",
+                "--hop",
+                "2",
+                "--format",
+                fmt,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert (out == "") if fmt == "none" else (len(out.splitlines()) == 3 and "#" in out)
 
@@ -275,7 +291,18 @@ def test_a_model_that_returns_nan_never_prints_nan(tmp_path, monkeypatch, capsys
 
 def test_stopped_before_the_first_window_says_so(song):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--realtime", "--first", "full", "--changes", "off"],
+        [
+            sys.executable,
+            "-m",
+            "sentio.runtime.cli",
+            "--input",
+            str(song),
+            "--realtime",
+            "--first",
+            "full",
+            "--changes",
+            "off",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -96,7 +96,20 @@ def test_cli_ui_runs_on_a_terminal_with_input(tmp_path):
     song = write_song(tmp_path / "song.wav")
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--first", "full", "--changes", "off", "--hop", "1", "--ui"],
+        [
+            sys.executable,
+            "-m",
+            "sentio.runtime.cli",
+            "--input",
+            str(song),
+            "--first",
+            "full",
+            "--changes",
+            "off",
+            "--hop",
+            "1",
+            "--ui",
+        ],
         stdin=subprocess.DEVNULL,
         stdout=terminal,
         stderr=subprocess.PIPE,

@@ -62,8 +62,8 @@ def fast_sink(port: int, prefix: str = "sentio") -> MqttSink:
 def test_cli_publishes_discovery_state_and_availability(broker, subscribers, song, capsys):
     early = subscribers(broker.port)
     code = main(
-        ["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1", "--format", "none",
-         "--mqtt", f"mqtt://127.0.0.1:{broker.port}/sentio/living-room"]
+        ["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1",
+         "--format", "none", "--mqtt", f"mqtt://127.0.0.1:{broker.port}/sentio/living-room"]
     )  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()
@@ -154,8 +154,8 @@ def test_broker_restart_mid_run_reconnects_and_republishes(broker, subscribers):
 def test_last_will_says_offline_when_the_process_dies(broker, subscribers, song):
     watcher = subscribers(broker.port, ["sentio/availability"])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--realtime", "--first", "full", "--changes", "off",
-         "--mqtt", f"mqtt://127.0.0.1:{broker.port}"],
+        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--realtime",
+         "--first", "full", "--changes", "off", "--mqtt", f"mqtt://127.0.0.1:{broker.port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ},
@@ -172,7 +172,10 @@ def test_last_will_says_offline_when_the_process_dies(broker, subscribers, song)
 
 def test_an_absent_broker_never_stops_listening(song, capsys):
     port = free_port()  # nothing listens there
-    code = main(["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1", "--mqtt", f"mqtt://127.0.0.1:{port}"])
+    code = main(
+        ["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1",
+         "--mqtt", f"mqtt://127.0.0.1:{port}"]
+    )  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()
     assert sum(line.startswith("{") for line in captured.out.splitlines()) == 5

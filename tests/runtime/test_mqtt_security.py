@@ -124,7 +124,21 @@ def no_credentials_in_the_environment(monkeypatch):
 
 
 def run_cli(song, *options) -> int:
-    return main(["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1", "--format", "none", *options])
+    return main(
+        [
+            "--input",
+            str(song),
+            "--first",
+            "full",
+            "--changes",
+            "off",
+            "--hop",
+            "1",
+            "--format",
+            "none",
+            *options,
+        ]
+    )
 
 
 def assert_published(broker: SecureBroker, prefix: str = "sentio") -> None:

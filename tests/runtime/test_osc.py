@@ -68,7 +68,20 @@ def song(tmp_path_factory):
 
 
 def test_cli_sends_every_window_with_the_address_scheme(osc_server, song, capsys):
-    code = main(["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1", "--osc", f"127.0.0.1:{osc_server.port}"])
+    code = main(
+        [
+            "--input",
+            str(song),
+            "--first",
+            "full",
+            "--changes",
+            "off",
+            "--hop",
+            "1",
+            "--osc",
+            f"127.0.0.1:{osc_server.port}",
+        ]
+    )
     assert code == 0
     captured = capsys.readouterr()
     windows = [line for line in captured.out.splitlines() if line.startswith("{")]
@@ -95,7 +108,9 @@ def test_python_api_bundles_with_a_custom_prefix(osc_server, song):
     sink = OscSink("127.0.0.1", osc_server.port, prefix="/stage/mood", bundle=True)
     with Sinks(sink) as sinks:
         predictions = []
-        Listener.from_file(song, hop_s=2.0, first_s=None, changes=False).run(lambda p: (predictions.append(p), sinks.emit(p)))
+        Listener.from_file(song, hop_s=2.0, first_s=None, changes=False).run(
+            lambda p: (predictions.append(p), sinks.emit(p))
+        )
     assert sink.stats.sent == len(predictions) == 3 and sink.stats.failed == 0
     wait_until(lambda: len(osc_server.values("/stage/mood/valence")) == 3, 5, "3 bundles")
     got = [v[0] for v in osc_server.values("/stage/mood/valence")]
@@ -109,7 +124,20 @@ def test_python_api_bundles_with_a_custom_prefix(osc_server, song):
 
 def test_an_unresolvable_receiver_never_stops_listening(song, capsys):
     started = time.monotonic()
-    code = main(["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1", "--osc", "no-such-host.invalid:9000"])
+    code = main(
+        [
+            "--input",
+            str(song),
+            "--first",
+            "full",
+            "--changes",
+            "off",
+            "--hop",
+            "1",
+            "--osc",
+            "no-such-host.invalid:9000",
+        ]
+    )
     assert code == 0
     captured = capsys.readouterr()
     assert sum(line.startswith("{") for line in captured.out.splitlines()) == 5
