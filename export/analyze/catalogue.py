@@ -1,8 +1,11 @@
 """One audio file -> one row of the catalogue table, through the runtime's own streaming path.
 
 A file is analysed by :class:`~sentio.runtime.listener.Listener` over a
-:class:`~sentio.runtime.replay.FileSource`: exactly what ``sentio-listen --input FILE`` runs,
-so every window's valence/arousal is the number ``sentio-listen`` prints for it (tested).
+:class:`~sentio.runtime.replay.FileSource`: exactly what ``sentio-listen --input FILE --first
+full --changes off`` runs, so every window's valence/arousal is the number ``sentio-listen``
+prints for it (tested). A catalogue file is one song summarised: whole windows only (early,
+partial estimates would weigh its first seconds twice), one segment; a file shorter than a
+window gets the one partial estimate made at its end.
 The song-level values summarise those windows: their mean and standard deviation, the
 quadrant and the colour of the mean point.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from sentio.runtime.color import emotion_color
 from sentio.runtime.emotion import Prediction, quadrant
+from sentio.runtime.engine import SHORTEST_S
 from sentio.runtime.errors import AudioError, ConfigError, SentioError
 from sentio.runtime.manifest import MANIFEST_NAME, sha256_file
 from sentio.runtime.model import BundleModel, default_bundle
@@ -161,15 +165,22 @@ def analyze_file(path: Path, model: BundleModel, settings: AnalysisSettings) -> 
         digest = sha256_file(path)
     except OSError as err:
         raise AudioError(f"cannot read {path}: {err.strerror or err}", hint="check it") from err
-    listener = Listener.from_file(path, model, hop_s=settings.hop_s, smooth_s=settings.smooth_s)
+    listener = Listener.from_file(
+        path,
+        model,
+        hop_s=settings.hop_s,
+        smooth_s=settings.smooth_s,
+        first_s=None,  # whole windows; a short file still gets one estimate at its end
+        changes=False,  # one file, one song
+    )
     with listener:
         predictions = list(listener)
     audio_s = listener.stats.audio_s
     if not predictions:
         raise AudioError(
-            f"{path} holds {audio_s:.1f} s of audio, less than the model's "
-            f"{listener.engine.window_s:.0f} s window",
-            hint="only files of at least one window get a prediction",
+            f"{path} holds {audio_s:.1f} s of audio, less than the {SHORTEST_S:g} s an "
+            "estimate needs",
+            hint=f"only files of at least {SHORTEST_S:g} s get a prediction",
         )
     row = summarize(predictions)
     row.update(

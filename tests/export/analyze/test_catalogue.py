@@ -31,7 +31,8 @@ def model():
 def test_each_window_is_what_sentio_listen_prints(tmp_path, capsys, model, hop, smooth):
     (song,) = write_catalogue(tmp_path, songs=1, seconds=17.0)
     options = ["--hop", str(hop)] if hop else []
-    assert listen(["--input", str(song), "--smooth", str(smooth), *options]) == 0
+    whole = ["--first", "full", "--changes", "off"]  # a catalogue row: whole windows, one song
+    assert listen(["--input", str(song), "--smooth", str(smooth), *whole, *options]) == 0
     printed = read_json_lines(capsys.readouterr().out)
     row = analyze_file(song, model, AnalysisSettings(hop_s=hop, smooth_s=smooth, series=True))
     assert row["windows"] == len(printed) > 1
@@ -49,6 +50,12 @@ def test_each_window_is_what_sentio_listen_prints(tmp_path, capsys, model, hop, 
     assert row["artifact"] == model.artifact
 
 
+def test_a_file_shorter_than_a_window_gets_one_partial_estimate(tmp_path, model):
+    short = write_tone(tmp_path / "short.wav", seconds=5.0)
+    row = analyze_file(short, model, AnalysisSettings(series=True))
+    assert row["windows"] == 1 and row["series"]["t"] == [pytest.approx(4.98, abs=0.02)]
+
+
 def test_the_series_is_kept_only_when_asked(tmp_path, model):
     (song,) = write_catalogue(tmp_path, songs=1)
     assert "series" not in analyze_file(song, model, AnalysisSettings())
@@ -59,7 +66,7 @@ def test_bad_files_are_skipped_with_the_reason(tmp_path, model):
     corrupt.write_bytes(b"RIFF not really")
     empty = tmp_path / "empty.flac"
     empty.touch()
-    short = write_tone(tmp_path / "short.wav", seconds=3.0)
+    short = write_tone(tmp_path / "short.wav", seconds=0.5)
     reasons = {
         path.name: analyze_or_skip(str(path), model, AnalysisSettings())
         for path in (corrupt, empty, short, tmp_path / "gone.wav")
@@ -67,7 +74,7 @@ def test_bad_files_are_skipped_with_the_reason(tmp_path, model):
     assert all(status == "skip" for status, _ in reasons.values())
     assert "cannot decode" in reasons["corrupt.wav"][1]
     assert "cannot decode" in reasons["empty.flac"][1]
-    assert "less than the model's 12 s window" in reasons["short.wav"][1]
+    assert "less than the 1 s an estimate needs" in reasons["short.wav"][1]
     assert "gone.wav" in reasons["gone.wav"][1]
 
 
