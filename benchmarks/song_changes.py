@@ -34,6 +34,7 @@ from sentio.runtime.engine import SILENCE_PEAK, offline_predictions
 from sentio.runtime.features import extract_features
 from sentio.runtime.model import BundleModel
 from sentio.runtime.streaming import FramePeaks
+from sentio.runtime.windows import fill_window, window_ends
 
 WITHIN = 0.1
 HOLD_S = 2.0
@@ -57,14 +58,34 @@ def join(a: np.ndarray, b: np.ndarray, rate: int, fade_s: float) -> tuple[np.nda
     return np.concatenate([a[:-n], middle, b[n:]]), (len(a) - n / 2) / rate
 
 
+def oracle_predictions(
+    model: BundleModel, samples: np.ndarray, cut_s: float
+) -> tuple[list[tuple[int, int]], np.ndarray, list[tuple[int, int]]]:
+    """The engine's windows had it known the cut the moment it happened (early estimates
+    from 3 s after it): the best any change detector could do with these estimates."""
+    spec = model.spec
+    fps = spec.frames_per_second
+    features = extract_features(samples, spec)
+    cut = round(cut_s * fps)
+    found = [(cut, cut)]
+    hop = round(model.default_hop_s * fps)
+    ends = window_ends(len(features), model.window, hop, round(3.0 * fps), found)
+    raw = [model.predict(fill_window(features[e - n : e], model.window)) for e, n in ends]
+    return ends, np.array(raw, dtype=np.float32).reshape(-1, 2), found
+
+
 def output_series(
-    model: BundleModel, samples: np.ndarray, first_s, changes, smooth_s: float
+    model: BundleModel, samples: np.ndarray, first_s, changes, smooth_s: float, cut_s: float = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(times, (n, 2) outputs) of the engine on a whole signal (smoothing reset at changes)."""
-    ends, raw = offline_predictions(model, samples, first_s, changes)
+    """(times, (n, 2) outputs) of the engine on a whole signal (smoothing reset at changes);
+    ``changes="oracle"``: restarted exactly at ``cut_s``."""
     fps = model.spec.frames_per_second
     hop_s = model.default_hop_s
-    found = _changes(model, samples, changes)
+    if changes == "oracle":
+        ends, raw, found = oracle_predictions(model, samples, cut_s)
+    else:
+        ends, raw = offline_predictions(model, samples, first_s, changes)
+        found = _changes(model, samples, changes)
     restarts = sorted(f for f, _ in found)
     smoother, out, k = Smoother(smooth_s, hop_s), [], 0
     for (end, _), value in zip(ends, raw, strict=True):
@@ -91,11 +112,13 @@ def _changes(model: BundleModel, samples: np.ndarray, changes) -> list[tuple[int
     )
 
 
-def response_time(times, outputs, cut_s: float, steady: np.ndarray, hop_s: float) -> float:
-    """Seconds from the cut until the output is within ``WITHIN`` of ``steady`` and stays
-    there for ``HOLD_S`` (inf: never)."""
-    close = np.all(np.abs(outputs - steady) <= WITHIN, axis=1)
-    need = max(1, round(HOLD_S / hop_s))
+def response_time(
+    times, outputs, cut_s: float, steady: np.ndarray, hop_s: float, within=WITHIN, hold_s=HOLD_S
+) -> float:
+    """Seconds from the cut until the output is within ``within`` of ``steady`` and stays
+    there for ``hold_s`` (0: the first time it is; inf: never)."""
+    close = np.all(np.abs(outputs - steady) <= within, axis=1)
+    need = max(1, round(hold_s / hop_s))
     after = np.flatnonzero(times > cut_s)
     for i in after:
         if i + need <= len(close) and close[i : i + need].all():
@@ -111,13 +134,14 @@ def steady_value(model: BundleModel, samples: np.ndarray) -> np.ndarray | None:
 def measure(model, audio: list[np.ndarray], settings: ChangeSettings, smooth_s: float) -> dict:
     rate = model.spec.sample_rate
     steadies = [steady_value(model, a) for a in audio]
-    configs = {"today": (None, False), "after": (3.0, settings)}
+    configs = {"today": (None, False), "after": (3.0, settings), "oracle": (3.0, "oracle")}
+    criteria = {"": (WITHIN, HOLD_S), "first_": (WITHIN, 0.0), "within0.2_": (0.2, HOLD_S)}
     result: dict = {"pairs": 0, "visible_pairs": 0}
     rng = np.random.default_rng(0)
     order = rng.permutation(len(audio))
     pairs = [(int(order[i]), int(order[i + 1])) for i in range(len(order) - 1)]
     for fade, label in ((0.0, "cut"), (CROSSFADE_S, "crossfade")):
-        times_by = {name: [] for name in configs}
+        times_by = {c + name: [] for name in configs for c in criteria}
         for a, b in pairs:
             if steadies[a] is None or steadies[b] is None:
                 continue
@@ -125,13 +149,16 @@ def measure(model, audio: list[np.ndarray], settings: ChangeSettings, smooth_s: 
                 continue
             joined, cut = join(audio[a], audio[b], rate, fade)
             for name, (first, changes) in configs.items():
-                t, out = output_series(model, joined, first, changes, smooth_s)
-                times_by[name].append(response_time(t, out, cut, steadies[b], model.default_hop_s))
+                t, out = output_series(model, joined, first, changes, smooth_s, cut)
+                for c, (within, hold) in criteria.items():
+                    times_by[c + name].append(
+                        response_time(t, out, cut, steadies[b], model.default_hop_s, within, hold)
+                    )
         for name, values in times_by.items():
             values = np.array(values)
             result[f"{label}_{name}_median_s"] = float(np.median(values)) if len(values) else None
             result[f"{label}_{name}_p75_s"] = (
-                float(np.percentile(values, 75)) if len(values) else None
+                float(np.percentile(values, 75, method="nearest")) if len(values) else None
             )
             result[f"{label}_{name}_never"] = int(np.sum(~np.isfinite(values)))
             result["visible_pairs"] = len(values)

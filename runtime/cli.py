@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 from sentio.runtime.changes import OFF, ChangeSettings
-from sentio.runtime.engine import FIRST_S
+from sentio.runtime.engine import FIRST_S, SILENCE_DBFS
 from sentio.runtime.errors import ConfigError, DeviceUnavailableError, SentioError
 from sentio.runtime.manifest import DEFAULT_HOP_S
 
@@ -98,6 +98,17 @@ def first_seconds(text: str) -> float | None:
 
 
 first_seconds.__name__ = "seconds"
+
+
+def silence_level(text: str) -> float:
+    """``--silence-below``: dBFS from -140 to 0."""
+    value = _number(text, float)
+    if not -140.0 <= value <= 0.0:
+        raise argparse.ArgumentTypeError(f"the silence level must be -140 to 0 dBFS, got {text!r}")
+    return value
+
+
+silence_level.__name__ = "dBFS"
 capture_rate = _whole(*RATE_RANGE_HZ, what="the capture rate in Hz")
 thread_count = _whole(*THREADS_RANGE, what="the number of inference threads")
 
@@ -160,6 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the estimate again when the music changes: silence (silence and back), "
         "novelty (also a change in the sound; experimental: more false changes than it "
         "helps, see experiments/song_changes.md), off (default silence)",
+    )
+    parser.add_argument(
+        "--silence-below",
+        type=silence_level,
+        default=SILENCE_DBFS,
+        metavar="DBFS",
+        help=f"audio quieter than this is silence: the output holds, and sound after it starts "
+        f"a new estimate (default {SILENCE_DBFS:g}: digital silence; about -45 catches a quiet "
+        f"room's tone through a microphone)",
     )
     parser.add_argument(
         "--skip-partial",
@@ -262,6 +282,7 @@ def listen(args: argparse.Namespace) -> int:
         "record": args.record,
         "first_s": args.first,
         "changes": CHANGES[args.changes],
+        "silence_dbfs": args.silence_below,
     }
     if args.input is not None:
         listener = Listener.from_file(args.input, model, realtime=args.realtime, **options)

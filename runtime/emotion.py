@@ -32,8 +32,8 @@ class Prediction:
         valence_raw, arousal_raw: the model's output for this window alone.
         compute_ms: inference time of this window.
         peak_dbfs: loudest sample since the previous prediction (dBFS).
-        silent: nothing above about -80 dBFS since the previous prediction (the output then
-            holds its last value).
+        silent: nothing above the silence level (default -80 dBFS, ``--silence-below``) since
+            the previous prediction: the output then holds its last value.
         clipped: samples at full scale since the previous prediction.
         overflows: input overflows reported by the audio device so far.
         dropped: samples the ring buffer had to drop so far (the consumer was too slow).

@@ -45,6 +45,7 @@ FULL_SCALE = 0.999
 FLOOR_DBFS = -120.0  # digital silence reads as this (JSON has no -inf)
 FIRST_S = 3.0  # seconds of audio before the first (partial) estimate
 SHORTEST_S = 1.0  # a stream or clip this long still gets an estimate at its end
+SILENCE_DBFS = 20 * math.log10(SILENCE_PEAK)  # -80 dBFS: digital silence
 
 
 @dataclass
@@ -82,6 +83,11 @@ class Engine:
             full windows only, the first after one window.
         changes: how changes of music are found (``True``: the defaults; ``False``: never,
             one estimate from the start of the stream).
+        silence_dbfs: audio whose peak stays below this level (per 20 ms step) is silence:
+            the output holds, and sound after 0.5 s of it starts a new estimate. The default,
+            -80 dBFS, is digital silence; a microphone in a quiet room hears room tone
+            instead (the level-free frame reads it as tense music: experiments/non_music.md),
+            which about -45 dBFS catches at a normal gain.
 
     Raises:
         BundleError: the bundle cannot be loaded (see :class:`BundleModel`).
@@ -97,9 +103,11 @@ class Engine:
         smooth_s: float = 0.0,
         first_s: float | None = FIRST_S,
         changes: ChangeSettings | bool = True,
+        silence_dbfs: float = SILENCE_DBFS,
     ) -> None:
         hop_s, smooth_s = self.check_options(hop_s, smooth_s, first_s)  # before a model loads
         first_s = _check_first(first_s)
+        self.silence_peak = _silence_peak(silence_dbfs)
         self.changes = _change_settings(changes)
         self.model = model if isinstance(model, BundleModel) else BundleModel(model)
         spec = self.model.spec
@@ -258,7 +266,7 @@ class Engine:
         peaks, self._peak_backlog = backlog[:n_frames], backlog[n_frames:]
         if peaks.shape[0] < n_frames:  # cannot happen with whole-frame extraction; be safe
             peaks = np.concatenate([peaks, np.ones(n_frames - peaks.shape[0], np.float32)])
-        return peaks < SILENCE_PEAK
+        return peaks < self.silence_peak
 
     def _windows_of(self, frames: np.ndarray, silent: np.ndarray) -> list[Prediction]:
         self._silent_frames = np.concatenate([self._silent_frames, silent])
@@ -327,6 +335,7 @@ def offline_predictions(
     first_s: float | None = FIRST_S,
     changes: ChangeSettings | bool = True,
     hop_frames: int | None = None,
+    silence_dbfs: float = SILENCE_DBFS,
 ) -> tuple[list[tuple[int, int]], np.ndarray]:
     """The engine's raw predictions computed on a whole signal at once (``samples`` at the
     model's rate): features, changes, the windows :func:`windows.window_ends` names, the model.
@@ -344,12 +353,22 @@ def offline_predictions(
     features = extract_features(samples, spec)
     peaks = FramePeaks(spec.frame_step).push(samples)[: len(features)]
     found = ChangeDetector(settings, spec.frames_per_second, model.estimate).push(
-        model.stats.apply(features), peaks < SILENCE_PEAK
+        model.stats.apply(features), peaks < _silence_peak(silence_dbfs)
     )
     shortest = round(SHORTEST_S * spec.frames_per_second)
     ends = window_ends(len(features), model.window, hop, first_frames, found, shortest)
     raw = [model.predict(fill_window(features[e - n : e], model.window)) for e, n in ends]
     return ends, np.array(raw, dtype=np.float32).reshape(-1, 2)
+
+
+def _silence_peak(silence_dbfs: float) -> float:
+    level = _finite("silence_dbfs", silence_dbfs)
+    if not -140.0 <= level <= 0.0:
+        raise ConfigError(
+            f"the silence level must be from -140 to 0 dBFS, got {silence_dbfs}",
+            hint="e.g. -80 (digital silence) or -45 (room tone through a microphone)",
+        )
+    return 10 ** (level / 20)
 
 
 def _check_first(first_s: float | None) -> float | None:

@@ -27,7 +27,7 @@ from typing import Protocol
 import numpy as np
 from sentio.runtime.changes import ChangeSettings
 from sentio.runtime.emotion import Prediction
-from sentio.runtime.engine import FIRST_S, Engine, EngineStats
+from sentio.runtime.engine import FIRST_S, SILENCE_DBFS, Engine, EngineStats
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.model import BundleModel
 
@@ -122,6 +122,7 @@ class Listener:
         first_s: seconds before the first (partial) estimate; ``None``: full windows only
             (see :class:`~sentio.runtime.engine.Engine`).
         changes: change-of-music detection (``ChangeSettings``, ``True`` or ``False``).
+        silence_dbfs: the level below which audio is silence (the output holds).
         record: also write the audio as received (mono, the source's rate) to this WAV file:
             what the microphone really heard, for debugging placement and levels.
     """
@@ -135,10 +136,11 @@ class Listener:
         record: Path | None = None,
         first_s: float | None = FIRST_S,
         changes: ChangeSettings | bool = True,
+        silence_dbfs: float = SILENCE_DBFS,
     ) -> None:
         if record is not None:
             record = check_record_path(record)
-        self.engine = Engine(model, hop_s, smooth_s, first_s, changes)
+        self.engine = Engine(model, hop_s, smooth_s, first_s, changes, silence_dbfs)
         self.model, self.source = self.engine.model, source
         self.hop_frames, self.hop_s = self.engine.hop_frames, self.engine.hop_s
         self._stop = threading.Event()

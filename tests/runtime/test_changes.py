@@ -83,3 +83,26 @@ def test_a_silence_between_songs_restarts_the_estimate_and_holds_the_output(mode
     assert 10.0 < change.t <= 13.5 and change.partial and change.window_s <= 3.5
     # the new estimate starts from the change: smoothing does not carry song A over
     assert (change.valence, change.arousal) == (change.valence_raw, change.arousal_raw)
+
+
+def test_room_tone_under_the_silence_level_holds_the_output(model):
+    """The level-free frame reads quiet room noise as music; a silence level above it makes
+    it silence: held output, and the music after it starts a new estimate."""
+    rate = model.spec.sample_rate
+    rng = np.random.default_rng(0)
+    song = synth_song(0.6, 0.5, 8.0, rate, seed=3).astype(np.float32)
+    tone = (10 ** (-60 / 20) * rng.normal(size=3 * rate)).astype(np.float32)  # ~-60 dBFS RMS
+    audio = np.concatenate([song, tone, song])
+    default = Engine(model).process(audio, rate)
+    assert not any(p.silent for p in default) and not any(p.change for p in default)
+    quiet = Engine(model, silence_dbfs=-40.0).process(audio, rate)
+    assert any(p.silent for p in quiet)
+    held = [p for p in quiet if p.silent]
+    assert len({(p.valence, p.arousal) for p in held}) == 1
+    assert [p.t > 11.0 for p in quiet if p.change] == [True]
+
+
+@pytest.mark.parametrize("level", [1.0, -200.0, float("nan")])
+def test_a_silence_level_that_cannot_work_is_refused(model, level):
+    with pytest.raises(ConfigError, match="silence"):
+        Engine(model, silence_dbfs=level)
