@@ -386,6 +386,9 @@ def listener_command(config: SoakConfig, mqtt_port: int, osc_port: int) -> list[
         "--mqtt", f"mqtt://127.0.0.1:{mqtt_port}/soak",
         "--osc", f"127.0.0.1:{osc_port}",
         "--format", "json",
+        # a window every hop from the first full one: the count and the gaps tell a lost
+        # window; the music loops with silent gaps, which would restart the estimate
+        "--first", "full", "--changes", "off",
     ]  # fmt: skip
     if config.model:
         command += ["--model", config.model]

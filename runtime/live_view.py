@@ -97,6 +97,8 @@ def _status(state: ViewState, color: bool) -> list[str]:
     swatch = _swatch(c) if color else f"[{c.hex}]"
     mean = state.compute_ms_total / state.windows
     flags = "  SILENT" if p.silent else ""
+    flags += f"  PARTIAL({p.window_s:.1f}s)" if p.partial else ""
+    flags += "  CHANGE" if p.change else ""
     flags += f"  CLIPPED({p.clipped})" if p.clipped else ""
     return [
         f" {p.t:7.1f} s  {p.quadrant}{flags}",

@@ -14,8 +14,9 @@ topic                      payload
 =========================  ====================================================================
 PREFIX/availability        ``online`` while connected; ``offline`` on a clean exit, and as the
                            last will when the connection dies (the broker publishes it)
-PREFIX/state               JSON: the prediction (``Prediction.to_dict()``) plus ``"color":
-                           {"hex": "#rrggbb", "rgb": [r, g, b] 0..255, "hsv": [h°, s, v]}``
+PREFIX/state               JSON: the prediction (``Prediction.to_dict()``: ``partial``,
+                           ``window_s`` and ``change`` included) plus ``"color": {"hex":
+                           "#rrggbb", "rgb": [r, g, b] 0..255, "hsv": [h°, s, v]}``
 PREFIX/valence, /arousal   the value as text, e.g. ``0.3125``
 PREFIX/quadrant            happy/excited, tense/angry, sad/depressed or calm/content
 PREFIX/color               ``#rrggbb``

@@ -13,7 +13,10 @@ address             arguments   meaning
 /sentio/color8      i i i       red, green, blue as integers in 0..255
 /sentio/hsv         f f f       hue, saturation, value, each in [0, 1]
 /sentio/time        f           audio time of the window's end (s)
-/sentio/silent      i           1 if nothing above about -80 dBFS was heard, else 0
+/sentio/silent      i           1 if nothing above the silence level was heard (output held)
+/sentio/window      f           seconds of audio the estimate is made on (12 once full)
+/sentio/partial     i           1 for an early estimate (less than a whole window), else 0
+/sentio/change      i           1 on the first estimate after a change of music, else 0
 ==================  ==========  ==================================================
 
 Each message is its own UDP datagram (what simple receivers understand); ``bundle=True``
@@ -58,6 +61,9 @@ def osc_values(prediction: Prediction) -> list[tuple[str, list]]:
         ("/hsv", [color.hue / 360.0, color.saturation, color.value]),
         ("/time", [float(prediction.t)]),
         ("/silent", [int(prediction.silent)]),
+        ("/window", [float(prediction.window_s)]),
+        ("/partial", [int(prediction.partial)]),
+        ("/change", [int(prediction.change)]),
     ]
 
 

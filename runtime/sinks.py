@@ -85,6 +85,8 @@ class TextSink(StreamSink):
 
     def emit(self, p: Prediction) -> None:
         flags = " SILENT" if p.silent else ""
+        flags += f" PARTIAL({p.window_s:.1f}s)" if p.partial else ""
+        flags += " CHANGE" if p.change else ""
         flags += f" CLIPPED({p.clipped})" if p.clipped else ""
         self.stream.write(
             f"{p.t:8.1f}s  valence {p.valence:+.2f} {bar(p.valence)}  "

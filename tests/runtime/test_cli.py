@@ -32,6 +32,25 @@ def test_listen_runs_with_no_model_argument(tmp_path, capsys):
     assert lines[0]["t"] == lines[0]["window_s"] == 3.0 and lines[-1]["window_s"] == 12.0
 
 
+def test_skip_partial_sends_only_whole_windows_and_text_marks_partial(tmp_path, capsys):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, synth_song(0.5, 0.5, 14.0, 44100, seed=3), 44100)
+    assert main(["--input", str(path), "--skip-partial"]) == 0
+    lines = read_json_lines(capsys.readouterr().out)
+    assert [line["t"] for line in lines] == [12.0, 12.5, 13.0, 13.5]
+    assert not any(line["partial"] for line in lines)
+    assert main(["--input", str(path), "--format", "text", "--hop", "2"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "PARTIAL(4.0s)" in text[0] and "PARTIAL" not in text[-1]  # first hop past 3 s
+
+
+@pytest.mark.parametrize(("option", "value"), [("--first", "0"), ("--silence-below", "3")])
+def test_responsiveness_options_out_of_range_are_refused(option, value, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--input", "never-read.wav", option, value])
+    assert info.value.code == 2 and option in capsys.readouterr().err
+
+
 def test_sigterm_stops_cleanly_with_a_stats_line(exported, song):
     proc = subprocess.Popen(
         [

@@ -23,6 +23,9 @@ ADDRESSES = {
     "hsv",
     "time",
     "silent",
+    "window",
+    "partial",
+    "change",
 }
 
 
@@ -92,6 +95,8 @@ def test_cli_sends_every_window_with_the_address_scheme(osc_server, song, capsys
     assert [v[0] for v in osc_server.values("/sentio/time")] == pytest.approx(
         [12.0, 13.0, 14.0, 15.0, 16.0], abs=1e-3
     )
+    assert [v[0] for v in osc_server.values("/sentio/window")] == pytest.approx([12.0] * 5)
+    assert [v[0] for v in osc_server.values("/sentio/partial")] == [0] * 5
     for (r, g, b), ints in zip(
         osc_server.values("/sentio/color"), osc_server.values("/sentio/color8"), strict=True
     ):
