@@ -7,6 +7,7 @@ import soundfile
 from sentio.export.data.synthetic import synth_song
 from sentio.runtime import ConfigError, Engine, Listener
 from sentio.runtime.audio import to_mono
+from sentio.runtime.engine import offline_predictions as whole_signal
 from sentio.runtime.model import BundleModel
 
 from tests.helpers import offline_predictions, random_chunks
@@ -181,3 +182,20 @@ def test_a_model_that_returns_nan_is_an_error_never_a_nan_prediction(model, monk
     monkeypatch.setattr(engine.model, "predict", lambda window: np.array([np.nan, 0.1]))
     with pytest.raises(BundleError, match="returned valence nan"):
         engine.process(np.zeros(13 * 22050, np.float32), 22050)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "first_s", "times"),
+    [(5.0, 3.0, [3.0, 3.5, 4.0, 4.5]), (2.0, 3.0, [1.98]), (5.0, None, [4.98])],
+)
+def test_a_short_array_gets_partial_estimates(model, seconds, first_s, times):
+    """The Python API on a clip shorter than a window: partial estimates from ``first_s``, or
+    one on all of it when the stream ends first; each equals the offline estimate."""
+    rate = model.spec.sample_rate
+    clip = synth_song(0.4, -0.3, seconds, rate, seed=9).astype(np.float32)
+    engine = Engine(model, first_s=first_s)
+    got = engine.process(clip, rate) + engine.flush()
+    assert [p.t for p in got] == pytest.approx(times, abs=0.01)
+    assert all(p.partial and p.window_s == pytest.approx(p.t) for p in got)
+    _, raw = whole_signal(model, clip, first_s)
+    np.testing.assert_allclose([[p.valence_raw, p.arousal_raw] for p in got], raw, atol=1e-6)
