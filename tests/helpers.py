@@ -58,6 +58,11 @@ __all__ = [
 ]
 
 
+#: ``sentio-listen`` options for a window every hop from the first full one, one segment: the
+#: pipeline before issue 15, for tests that count windows or compare with it.
+WHOLE_WINDOWS = ("--first", "full", "--changes", "off")
+
+
 def offline_predictions(
     model: BundleModel, path, hop_frames: int, first_s: float | None = FIRST_S, changes=True
 ):

@@ -12,7 +12,7 @@ import soundfile
 from sentio.export.data.synthetic import synth_song
 from sentio.runtime.cli import EXIT_DEVICE_UNAVAILABLE, main
 
-from tests.helpers import as_another_user, read_json_lines, world_dir, write_song
+from tests.helpers import WHOLE_WINDOWS, as_another_user, read_json_lines, world_dir, write_song
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +126,7 @@ def test_format_none_and_text(tmp_path, fmt, capsys):
             [
                 "--input",
                 str(song),
-                "--first",
-                "full",
-                "--changes",
-                "off",
+                *WHOLE_WINDOWS,
                 "--hop",
                 "2",
                 "--format",
@@ -317,10 +314,7 @@ def test_stopped_before_the_first_window_says_so(song):
             "--input",
             str(song),
             "--realtime",
-            "--first",
-            "full",
-            "--changes",
-            "off",
+            *WHOLE_WINDOWS,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

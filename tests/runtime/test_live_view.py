@@ -12,7 +12,7 @@ import sys
 from sentio.runtime.live_view import LiveView, ViewState, render
 from sentio.runtime.sinks import SinkStats
 
-from tests.helpers import fake_prediction, write_song
+from tests.helpers import WHOLE_WINDOWS, fake_prediction, write_song
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -102,10 +102,7 @@ def test_cli_ui_runs_on_a_terminal_with_input(tmp_path):
             "sentio.runtime.cli",
             "--input",
             str(song),
-            "--first",
-            "full",
-            "--changes",
-            "off",
+            *WHOLE_WINDOWS,
             "--hop",
             "1",
             "--ui",

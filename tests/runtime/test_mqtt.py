@@ -16,6 +16,7 @@ from sentio.runtime.errors import OutputError
 from sentio.runtime.mqtt import MqttSink, MqttTarget, parse_mqtt_url
 
 from tests.helpers import (
+    WHOLE_WINDOWS,
     Mosquitto,
     Subscriber,
     fake_prediction,
@@ -62,7 +63,7 @@ def fast_sink(port: int, prefix: str = "sentio") -> MqttSink:
 def test_cli_publishes_discovery_state_and_availability(broker, subscribers, song, capsys):
     early = subscribers(broker.port)
     code = main(
-        ["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1",
+        ["--input", str(song), *WHOLE_WINDOWS, "--hop", "1",
          "--format", "none", "--mqtt", f"mqtt://127.0.0.1:{broker.port}/sentio/living-room"]
     )  # fmt: skip
     assert code == 0
@@ -155,7 +156,7 @@ def test_last_will_says_offline_when_the_process_dies(broker, subscribers, song)
     watcher = subscribers(broker.port, ["sentio/availability"])
     proc = subprocess.Popen(
         [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--realtime",
-         "--first", "full", "--changes", "off", "--mqtt", f"mqtt://127.0.0.1:{broker.port}"],
+         *WHOLE_WINDOWS, "--mqtt", f"mqtt://127.0.0.1:{broker.port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ},
@@ -173,7 +174,7 @@ def test_last_will_says_offline_when_the_process_dies(broker, subscribers, song)
 def test_an_absent_broker_never_stops_listening(song, capsys):
     port = free_port()  # nothing listens there
     code = main(
-        ["--input", str(song), "--first", "full", "--changes", "off", "--hop", "1",
+        ["--input", str(song), *WHOLE_WINDOWS, "--hop", "1",
          "--mqtt", f"mqtt://127.0.0.1:{port}"]
     )  # fmt: skip
     assert code == 0

@@ -25,7 +25,15 @@ from sentio.runtime.mqtt import (
     redact_url,
 )
 
-from tests.helpers import Mosquitto, Subscriber, free_port, sink_counts, wait_until, write_song
+from tests.helpers import (
+    WHOLE_WINDOWS,
+    Mosquitto,
+    Subscriber,
+    free_port,
+    sink_counts,
+    wait_until,
+    write_song,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 USER, PASSWORD, WRONG = "sentio", "s3cret-Pa55", "not-the-password"
@@ -128,10 +136,7 @@ def run_cli(song, *options) -> int:
         [
             "--input",
             str(song),
-            "--first",
-            "full",
-            "--changes",
-            "off",
+            *WHOLE_WINDOWS,
             "--hop",
             "1",
             "--format",

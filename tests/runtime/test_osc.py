@@ -12,7 +12,7 @@ from sentio.runtime.listener import Listener
 from sentio.runtime.osc import OscSink, parse_osc_address
 from sentio.runtime.sinks import Sinks
 
-from tests.helpers import fake_prediction, sink_counts, wait_until, write_song
+from tests.helpers import WHOLE_WINDOWS, fake_prediction, sink_counts, wait_until, write_song
 
 ADDRESSES = {
     "valence",
@@ -70,21 +70,13 @@ def song(tmp_path_factory):
     return write_song(tmp_path_factory.mktemp("osc") / "song.wav")
 
 
+def listen_every_second(song, osc_address: str) -> int:
+    """``sentio-listen --input SONG`` with a whole window every second, sent over OSC."""
+    return main(["--input", str(song), *WHOLE_WINDOWS, "--hop", "1", "--osc", osc_address])
+
+
 def test_cli_sends_every_window_with_the_address_scheme(osc_server, song, capsys):
-    code = main(
-        [
-            "--input",
-            str(song),
-            "--first",
-            "full",
-            "--changes",
-            "off",
-            "--hop",
-            "1",
-            "--osc",
-            f"127.0.0.1:{osc_server.port}",
-        ]
-    )
+    code = listen_every_second(song, f"127.0.0.1:{osc_server.port}")
     assert code == 0
     captured = capsys.readouterr()
     windows = [line for line in captured.out.splitlines() if line.startswith("{")]
@@ -129,20 +121,7 @@ def test_python_api_bundles_with_a_custom_prefix(osc_server, song):
 
 def test_an_unresolvable_receiver_never_stops_listening(song, capsys):
     started = time.monotonic()
-    code = main(
-        [
-            "--input",
-            str(song),
-            "--first",
-            "full",
-            "--changes",
-            "off",
-            "--hop",
-            "1",
-            "--osc",
-            "no-such-host.invalid:9000",
-        ]
-    )
+    code = listen_every_second(song, "no-such-host.invalid:9000")
     assert code == 0
     captured = capsys.readouterr()
     assert sum(line.startswith("{") for line in captured.out.splitlines()) == 5

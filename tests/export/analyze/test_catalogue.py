@@ -19,7 +19,7 @@ from sentio.runtime.color import emotion_color
 from sentio.runtime.emotion import quadrant
 from sentio.runtime.errors import ConfigError
 
-from tests.helpers import read_json_lines, write_catalogue, write_tone
+from tests.helpers import WHOLE_WINDOWS, read_json_lines, write_catalogue, write_tone
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def model():
 def test_each_window_is_what_sentio_listen_prints(tmp_path, capsys, model, hop, smooth):
     (song,) = write_catalogue(tmp_path, songs=1, seconds=17.0)
     options = ["--hop", str(hop)] if hop else []
-    whole = ["--first", "full", "--changes", "off"]  # a catalogue row: whole windows, one song
+    whole = WHOLE_WINDOWS  # a catalogue row: whole windows, one song
     assert listen(["--input", str(song), "--smooth", str(smooth), *whole, *options]) == 0
     printed = read_json_lines(capsys.readouterr().out)
     row = analyze_file(song, model, AnalysisSettings(hop_s=hop, smooth_s=smooth, series=True))
