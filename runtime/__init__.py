@@ -18,9 +18,10 @@ below are the public API::
 
 from sentio.runtime.audio import load_audio
 from sentio.runtime.capture import Microphone, input_devices
+from sentio.runtime.changes import ChangeSettings
 from sentio.runtime.color import Color, emotion_color
 from sentio.runtime.emotion import QUADRANTS, Prediction, Smoother, quadrant
-from sentio.runtime.engine import Engine, EngineStats
+from sentio.runtime.engine import Engine, EngineStats, offline_predictions
 from sentio.runtime.errors import (
     AudioDeviceError,
     AudioError,
@@ -55,6 +56,7 @@ __all__ = [
     "BackendMissingError",
     "BundleError",
     "BundleModel",
+    "ChangeSettings",
     "Color",
     "ConfigError",
     "DatasetError",
@@ -90,5 +92,6 @@ __all__ = [
     "input_devices",
     "load_audio",
     "load_manifest",
+    "offline_predictions",
     "quadrant",
 ]
