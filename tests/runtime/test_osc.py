@@ -82,7 +82,9 @@ def test_cli_sends_every_window_with_the_address_scheme(osc_server, song, capsys
     windows = [line for line in captured.out.splitlines() if line.startswith("{")]
     assert len(windows) == 5  # 16.5 s of audio, 12 s windows, every 1 s
     # every datagram left before the CLI returned; UDP on loopback may still be in flight
-    wait_until(lambda: len(osc_server.values("/sentio/silent")) == 5, 5, "5 windows over OSC")
+    wait_until(
+        lambda: len(osc_server.values("/sentio/change")) == 5, 5, "5 windows over OSC"
+    )  # last
     assert {a.split("/")[-1] for a, _ in osc_server.received} == ADDRESSES
     assert [v[0] for v in osc_server.values("/sentio/time")] == pytest.approx(
         [12.0, 13.0, 14.0, 15.0, 16.0], abs=1e-3
