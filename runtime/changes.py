@@ -130,28 +130,37 @@ class ChangeDetector:
         (self.recent, self.past, self.min_past, self.check, self.silence) = settings.frames(
             frames_per_second
         )
-        keep = self.recent + self.past
-        self._history = np.zeros((0, 0), np.float32)
-        self._keep = keep
+        self._history = np.zeros((0, 0), np.float32)  # the last recent + past frames
         self._seen = 0  # frames pushed
         self._segment = 0  # first frame of the current segment
         self._silent_run = 0
         self._run: list[int] = []  # where each novel check of the current run splits
 
+    @property
+    def needs_frames(self) -> bool:
+        """Whether :meth:`push` reads the frames' values (novelty on), or only their count and
+        silence flags: callers may skip normalizing them."""
+        return self.settings.enabled and self.settings.novelty
+
     def push(self, frames: np.ndarray, silent: np.ndarray) -> list[tuple[int, int]]:
-        if not self.settings.enabled or frames.shape[0] == 0:
-            self._seen += frames.shape[0]
+        n = frames.shape[0]
+        quiet_path = not self.needs_frames and self._silent_run == 0 and not silent.any()
+        if not self.settings.enabled or n == 0 or quiet_path:  # nothing to find: count them
+            self._seen += n
             return []
         first = self._seen
-        history = frames if self._history.size == 0 else np.concatenate([self._history, frames])
-        offset = first - (history.shape[0] - frames.shape[0])  # global index of history[0]
+        history = frames
+        if self.needs_frames and self._history.size:
+            history = np.concatenate([self._history, frames])
+        offset = first - (history.shape[0] - n)  # global index of history[0]
         out = []
-        for i in range(frames.shape[0]):
+        for i in range(n):
             change = self._step(first + i, bool(silent[i]), history, offset)
             if change is not None:
                 out.append(change)
-        self._seen += frames.shape[0]
-        self._history = history[-self._keep :].copy()
+        self._seen += n
+        if self.needs_frames:
+            self._history = history[-(self.recent + self.past) :].copy()
         return out
 
     def _step(

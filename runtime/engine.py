@@ -117,11 +117,7 @@ class Engine:
         self.hop_s = self.hop_frames / spec.frames_per_second
         self.smooth_s = smooth_s
         #: frames before the first estimate of a segment (a whole window: no partial ones)
-        self.first_frames = (
-            self.model.window
-            if first_s is None
-            else min(self.model.window, max(1, round(first_s * spec.frames_per_second)))
-        )
+        self.first_frames = _first_frames(self.model, first_s)
         self.reset()
 
     @staticmethod
@@ -247,7 +243,10 @@ class Engine:
             self._clipped += int(np.count_nonzero(magnitude >= FULL_SCALE))
         frames = self._features.push(samples)
         silent = self._frames_silent(samples, frames.shape[0])
-        changes = self._detector.push(self.model.stats.apply(frames), silent)
+        detector = self._detector
+        changes = detector.push(
+            self.model.stats.apply(frames) if detector.needs_frames else frames, silent
+        )
         out: list[Prediction] = []
         done = 0
         for found_at, starts_at in changes:
@@ -343,22 +342,24 @@ def offline_predictions(
     streaming equals offline, and by tools that have the whole file."""
     spec = model.spec
     settings = _change_settings(changes)
-    first = _check_first(first_s)
-    first_frames = (
-        model.window
-        if first is None
-        else min(model.window, max(1, round(first * spec.frames_per_second)))
-    )
+    first_frames = _first_frames(model, _check_first(first_s))
     hop = hop_frames or max(1, round(model.default_hop_s * spec.frames_per_second))
     features = extract_features(samples, spec)
     peaks = FramePeaks(spec.frame_step).push(samples)[: len(features)]
-    found = ChangeDetector(settings, spec.frames_per_second, model.estimate).push(
-        model.stats.apply(features), peaks < _silence_peak(silence_dbfs)
-    )
+    detector = ChangeDetector(settings, spec.frames_per_second, model.estimate)
+    normalized = model.stats.apply(features) if detector.needs_frames else features
+    found = detector.push(normalized, peaks < _silence_peak(silence_dbfs))
     shortest = round(SHORTEST_S * spec.frames_per_second)
     ends = window_ends(len(features), model.window, hop, first_frames, found, shortest)
     raw = [model.predict(fill_window(features[e - n : e], model.window)) for e, n in ends]
     return ends, np.array(raw, dtype=np.float32).reshape(-1, 2)
+
+
+def _first_frames(model: BundleModel, first_s: float | None) -> int:
+    """Frames before the first estimate of a segment (a whole window: no partial ones)."""
+    if first_s is None:
+        return model.window
+    return min(model.window, max(1, round(first_s * model.spec.frames_per_second)))
 
 
 def _silence_peak(silence_dbfs: float) -> float:
