@@ -1,0 +1,297 @@
+"""Cross-validation a recipe decision can rest on: artist-grouped, quadrant-stratified folds.
+
+One untouched test split per dataset is set aside first (balanced by quadrant, whole artists);
+the rest is dealt into ``folds`` parts the same way (:func:`sentio.export.data.splits.fold_songs`).
+Each fold is scored by a model trained on the other folds, for every seed. Reports carry the
+mean and the spread over folds and seeds, out of fold and in sample (a model that cannot fit
+sad music where it was trained has a label or capacity problem, not a generalization one).
+
+The learner is anything that fits on training songs and predicts songs (:class:`Learner`): a
+ridge probe on song statistics screens labels and frames in seconds, the CRNN confirms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from sentio.export.data.datasets import Dataset, Song
+from sentio.export.data.splits import deal_groups, fold_songs
+from sentio.export.data.windows import SongWindows, song_windows
+from sentio.export.evaluation.quadrant_scores import (
+    QuadrantScores,
+    quadrant_of,
+    quadrant_scores,
+    scores_with_intervals,
+)
+from sentio.export.model.metrics import ccc
+from sentio.runtime.features import FeatureStats
+
+log = logging.getLogger("sentio.cv")
+
+FOURQ, EMOTIFY = "4q", "emotify"
+
+
+@dataclass(frozen=True)
+class CVConfig:
+    """How a recipe is cross-validated.
+
+    Attributes:
+        folds: parts the development songs are dealt into.
+        seeds: training seeds; every fold is trained once per seed.
+        fold_seed: seed of the holdout and of the folds (the same for every recipe compared).
+        holdout: share of each dataset kept out of every fold: the untouched test split.
+        val_share: share of the training folds held out for early stopping / model choice.
+        window, stride: frames per window and between training windows.
+    """
+
+    folds: int = 5
+    seeds: tuple[int, ...] = (0,)
+    fold_seed: int = 0
+    holdout: float = 0.15
+    val_share: float = 0.15
+    window: int = 600
+    stride: int = 150
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """How training labels are read (never the evaluation's labels).
+
+    Attributes:
+        valence_weight: weight of Emotify's valence in the loss (its arousal keeps 1): 0 trains
+            valence on 4Q's signs alone.
+        center: per-dataset offset used only in training: each valued dataset's valence and
+            arousal have their training mean removed, so Emotify's +0.28 valence (GEMS feelings
+            a piece *induced*) does not become every song's offset.
+    """
+
+    valence_weight: float = 1.0
+    center: bool = False
+
+
+class Learner(Protocol):
+    """Fits on training songs, each dimension of each song weighted by ``weights`` (n, 2)
+    (validation songs for early stopping or a penalty), and returns a predictor of (n, 2)
+    valence/arousal for a list of songs."""
+
+    def __call__(
+        self, train: list[SongWindows], weights: np.ndarray, val: list[SongWindows], seed: int
+    ) -> Callable[[list[SongWindows]], np.ndarray]: ...
+
+
+@dataclass
+class FoldResult:
+    """One fold and seed: the out-of-fold and in-sample scores per dataset."""
+
+    fold: int
+    seed: int
+    seconds: float
+    fourq: QuadrantScores | None = None
+    fourq_train: QuadrantScores | None = None
+    emotify_ccc: tuple[float, float] | None = None
+    emotify_train_ccc: tuple[float, float] | None = None
+
+
+@dataclass
+class CVResult:
+    """Every fold's result, and the pooled out-of-fold predictions per seed."""
+
+    config: CVConfig
+    folds: list[FoldResult]
+    pooled: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # seed -> id -> (2,)
+    truth: dict[str, Song] = field(default_factory=dict)
+
+    def values(self, metric: str, in_sample: bool = False) -> np.ndarray:
+        """One value per fold and seed of a 4Q metric (``QuadrantScores`` field) or of
+        ``emotify_valence`` / ``emotify_arousal`` (CCC)."""
+        out = []
+        for f in self.folds:
+            if metric.startswith("emotify_"):
+                pair = f.emotify_train_ccc if in_sample else f.emotify_ccc
+                out.append(np.nan if pair is None else pair[metric == "emotify_arousal"])
+            else:
+                scores = f.fourq_train if in_sample else f.fourq
+                out.append(np.nan if scores is None else scores.value(metric))
+        return np.asarray(out, dtype=np.float64)
+
+    def pooled_fourq(self, seed: int, n_resamples: int = 1000) -> tuple[QuadrantScores, dict]:
+        """4Q scores of one seed's out-of-fold predictions pooled over folds, with artist
+        bootstrap intervals."""
+        ids = [i for i in self.pooled[seed] if self.truth[i].sign_only]
+        truth = quadrant_of(
+            np.array([self.truth[i].valence for i in ids]),
+            np.array([self.truth[i].arousal for i in ids]),
+        )
+        predicted = np.stack([self.pooled[seed][i] for i in ids])
+        groups = [self.truth[i].artist or i for i in ids]
+        return scores_with_intervals(truth, predicted, groups, n_resamples=n_resamples)
+
+
+def development_and_test(
+    songs: Sequence[Song], holdout: float, seed: int
+) -> tuple[list[Song], list[Song]]:
+    """Each dataset's untouched test split (``holdout`` of it, whole artists, quadrants in
+    proportion) and the development songs the folds are made from."""
+    development: list[Song] = []
+    test: list[Song] = []
+    for members in _by_dataset(songs).values():
+        groups = _groups(members)
+        keep, held = deal_groups(groups, (1.0 - holdout, holdout), seed)
+        development += [s for g in keep for s in groups[g]]
+        test += [s for g in held for s in groups[g]]
+    return development, test
+
+
+def cv_folds(songs: Sequence[Song], folds: int, seed: int) -> list[list[Song]]:
+    """Each dataset dealt into ``folds`` parts on its own; fold i is the union of part i."""
+    parts: list[list[Song]] = [[] for _ in range(folds)]
+    for members in _by_dataset(songs).values():
+        artists = {s.song_id: s.artist for s in members if s.artist}
+        for i, part in enumerate(fold_songs(members, folds, seed, artists)):
+            parts[i] += part
+    return parts
+
+
+def training_labels(songs: list[Song], labels: LabelConfig) -> list[Song]:
+    """The training songs with ``labels`` applied (valued datasets only; 4Q's signs stay)."""
+    out = list(songs)
+    if labels.center:
+        for members in _by_dataset([s for s in out if not s.sign_only]).values():
+            mean_v = float(np.mean([s.valence for s in members]))
+            mean_a = float(np.mean([s.arousal for s in members]))
+            shifted = {
+                s.song_id: dataclasses.replace(
+                    s,
+                    valence=float(np.clip(s.valence - mean_v, -1, 1)),
+                    arousal=float(np.clip(s.arousal - mean_a, -1, 1)),
+                )
+                for s in members
+            }
+            out = [shifted.get(s.song_id, s) for s in out]
+    return out
+
+
+def cross_validate(
+    dataset: Dataset,
+    features: dict[str, np.ndarray],
+    learner: Learner,
+    config: CVConfig = CVConfig(),
+    labels: LabelConfig = LabelConfig(),
+) -> CVResult:
+    """Train ``learner`` on all folds but one, for every fold and seed; score the fold left out
+    and the training songs. The holdout split is never seen."""
+    songs = [s for s in dataset.songs if s.song_id in features]
+    songs = [s for s in songs if features[s.song_id].shape[0] >= config.window]
+    development, _ = development_and_test(songs, config.holdout, config.fold_seed)
+    parts = cv_folds(development, config.folds, config.fold_seed)
+    result = CVResult(config, [], truth={s.song_id: s for s in development})
+    for seed in config.seeds:
+        pooled = result.pooled.setdefault(seed, {})
+        for k, held in enumerate(parts):
+            start = time.perf_counter()
+            rest = [s for i, p in enumerate(parts) if i != k for s in p]
+            fit_songs, val_songs = _carve_validation(rest, config.val_share, config.fold_seed + k)
+            fit_songs = training_labels(fit_songs, labels)
+            stats = FeatureStats.fit([features[s.song_id] for s in fit_songs])
+
+            def windows(members, stats=stats):
+                return [
+                    song_windows(s, features[s.song_id], stats, config.window, config.stride)
+                    for s in members
+                ]
+
+            train_w = windows(fit_songs)
+            weights = np.stack([_label_weights(s, labels) for s in fit_songs])
+            predict = learner(train_w, weights, windows(val_songs), seed)
+            held_w = windows(held)
+            p_held, p_train = predict(held_w), predict(train_w)
+            for s, p in zip(held, p_held, strict=True):
+                pooled[s.song_id] = p
+            fold = FoldResult(k, seed, time.perf_counter() - start)
+            _score_into(fold, held, p_held, fit_songs, p_train, result.truth)
+            result.folds.append(fold)
+            log.info("fold %d seed %d: %s (%.0f s)", k, seed, _brief(fold), fold.seconds)
+    return result
+
+
+def _label_weights(song: Song, labels: LabelConfig) -> np.ndarray:
+    if song.sign_only or song.dataset != EMOTIFY:
+        return np.ones(2)
+    return np.array([labels.valence_weight, 1.0])
+
+
+def _score_into(
+    fold: FoldResult,
+    held: list[Song],
+    p_held: np.ndarray,
+    train: list[Song],
+    p_train: np.ndarray,
+    truth: dict[str, Song],
+) -> None:
+    fold.fourq = _fourq(held, p_held, truth)
+    fold.fourq_train = _fourq(train, p_train, truth)
+    fold.emotify_ccc = _emotify(held, p_held, truth)
+    fold.emotify_train_ccc = _emotify(train, p_train, truth)
+
+
+def _fourq(songs: list[Song], p: np.ndarray, truth: dict[str, Song]) -> QuadrantScores | None:
+    keep = [i for i, s in enumerate(songs) if s.sign_only]
+    if not keep:
+        return None
+    original = [truth[songs[i].song_id] for i in keep]
+    quadrants = quadrant_of(
+        np.array([s.valence for s in original]), np.array([s.arousal for s in original])
+    )
+    return quadrant_scores(quadrants, p[keep])
+
+
+def _emotify(songs: list[Song], p: np.ndarray, truth: dict[str, Song]) -> tuple | None:
+    keep = [i for i, s in enumerate(songs) if s.dataset == EMOTIFY]
+    if len(keep) < 3:
+        return None
+    y = np.array([[truth[songs[i].song_id].valence, truth[songs[i].song_id].arousal] for i in keep])
+    return (ccc(y[:, 0], p[keep, 0]), ccc(y[:, 1], p[keep, 1]))
+
+
+def _brief(fold: FoldResult) -> str:
+    parts = []
+    if fold.fourq is not None:
+        q = fold.fourq
+        parts.append(
+            f"4Q V {q.valence_auc:.3f} A {q.arousal_auc:.3f} sad/calm {q.sad_vs_calm:.3f} "
+            f"Q3 {q.recall_sad:.2f}"
+        )
+    if fold.emotify_ccc is not None:
+        parts.append("Emotify CCC V {:.3f} A {:.3f}".format(*fold.emotify_ccc))
+    return "; ".join(parts)
+
+
+def _carve_validation(songs: list[Song], share: float, seed: int) -> tuple[list[Song], list[Song]]:
+    fit: list[Song] = []
+    val: list[Song] = []
+    for members in _by_dataset(songs).values():
+        groups = _groups(members)
+        keep, held = deal_groups(groups, (1.0 - share, share), seed)
+        fit += [s for g in keep for s in groups[g]]
+        val += [s for g in held for s in groups[g]]
+    return fit, val
+
+
+def _by_dataset(songs: Sequence[Song]) -> dict[str, list[Song]]:
+    out: dict[str, list[Song]] = {}
+    for song in songs:
+        out.setdefault(song.dataset, []).append(song)
+    return out
+
+
+def _groups(songs: list[Song]) -> dict[str, list[Song]]:
+    out: dict[str, list[Song]] = {}
+    for song in sorted(songs, key=lambda s: s.song_id):
+        out.setdefault(song.artist or f"song:{song.song_id}", []).append(song)
+    return out
