@@ -90,3 +90,8 @@ class ClusterError(SentioError):
 class ClusterUnavailableError(ClusterError):
     """Nothing answers at the Ray address given (the cluster is down, the address or port is
     wrong, a firewall is in between): a state that may pass, worth retrying."""
+
+
+class OutputBusyError(ConfigError):
+    """An output folder another run is writing in now (``sentio-analyze --out``): the message
+    names that run (pid, start time, command)."""

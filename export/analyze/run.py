@@ -9,6 +9,7 @@ files whatever order workers finished in, so every backend writes the same table
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import shutil
@@ -33,12 +34,15 @@ from sentio.export.analyze.table import (
     JOURNAL,
     DoneIndex,
     Journal,
-    load_done,
+    done_index,
+    folder_lock,
+    merge_rows,
+    read_rows,
     write_summary,
     write_tables,
 )
 from sentio.export.distributed import RayOptions, TaskLost
-from sentio.runtime.errors import ConfigError
+from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.manifest import MANIFEST_NAME, sha256_file
 from sentio.runtime.model import BundleModel
 
@@ -82,6 +86,9 @@ class AnalyzeResult:
         identity: the bundle, artifact and analysis id.
         out_dir: where the tables are.
         nodes: on Ray, files analysed per node (Ray node id, first 8 hex digits).
+        table_rows: rows of the table written: this run's, and those of earlier runs (other
+            catalogues) kept.
+        kept: rows of earlier runs kept in the table (files this run did not find).
     """
 
     rows: list[dict]
@@ -95,6 +102,8 @@ class AnalyzeResult:
     identity: BundleIdentity
     out_dir: Path
     nodes: dict[str, int] = field(default_factory=dict)
+    table_rows: int = 0
+    kept: int = 0
 
     def to_dict(self) -> dict:
         minutes = max(self.seconds, 1e-9) / 60
@@ -113,14 +122,20 @@ class AnalyzeResult:
             "files_per_minute": round(self.analyzed / minutes, 2),
             "audio_hours_per_minute": round(self.audio_s / 3600 / minutes, 4),
             "nodes": self.nodes,
+            "table_rows": self.table_rows,
+            "kept_from_earlier_runs": self.kept,
         }
 
 
 def analyze_catalogue(config: AnalyzeConfig) -> AnalyzeResult:
     """Analyse every audio file of ``config.inputs`` not already done; write the tables.
 
+    The table written is this run's rows merged with the rows ``out_dir`` already held
+    (:func:`~sentio.export.analyze.table.merge_rows`): another catalogue's rows are kept.
+
     Raises:
         ConfigError: no input, or none holds audio files; ``out_dir`` is not a folder.
+        OutputBusyError: another run is writing in ``out_dir`` (the message names it).
         BundleError: the bundle or artifact cannot be loaded (before any file is read).
         MissingExtraError, ClusterUnavailableError: ``ray`` given without Ray installed, or
             with an address nothing answers at.
@@ -135,7 +150,20 @@ def analyze_catalogue(config: AnalyzeConfig) -> AnalyzeResult:
     model = load_model(config.settings)
     identity = identify_bundle(config.settings, model)
     out_dir = _out_dir(config.out_dir)
-    reused, todo = _plan(files, load_done(out_dir, identity.analysis_id))
+    with folder_lock(out_dir):  # one run at a time: another one exits 2 naming this one
+        return _run(config, files, model, identity, out_dir)
+
+
+def _run(
+    config: AnalyzeConfig,
+    files: list[Path],
+    model: BundleModel,
+    identity: BundleIdentity,
+    out_dir: Path,
+) -> AnalyzeResult:
+    _check_writable(out_dir)
+    earlier = read_rows(out_dir)  # the table and a cut run's journal, of any catalogue
+    reused, todo = _plan(files, done_index(earlier, identity.analysis_id))
     log.info("%d files: %d done earlier, %d to analyse", len(files), len(reused), len(todo))
     rows = dict(reused)
     skipped: dict[str, str] = {}
@@ -162,7 +190,8 @@ def analyze_catalogue(config: AnalyzeConfig) -> AnalyzeResult:
         bar.close()
         journal.close()
     ordered = [rows[str(p)] for p in files if str(p) in rows]
-    _write(write_tables, out_dir, ordered)
+    table, kept = merge_rows(earlier, ordered, (str(p) for p in files))
+    _write(write_tables, out_dir, table)
     journal.remove()  # everything it held is in the table now
     result = AnalyzeResult(
         rows=ordered,
@@ -176,6 +205,8 @@ def analyze_catalogue(config: AnalyzeConfig) -> AnalyzeResult:
         identity=identity,
         out_dir=out_dir,
         nodes=nodes,
+        table_rows=len(table),
+        kept=kept,
     )
     _write(write_summary, out_dir, result.to_dict())
     return result
@@ -199,11 +230,18 @@ def _out_dir(path: Path) -> Path:
         raise ConfigError(f"--out {path} is a file", hint="pass a folder for the tables")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        (path / JOURNAL).touch()  # writable, before any work
     except OSError as err:
         hint = "pass another --out"
         raise ConfigError(f"cannot write in --out {path}: {err}", hint=hint) from err
     return path
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        (path / JOURNAL).touch()  # writable, before any work
+    except OSError as err:
+        hint = "pass another --out"
+        raise ConfigError(f"cannot write in --out {path}: {err}", hint=hint) from err
 
 
 def _plan(files: list[Path], done: DoneIndex) -> tuple[dict[str, dict], list[str]]:
@@ -347,11 +385,14 @@ def _on_ray(
 
 def bundle_shipment(model: BundleModel, identity: BundleIdentity) -> dict:
     """The bundle's files as bytes (``sentio.json`` and every file it lists), keyed by the
-    analysis id, for workers that may not see the driver's disk."""
+    analysis id, and the sha256 of those ``sentio.json`` bytes (which hold every other file's),
+    for workers that may not see the driver's disk."""
     names = [MANIFEST_NAME, *model.manifest.files]
+    files = {name: (model.path / name).read_bytes() for name in names}
     return {
         "analysis_id": identity.analysis_id,
-        "files": {name: (model.path / name).read_bytes() for name in names},
+        "manifest_sha256": hashlib.sha256(files[MANIFEST_NAME]).hexdigest(),
+        "files": files,
     }
 
 
@@ -359,8 +400,8 @@ _ray_models: dict[str, BundleModel] = {}
 
 
 def ray_analyze(path: str, shipment: dict, settings: AnalysisSettings) -> tuple[str, object, str]:
-    """A Ray task: one file, with the shipped bundle (written once per node, loaded once per
-    worker process); ``(status, row or reason, the node's id)``."""
+    """A Ray task: one file, with the shipped bundle (loaded once per worker process);
+    ``(status, row or reason, the node's id)``."""
     import ray
 
     node = ray.get_runtime_context().get_node_id()[:8]
@@ -370,7 +411,7 @@ def ray_analyze(path: str, shipment: dict, settings: AnalysisSettings) -> tuple[
             from threadpoolctl import threadpool_limits
 
             threadpool_limits(1)
-            _ray_models[key] = load_model(settings, _materialize(shipment))
+            _ray_models[key] = _load_shipment(shipment, settings)
     except Exception as err:  # a node that cannot hold the bundle skips, with the reason
         return "skip", f"cannot load the bundle on {socket.gethostname()}: {err}", node
     status, payload = analyze_or_skip(path, _ray_models[key], settings)
@@ -379,19 +420,54 @@ def ray_analyze(path: str, shipment: dict, settings: AnalysisSettings) -> tuple[
     return status, payload, node
 
 
-def _materialize(shipment: dict) -> Path:
-    """The shipped bundle as a folder on this node, written once (a temporary folder renamed
-    into place: a concurrent worker on the same node finds it complete or not at all)."""
-    root = Path(tempfile.gettempdir()) / "sentio-bundles"
-    final = root / shipment["analysis_id"]
-    if (final / MANIFEST_NAME).is_file():
-        return final
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{final.name}."))
-    for name, data in shipment["files"].items():
-        (staging / name).write_bytes(data)
+def _load_shipment(shipment: dict, settings: AnalysisSettings) -> BundleModel:
+    """The shipped bundle's model: written to a private folder, loaded (every file checked
+    against the shipped manifest's sha256s), and the folder removed (the model is in memory
+    now)."""
+    folder = _materialize(shipment)
     try:
-        staging.rename(final)
-    except OSError:  # another worker won the race: its copy is the same bytes
-        shutil.rmtree(staging, ignore_errors=True)
-    return final
+        return load_model(settings, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _materialize(shipment: dict) -> Path:
+    """The shipped bundle as a new folder of this process: ``mkdtemp`` makes it, mode 0700,
+    under a name nobody can know or take first (a folder at a fixed path in the shared temp
+    folder could be made by another local user, with a bundle of theirs in it). Its
+    ``sentio.json`` is checked against the sha256 the driver sent; loading it then checks
+    every other file against that manifest. The caller removes the folder.
+
+    Raises:
+        BundleError: the manifest is not the one the driver sent, or a file name would land
+            outside the folder.
+    """
+    manifest = shipment["files"][MANIFEST_NAME]
+    expected = shipment["manifest_sha256"]
+    if hashlib.sha256(manifest).hexdigest() != expected:
+        raise BundleError(
+            f"the shipped {MANIFEST_NAME} is not the one the driver sent (sha256 mismatch)",
+            hint="run again; if it persists, check the Ray nodes and the network between them",
+        )
+    folder = Path(tempfile.mkdtemp(prefix="sentio-bundle-"))
+    try:
+        for name, data in shipment["files"].items():
+            target = folder / name
+            if ".." in Path(name).parts or Path(name).is_absolute():
+                raise BundleError(
+                    f"the shipped bundle names a file outside its folder: {name}",
+                    hint="re-export the bundle with sentio-export",
+                )
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            with os.fdopen(os.open(target, flags, 0o600), "wb") as fh:
+                fh.write(data)
+        if sha256_file(folder / MANIFEST_NAME) != expected:
+            raise BundleError(
+                f"{folder / MANIFEST_NAME} changed after it was written",
+                hint="run again; check the node's temporary folder",
+            )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder

@@ -1,6 +1,10 @@
 """The catalogue table on disk: ``analysis.csv`` and ``analysis.jsonl`` (written atomically at
-the end of a run), the journal a run appends to as files finish (what a re-run resumes from)
-and ``summary.json``.
+the end of a run), the journal a run appends to as files finish (what a re-run resumes from),
+``summary.json``, and the lock that gives one run at a time the folder.
+
+One table per folder, whatever catalogues were analysed into it: a run merges its rows into
+the rows the folder already holds (:func:`merge_rows`), so analysing a second catalogue into
+the same ``--out`` adds to the table and never drops the first one's rows.
 
 Why JSON lines beside the CSV, and not Parquet: Parquet needs pyarrow, a 40 MB dependency the
 one-machine install would carry for one file; JSON lines hold the per-window series as lists,
@@ -12,17 +16,22 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import io
 import json
 import logging
 import os
+import shlex
+import socket
+import sys
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sentio.export.analyze.catalogue import is_finite_row
-from sentio.runtime.errors import ConfigError
+from sentio.runtime.errors import ConfigError, OutputBusyError
 from sentio.runtime.manifest import current_umask, write_json_atomic
 
 log = logging.getLogger("sentio.analyze")
@@ -31,6 +40,8 @@ TABLE_CSV = "analysis.csv"
 TABLE_JSONL = "analysis.jsonl"
 JOURNAL = "analysis.journal.jsonl"
 SUMMARY = "summary.json"
+#: Held (``flock``) by the run writing in the folder; names that run while it lasts.
+LOCK = ".sentio-analyze.lock"
 
 #: The table's columns, in order (``series`` only in JSON lines, and only with ``--series``).
 COLUMNS = (
@@ -75,12 +86,67 @@ class DoneIndex:
 def load_done(out_dir: Path, analysis_id: str) -> DoneIndex:
     """What ``out_dir`` holds for ``analysis_id``: the last complete table, then the journal
     of a run that did not finish (a torn last line, from a crash mid-write, is ignored)."""
-    done = DoneIndex()
+    return done_index(read_rows(out_dir), analysis_id)
+
+
+def read_rows(out_dir: Path) -> list[dict]:
+    """Every complete, finite row ``out_dir`` holds, of any analysis: the table, then the
+    journal of a run that did not finish."""
+    rows = []
     for name in (TABLE_JSONL, JOURNAL):
-        for row in _read_jsonl(Path(out_dir) / name):
-            if row.get("analysis_id") == analysis_id and is_finite_row(row):
-                done.add(row)
+        rows += [row for row in _read_jsonl(Path(out_dir) / name) if is_finite_row(row)]
+    return rows
+
+
+def done_index(rows: Iterable[dict], analysis_id: str) -> DoneIndex:
+    """The rows of ``analysis_id``, for a re-run to reuse."""
+    done = DoneIndex()
+    for row in rows:
+        if row.get("analysis_id") == analysis_id:
+            done.add(row)
     return done
+
+
+def merge_rows(
+    earlier: Iterable[dict], rows: Iterable[dict], found: Iterable[str]
+) -> tuple[list[dict], int]:
+    """The table after a run: ``(rows, how many of them are earlier rows kept)``, sorted by
+    path. Every row of this run, and every earlier row (another catalogue's, another
+    analysis's) that this run does not replace. An earlier row is replaced where
+
+    - this run has a row for its path;
+    - this run found its path but skipped the file, and the file changed since that row
+      (size or time): the row no longer describes it. An unchanged file keeps its row;
+    - its path is gone and this run has a row with its content (sha256): the file moved.
+
+    A file at two paths (a copy) keeps a row at each. Rows of files that are gone without a
+    trace (a deleted file, an unmounted disk) are kept: start another ``--out`` for a fresh
+    table.
+    """
+    rows = list(rows)
+    new_paths = {row["path"] for row in rows}
+    new_shas = {row["sha256"] for row in rows}
+    found = set(found)
+    by_path: dict[str, dict] = {}
+    for row in earlier:  # the journal after the table: its row of a path is the later one
+        by_path[row["path"]] = row
+    kept = [
+        row
+        for path, row in by_path.items()
+        if path not in new_paths and _still_true(row, path in found, new_shas)
+    ]
+    merged = sorted([*rows, *kept], key=lambda row: Path(row["path"]))
+    return merged, len(kept)
+
+
+def _still_true(row: dict, found: bool, new_shas: set[str]) -> bool:
+    try:
+        stat = os.stat(row["path"])
+    except (OSError, ValueError):
+        return not found and row["sha256"] not in new_shas  # gone: kept unless it moved
+    if found:  # found and skipped by this run: kept while the file is the one it describes
+        return (stat.st_size, stat.st_mtime_ns) == (row["size_bytes"], row["mtime_ns"])
+    return True
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -121,6 +187,82 @@ class Journal:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[Path]:
+    """The output folder for this run alone, for the ``with`` block: an exclusive, non-blocking
+    ``flock`` on ``OUT/.sentio-analyze.lock``, which names this run (pid, host, start time,
+    command) while it holds it. The kernel drops the lock when the process ends, however it
+    ends, so a killed run never blocks the next one; the file is removed at the end.
+
+    Raises:
+        OutputBusyError: another run holds the folder (the message names it).
+        ConfigError: the lock file cannot be made.
+    """
+    path = Path(out_dir) / LOCK
+    fd = _lock(path)
+    try:
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # before the lock goes: a run that opened this file retries
+        os.close(fd)
+
+
+def _lock(path: Path) -> int:
+    """A descriptor of ``path`` holding its lock; see :func:`folder_lock`."""
+    for _ in range(100):
+        try:
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(path, flags, 0o666)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot make the lock file {path}: {err}", hint="pass another --out"
+            ) from err
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise OutputBusyError(
+                f"--out {path.parent} is in use by another sentio-analyze run: {holder}",
+                hint="wait for it to finish (or stop it), or pass another --out: two runs "
+                "writing one folder would each lose the other's rows",
+            ) from None
+        except OSError as err:
+            os.close(fd)
+            raise ConfigError(
+                f"cannot lock {path}: {err}",
+                hint="pass an --out on a file system with locks (a local disk, NFSv4)",
+            ) from err
+        try:  # the run that held it may have removed the file just before it let go
+            if os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False)):
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    raise ConfigError(f"cannot lock {path}: it keeps changing", hint="pass another --out")
+
+
+def _holder(fd: int) -> str:
+    """The run a lock file names, in words."""
+    try:
+        info = json.loads(os.pread(fd, 65536, 0).decode())
+        return (
+            f"pid {info['pid']} on {info['host']}, started {info['started']}, "
+            f"command: {info['command']}"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return "one that is starting (it has not written its pid yet)"
 
 
 def write_tables(out_dir: Path, rows: Iterable[dict]) -> tuple[Path, Path]:

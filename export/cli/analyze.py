@@ -10,12 +10,15 @@ mean and standard deviation over the windows, quadrant, colour, artifact; --seri
 window to the JSON lines) and OUT/summary.json (counts, every skipped file with the reason).
 Each window's numbers are those ``sentio-listen --input FILE`` prints. A re-run skips files
 already done (same content and same bundle, artifact, hop and smoothing) and retries the
-skipped ones; a run cut short resumes from OUT/analysis.journal.jsonl.
+skipped ones; a run cut short resumes from OUT/analysis.journal.jsonl. A run into an OUT that
+holds another catalogue's table adds its rows to it (a file's row is replaced by its new one;
+the rows of other files are kept). One run at a time writes an OUT: a second one exits 2 and
+names the first (pid, start time, command).
 
 Exit codes: 0 done (skipped files are listed in the summary); 1 no file could be analysed;
-2 bad input or options (no audio files, a bad bundle, --ray without Ray installed);
-3 no Ray cluster answers at the address (worth retrying); 130 interrupted, 143 terminated
-(the finished files are kept for the re-run).
+2 bad input or options (no audio files, a bad bundle, --ray without Ray installed, OUT in use
+by another run); 3 no Ray cluster answers at the address (worth retrying); 130 interrupted,
+143 terminated (the finished files are kept for the re-run).
 """
 
 from __future__ import annotations
@@ -155,6 +158,11 @@ def report(result: AnalyzeResult) -> list[str]:
         lines.append(f"  ... and {len(result.skipped) - SHOWN_SKIPS} more in {SUMMARY}")
     out = result.out_dir
     lines.append(f"wrote {out / TABLE_CSV}, {out / TABLE_JSONL}, {out / SUMMARY}")
+    if result.kept:
+        lines.append(
+            f"  the table holds {result.table_rows} rows: {len(result.rows)} of this catalogue, "
+            f"{result.kept} kept from earlier runs on other files"
+        )
     return lines
 
 

@@ -1,19 +1,31 @@
 """A catalogue run: the table, resuming (by content and bundle), an interrupted run, a worker
-process that dies, and a process pool that writes what one process writes."""
+process that dies, a process pool that writes what one process writes, a second catalogue
+merged into the same table, and the bundle a Ray task writes (private, verified)."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import shutil
+import stat
+import tempfile
+import types
 from pathlib import Path
 
 import pytest
 from sentio.export.analyze import run as run_module
-from sentio.export.analyze.catalogue import AnalysisSettings
-from sentio.export.analyze.run import AnalyzeConfig, analyze_catalogue
+from sentio.export.analyze.catalogue import (
+    AnalysisSettings,
+    analyze_file,
+    identify_bundle,
+    load_model,
+)
+from sentio.export.analyze.run import AnalyzeConfig, analyze_catalogue, bundle_shipment
 from sentio.export.analyze.table import COLUMNS, JOURNAL, SUMMARY, TABLE_CSV, TABLE_JSONL
 from sentio.runtime.errors import BundleError, ConfigError
+from sentio.runtime.manifest import MANIFEST_NAME, sha256_file
+from sentio.runtime.model import BundleModel
 
 from tests.helpers import pool_task_dying_on_track01, write_catalogue
 
@@ -146,3 +158,108 @@ def test_a_full_disk_at_the_end_keeps_the_journal(music, tmp_path, monkeypatch):
     monkeypatch.undo()
     result = analyze_catalogue(config(music, out))
     assert (result.resumed, result.analyzed) == (4, 0)
+
+
+def test_a_second_catalogue_into_the_same_out_keeps_the_first_ones_rows(music, tmp_path):
+    out = tmp_path / "out"
+    first = analyze_catalogue(config(music, out))
+    other = tmp_path / "other"
+    write_catalogue(other, songs=2, seconds=12.0)
+    shutil.copy(music / "album0" / "track00.flac", other / "copy.flac")
+    second = analyze_catalogue(config(other, out))
+    assert (second.analyzed, second.resumed) == (2, 1)  # the copy's content was done already
+    assert (second.kept, second.table_rows) == (4, 7)
+    table = [json.loads(line) for line in (out / TABLE_JSONL).read_text().splitlines()]
+    by_path = {row["path"]: row for row in table}
+    assert len(by_path) == 7 and {r["path"] for r in first.rows} <= set(by_path)
+    assert [by_path[r["path"]] for r in first.rows] == first.rows
+    assert json.loads((out / SUMMARY).read_text())["kept_from_earlier_runs"] == 4
+    with open(out / TABLE_CSV) as fh:
+        assert len(list(csv.DictReader(fh))) == 7
+    # the first catalogue again: its rows are resumed, the second's kept
+    again = analyze_catalogue(config(music, out))
+    assert (again.analyzed, again.resumed, again.kept, again.table_rows) == (0, 4, 3, 7)
+
+
+def test_an_interrupted_run_of_another_analysis_is_kept_in_the_table(music, tmp_path):
+    out = tmp_path / "out"
+    analyze_catalogue(config(music, out))
+    cut = json.loads((out / TABLE_JSONL).read_text().splitlines()[0])
+    cut.update(path=str(tmp_path / "elsewhere.flac"), sha256="0" * 64, analysis_id="other hop")
+    (out / JOURNAL).write_text(json.dumps(cut) + "\n")  # what a cut run on other files left
+    result = analyze_catalogue(config(music, out))
+    assert (result.kept, result.table_rows) == (1, 5)
+    assert cut in [json.loads(line) for line in (out / TABLE_JSONL).read_text().splitlines()]
+
+
+# ----------------------------------------------------------------------------- Ray, no cluster
+
+
+@pytest.fixture
+def ray_task(monkeypatch, tmp_path):
+    """``ray_analyze`` as a Ray worker runs it, in this process: a temporary folder of its
+    own (``tempfile.gettempdir()``), no model loaded yet, a node id without a cluster."""
+    ray = pytest.importorskip("ray")
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    monkeypatch.setattr(run_module, "_ray_models", {})
+    node = types.SimpleNamespace(get_node_id=lambda: "0123456789abcdef")
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: node)
+    return shared_tmp
+
+
+def _shipment():
+    settings = AnalysisSettings()
+    model = load_model(settings)
+    identity = identify_bundle(settings, model)
+    return model, identity, bundle_shipment(model, identity)
+
+
+def test_a_bundle_planted_at_the_old_shared_temp_path_changes_nothing(ray_task, music):
+    model, identity, shipment = _shipment()
+    # another local user makes the folder the bundle used to be written to, first: the
+    # default model with a shifted normalization mean (every sha256 in it still matches)
+    planted = ray_task / "sentio-bundles" / identity.analysis_id
+    shutil.copytree(model.path, planted)
+    manifest = json.loads((planted / MANIFEST_NAME).read_text())
+    manifest["normalization"]["mean"] = [m + 3.0 for m in manifest["normalization"]["mean"]]
+    (planted / MANIFEST_NAME).write_text(json.dumps(manifest))
+    track = str(music / "album0" / "track00.flac")
+    settings = AnalysisSettings(artifact=model.artifact)
+    steered = analyze_file(Path(track), BundleModel(planted, model.artifact), settings)
+    expected = analyze_file(Path(track), model, settings)
+    assert steered["valence_mean"] != expected["valence_mean"]  # the plant would steer it
+    status, row, node = run_module.ray_analyze(track, shipment, settings)
+    assert (status, node) == ("ok", "01234567")
+    assert row == expected
+    assert not [p for p in ray_task.iterdir() if p.name != "sentio-bundles"]  # cleaned up
+
+
+def test_a_shipped_bundle_is_written_private_and_verified(ray_task, monkeypatch):
+    model, identity, shipment = _shipment()
+    folder = run_module._materialize(shipment)
+    try:
+        assert folder.parent == ray_task and folder.name != identity.analysis_id
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
+        assert sorted(p.name for p in folder.iterdir()) == sorted(shipment["files"])
+        assert sha256_file(folder / MANIFEST_NAME) == shipment["manifest_sha256"]
+    finally:
+        shutil.rmtree(folder)
+    # a manifest that is not the one the driver sent
+    files = dict(shipment["files"])
+    files[MANIFEST_NAME] = files[MANIFEST_NAME].replace(b'"mean"', b'"mean" ', 1)
+    with pytest.raises(BundleError, match="not the one the driver sent"):
+        run_module._materialize({**shipment, "files": files})
+    # a model file changed on the way: its sha256 in the manifest catches it
+    files = dict(shipment["files"])
+    artifact = bytearray(files[model.artifact])
+    artifact[len(artifact) // 2] ^= 0xFF
+    files[model.artifact] = bytes(artifact)
+    settings = AnalysisSettings(artifact=model.artifact)
+    with pytest.raises(BundleError, match="sha256 mismatch"):
+        run_module._load_shipment({**shipment, "files": files}, settings)
+    status, reason, _ = run_module.ray_analyze("x.wav", {**shipment, "files": files}, settings)
+    assert status == "skip" and "sha256 mismatch" in reason
+    assert list(ray_task.iterdir()) == []  # nothing left behind

@@ -1,14 +1,21 @@
-"""``sentio-analyze``: what it prints, and its exit codes."""
+"""``sentio-analyze``: what it prints, and its exit codes; two runs on one ``--out``; a
+bundle planted where the Ray path used to write it."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
+from sentio.export.analyze.catalogue import AnalysisSettings
+from sentio.export.analyze.table import JOURNAL, LOCK, TABLE_JSONL
 from sentio.export.cli.analyze import main
 
-from tests.helpers import free_port, write_catalogue
+from tests.helpers import free_port, wait_until, write_catalogue
 
 
 def test_a_run_prints_the_summary_and_the_skips(tmp_path, capsys):
@@ -64,3 +71,82 @@ def test_an_unreachable_cluster_exits_3_at_once(tmp_path, capsys):
     assert code == 3
     assert f"no Ray cluster answers at {address}" in capsys.readouterr().err
     assert not (tmp_path / "o" / "analysis.csv").exists()
+
+
+#: ``sentio-analyze ARGS`` in a child process, each file a second slower: a run that is
+#: still going when the test starts another one on its folder.
+SLOW_RUN = """
+import sys, time
+from sentio.export.analyze import run
+from sentio.export.cli.analyze import main
+real = run.analyze_or_skip
+def slow(path, model, settings):
+    time.sleep(1.0)
+    return real(path, model, settings)
+run.analyze_or_skip = slow
+sys.argv = ["sentio-analyze", *sys.argv[1:]]
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_two_runs_on_one_out_the_second_exits_2_naming_the_first_and_no_row_is_lost(
+    tmp_path, capsys
+):
+    first_music, second_music, out = tmp_path / "first", tmp_path / "second", tmp_path / "out"
+    write_catalogue(first_music, songs=3, seconds=12.0)
+    write_catalogue(second_music, songs=2, seconds=12.0)
+    args = [str(first_music), "--out", str(out), "--workers", "1", "--quiet"]
+    first = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        lock = out / LOCK
+        wait_until(lambda: lock.is_file() and '"pid"' in lock.read_text(), 90, "the first run")
+        second = [str(second_music), "--out", str(out), "--workers", "1", "--quiet"]
+        assert main(second) == 2
+        err = capsys.readouterr().err
+        assert f"error: --out {out} is in use by another sentio-analyze run: pid {first.pid}" in err
+        assert f"command: sentio-analyze {' '.join(args)}" in err
+        assert "hint: wait for it to finish (or stop it), or pass another --out" in err
+        assert (out / JOURNAL).exists()  # the first run's journal is untouched
+        _, first_err = first.communicate(timeout=120)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0, first_err
+    assert not lock.exists()
+    assert main(second) == 0  # now the folder is free: both catalogues in one table
+    rows = [json.loads(line) for line in (out / TABLE_JSONL).read_text().splitlines()]
+    assert sorted(Path(r["path"]).relative_to(tmp_path).parts[0] for r in rows) == [
+        "first", "first", "first", "second", "second",
+    ]  # fmt: skip
+    assert "5 rows: 2 of this catalogue, 3 kept from earlier runs" in capsys.readouterr().out
+
+
+def test_on_ray_a_bundle_planted_in_the_shared_temp_folder_changes_nothing(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    from sentio.export.analyze.catalogue import identify_bundle, load_model
+
+    # the temporary folder Ray's workers inherit; short: Ray's sockets live under it
+    shared = Path(tempfile.mkdtemp(prefix="sentio-t-", dir="/tmp"))
+    try:
+        monkeypatch.setenv("TMPDIR", str(shared))
+        monkeypatch.setattr(tempfile, "tempdir", None)
+        model = load_model(AnalysisSettings())
+        identity = identify_bundle(AnalysisSettings(), model)
+        planted = shared / "sentio-bundles" / identity.analysis_id  # another user's, first
+        shutil.copytree(model.path, planted)
+        manifest = json.loads((planted / "sentio.json").read_text())
+        manifest["normalization"]["mean"] = [m + 3.0 for m in manifest["normalization"]["mean"]]
+        (planted / "sentio.json").write_text(json.dumps(manifest))
+        write_catalogue(tmp_path / "music", songs=2, seconds=12.0)
+        music = str(tmp_path / "music")
+        assert main([music, "--out", str(tmp_path / "one"), "--workers", "1", "--quiet"]) == 0
+        on_ray = [music, "--ray", "--ray-cpus", "1", "--out", str(tmp_path / "ray"), "--quiet"]
+        assert main(on_ray) == 0
+        assert (tmp_path / "ray" / TABLE_JSONL).read_bytes() == (
+            tmp_path / "one" / TABLE_JSONL
+        ).read_bytes()
+        assert not list(shared.glob("sentio-bundle-*"))  # each worker removed its copy
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
