@@ -39,7 +39,7 @@ from scipy.stats import rankdata
 from sentio.export.data.datasets import Song, load_emotify
 from sentio.export.data.quadrants import load_4q
 from sentio.export.evaluation.baseline import RidgeBaseline
-from sentio.export.evaluation.metrics import ccc
+from sentio.export.model.metrics import ccc
 from sentio.runtime.audio import load_audio
 from sentio.runtime.errors import SentioError
 from sentio.runtime.features import FeatureSpec, extract_features

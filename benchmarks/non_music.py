@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from sentio.export.evaluation.conditions import colored_noise
+from sentio.export.data.conditions import colored_noise
 from sentio.runtime.audio import load_audio
 from sentio.runtime.emotion import quadrant
 from sentio.runtime.engine import Engine

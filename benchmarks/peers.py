@@ -274,7 +274,7 @@ def quadrant_accuracy(signs: np.ndarray, centred_values: np.ndarray) -> float:
 def fourq_metrics(signs: np.ndarray, values: np.ndarray) -> dict[str, float]:
     """Valence/arousal-sign AUC and the quadrant accuracy of median-centred ``values``
     (``values`` must already be centred for the accuracy to mean that)."""
-    from sentio.export.evaluation.metrics import auc
+    from sentio.export.model.metrics import auc
 
     return {
         "valence_auc": auc(signs[:, 0], values[:, 0]),
@@ -297,7 +297,7 @@ def spearman(y: np.ndarray, p: np.ndarray) -> float:
 
 def emotify_metrics(labels: np.ndarray, values: np.ndarray, with_ccc: bool) -> dict[str, float]:
     """Pearson r and Spearman rho per dimension; CCC too where ``with_ccc`` (same scale)."""
-    from sentio.export.evaluation.metrics import ccc
+    from sentio.export.model.metrics import ccc
 
     out = {}
     for d, dim in enumerate(DIMS):

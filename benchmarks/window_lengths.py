@@ -15,8 +15,8 @@ import json
 import time
 from pathlib import Path
 
+from sentio.export.data.conditions import resolve
 from sentio.export.data.sources import DataOptions
-from sentio.export.evaluation.conditions import resolve
 from sentio.export.evaluation.robustness import bundle_songs
 from sentio.export.evaluation.window_lengths import (
     LENGTHS_S,

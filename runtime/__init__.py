@@ -11,7 +11,7 @@ the bundle contract the export half writes (``bundle.write_bundle``); ``cli`` is
 ``sentio-listen``.
 
 Nothing here imports TensorFlow: the base install is what a Raspberry Pi needs. The names
-below are the public API::
+in ``__all__`` are the public API; every error is a :class:`SentioError` (message + hint)::
 
     from sentio.runtime import Engine, Listener
 """
@@ -20,72 +20,32 @@ from sentio.runtime.audio import load_audio
 from sentio.runtime.capture import Microphone, input_devices
 from sentio.runtime.changes import ChangeSettings
 from sentio.runtime.color import Color, emotion_color
-from sentio.runtime.emotion import QUADRANTS, Prediction, Smoother, quadrant
-from sentio.runtime.engine import Engine, EngineStats, offline_predictions
-from sentio.runtime.errors import (
-    AudioDeviceError,
-    AudioError,
-    BackendMissingError,
-    BundleError,
-    ConfigError,
-    DatasetError,
-    DeviceLostError,
-    DeviceUnavailableError,
-    FeatureSpecError,
-    LabelScaleError,
-    MissingExtraError,
-    OutputError,
-    PortAudioMissingError,
-    SentioError,
-)
-from sentio.runtime.features import FeatureSpec, FeatureStats, FrameSpec, extract_features
-from sentio.runtime.listener import AudioSource, Listener, ListenerStats
-from sentio.runtime.manifest import DEFAULT_HOP_S, Manifest, ModelEntry
+from sentio.runtime.emotion import Prediction, quadrant
+from sentio.runtime.engine import Engine, offline_predictions
+from sentio.runtime.errors import SentioError
+from sentio.runtime.features import FeatureSpec, extract_features
+from sentio.runtime.listener import Listener
+from sentio.runtime.manifest import Manifest
 from sentio.runtime.manifest import load as load_manifest
 from sentio.runtime.mixed_features import MixedFeatureSpec
 from sentio.runtime.model import BundleModel, default_bundle
 from sentio.runtime.replay import FileSource
-from sentio.runtime.sinks import JsonLinesSink, Sink, Sinks, TextSink
 
+#: What an embedder uses (20 names). Everything else is importable from its module: the
+#: exceptions from ``errors``, sinks from ``sinks``, ``Smoother`` from ``emotion``, ...
 __all__ = [
-    "DEFAULT_HOP_S",
-    "QUADRANTS",
-    "AudioDeviceError",
-    "AudioError",
-    "AudioSource",
-    "BackendMissingError",
-    "BundleError",
     "BundleModel",
     "ChangeSettings",
     "Color",
-    "ConfigError",
-    "DatasetError",
-    "DeviceLostError",
-    "DeviceUnavailableError",
     "Engine",
-    "EngineStats",
     "FeatureSpec",
-    "FeatureSpecError",
-    "FeatureStats",
     "FileSource",
-    "FrameSpec",
-    "JsonLinesSink",
-    "LabelScaleError",
     "Listener",
-    "ListenerStats",
     "Manifest",
     "Microphone",
-    "MissingExtraError",
     "MixedFeatureSpec",
-    "ModelEntry",
-    "OutputError",
-    "PortAudioMissingError",
     "Prediction",
     "SentioError",
-    "Sink",
-    "Sinks",
-    "Smoother",
-    "TextSink",
     "default_bundle",
     "emotion_color",
     "extract_features",

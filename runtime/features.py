@@ -183,23 +183,6 @@ class FrameExtractor(Protocol):
     def push(self, samples: np.ndarray) -> np.ndarray: ...
 
 
-def feature_spec_from_dict(data: dict[str, Any]) -> FrameSpec:
-    """The spec a manifest or a JSON file describes, of whichever kind its ``algorithm`` names
-    (no ``algorithm``: the original MFCC spec)."""
-    # mixed_features builds on this module, so it is imported here, not at the top.
-    from sentio.runtime.mixed_features import MIXED_ALGORITHM, MixedFeatureSpec
-
-    kinds: dict[str, Any] = {FEATURE_ALGORITHM: FeatureSpec, MIXED_ALGORITHM: MixedFeatureSpec}
-    algorithm = data.get("algorithm", FEATURE_ALGORITHM)
-    if algorithm not in kinds:
-        raise FeatureSpecError(
-            f"unknown feature algorithm {algorithm!r}",
-            hint=f"this Sentio knows {', '.join(sorted(kinds))}; a newer model needs a newer "
-            "Sentio (pip install -U sentio-mer)",
-        )
-    return kinds[algorithm].from_dict(data)
-
-
 @lru_cache(maxsize=8)
 def _filterbank(spec: FeatureSpec) -> np.ndarray:
     high = spec.high_hz if spec.high_hz is not None else spec.sample_rate / 2

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from sentio.runtime.capture import Microphone
 from sentio.runtime.changes import ChangeSettings
 from sentio.runtime.emotion import Prediction
 from sentio.runtime.engine import FIRST_S, SILENCE_DBFS, Engine, EngineStats
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.model import BundleModel
+from sentio.runtime.replay import FileSource
 
 #: ``record`` writes 32-bit float samples: formats that hold them.
 RECORD_SUFFIXES = (".wav", ".w64", ".rf64", ".aiff", ".aif", ".caf")
@@ -155,8 +157,6 @@ class Listener:
         rate: int | None = None,
         **kwargs,
     ) -> Listener:
-        from sentio.runtime.capture import Microphone
-
         _check_options(kwargs)
         model = model if isinstance(model, BundleModel) else BundleModel(model)
         microphone = Microphone(device, rate, preferred_rate=model.spec.sample_rate)
@@ -170,8 +170,6 @@ class Listener:
         realtime: bool = False,
         **kwargs,
     ) -> Listener:
-        from sentio.runtime.replay import FileSource
-
         _check_options(kwargs)
         model = model if isinstance(model, BundleModel) else BundleModel(model)
         return cls(model, FileSource(Path(path), realtime), **kwargs)

@@ -10,6 +10,8 @@ Format history:
   fields it lacks take the defaults below.
 - **2** — adds ``recipe`` (the training recipe file's settings, when a run came from one) and
   ``model_entry.format`` for the Keras entry of a training run. Written by this version.
+  ``data.source`` records a dataset's kind and a relative hint, never an absolute path (a
+  ``path`` written by earlier versions is ignored): a bundle is the same on every machine.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 
 import numpy as np
 from sentio.runtime.errors import BundleError, FeatureSpecError
-from sentio.runtime.features import FeatureStats, FrameSpec, feature_spec_from_dict
+from sentio.runtime.feature_specs import feature_spec_from_dict
+from sentio.runtime.features import FeatureStats, FrameSpec
 
 MANIFEST_NAME = "sentio.json"
 FORMAT_VERSION = 2
@@ -184,10 +187,13 @@ class Calibration:
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where a run's labelled data was read from, so an export can find it again."""
+    """Which labelled data a run read: the dataset kind and a relative hint of where it lay
+    (:func:`path_hint`: ``emotify``, ``songs.csv``), never this machine's path. A bundle says
+    the same on every machine; an export or a check is given its data again (``--emotify
+    DIR``, ...) and reads no path from here. (Older manifests' ``path`` is ignored.)"""
 
     kind: str
-    path: str
+    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,7 @@ class DataProvenance:
         label_scale: the scale the labels were declared on (mapped to [-1, 1]).
         skipped: every item left out, with the reason.
         notes: dataset-specific notes (e.g. the DEAM swap fix).
-        source: the dataset kind and path.
+        source: the dataset kind and a relative hint of where it lay (never a path).
         also: further datasets trained on at the same time (e.g. 4Q beside Emotify).
         split_seed: seed of the song-level split.
         splits: song ids per split (``train``, ``val``, ``test``).
@@ -328,7 +334,7 @@ class Manifest:
                 raise BundleError(f"{where}: no {required!r} section", hint=_REEXPORT)
         spec = _feature_spec(data["feature_spec"], where)
         stats = _normalization(data["normalization"], spec, where)
-        body = _upgrade(body, version)
+        body = _path_hints(_upgrade(body, version))
         typed = _convert(
             _Body, {**body, "feature_spec": None, "normalization": None}, where, root=True
         )
@@ -362,6 +368,28 @@ def _upgrade(body: dict[str, Any], version: int) -> dict[str, Any]:
     if isinstance(data, Mapping) and data.get("source") == {}:
         body["data"] = {k: v for k, v in data.items() if k != "source"}
     return body
+
+
+def _path_hints(body: dict[str, Any]) -> dict[str, Any]:
+    """A data source written with a ``path`` (before bundles were machine-independent) read as
+    its :func:`path_hint`: the absolute path never comes back out."""
+    data = body.get("data")
+    if not isinstance(data, Mapping):
+        return body
+
+    def hinted(source: Any) -> Any:
+        if not isinstance(source, Mapping) or "path" not in source:
+            return source
+        rest = {k: v for k, v in source.items() if k != "path"}
+        path = source["path"]
+        return {**rest, "hint": path_hint(path)} if isinstance(path, str) else rest
+
+    data = dict(data)
+    if "source" in data:
+        data["source"] = hinted(data["source"])
+    if isinstance(data.get("also"), list):
+        data["also"] = [hinted(s) for s in data["also"]]
+    return {**body, "data": data}
 
 
 def _feature_spec(raw: Any, where: str) -> FrameSpec:
@@ -502,6 +530,19 @@ def _plain(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- files
+
+
+def path_hint(path: str | Path) -> str:
+    """``path`` as a manifest may record it, never absolute: a relative path as given, an
+    absolute one relative to the working folder when it lies inside it, else its last part
+    (``/data/emotify`` -> ``emotify``). A hint for a person, not a path to open."""
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def sha256_file(path: Path) -> str:

@@ -59,13 +59,14 @@ def mixed_bundle(synthetic_dataset, tmp_path_factory):
     root = tmp_path_factory.mktemp("mixed")
     fit = ["fit", "--manifest", str(synthetic_dataset), "--spec", "mixed", *TINY]
     assert train_main([*fit, "--epochs", "6", "--seed", "1", "--out", str(root / "run")]) == 0
-    export = ["--model", str(root / "run"), "--int8", "--calibration-size", "20", "--quiet"]
+    export = ["--model", str(root / "run"), "--manifest", str(synthetic_dataset), "--int8"]
+    export += ["--calibration-size", "20", "--quiet"]
     assert export_main([*export, "--no-cache", "--out", str(root / "bundle")]) == 0
     return root / "bundle"
 
 
 @pytest.fixture(scope="session")
-def exported(trained_run, tmp_path_factory):
+def exported(trained_run, synthetic_dataset, tmp_path_factory):
     """``sentio-export --int8`` of ``trained_run``: ``<root>/bundle`` and ``<root>/cal.npz``."""
     from sentio.export.cli.export import main
 
@@ -74,6 +75,8 @@ def exported(trained_run, tmp_path_factory):
         [
             "--model",
             str(trained_run),
+            "--manifest",
+            str(synthetic_dataset),
             "--int8",
             "--c-array",
             "--calibration-size",

@@ -82,7 +82,7 @@ def test_emotify_metrics_pearson_spearman_and_ccc_only_when_asked():
 
 def test_ccc_after_z_scoring_to_the_labels_is_pearson_r():
     """Why the report gives peers no CCC: z-scored to the labels, CCC is exactly r."""
-    from sentio.export.evaluation.metrics import ccc
+    from sentio.export.model.metrics import ccc
 
     rng = np.random.default_rng(2)
     y = rng.uniform(-1, 1, 50)

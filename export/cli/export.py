@@ -6,9 +6,9 @@
     sentio-export --train --config default_model --emotify DIR      # the default model's recipe
     sentio-export --check --model sentio-model --manifest held_out.csv   # a CI gate
 
-The data (for the calibration set and the held-out test split) is the run's own, found again
-through its manifest; pass ``--emotify/--deam/--manifest`` where it has moved. The bundled
-default model, with its training data absent, is calibrated and verified against its float
+The data (for the calibration set and the held-out test split) is the run's own, given with
+``--emotify/--deam/--manifest`` (a manifest records dataset names, never a path to read again).
+The bundled default model, with no data given, is calibrated and verified against its float
 model on generated music (accuracy against labels needs the labelled data).
 Exit codes: 0 success, 1 the accuracy-drop (or --max-live-drop) gate failed, 2 bad input,
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); neither leaves a half-written bundle behind.
@@ -180,10 +180,10 @@ def _train_or_default(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def _prepare(source, settings: Settings, model_path: Path, scratch: Path):
-    """The source model's data, prepared for it: the data given, else the data its manifest
-    records, else (the bundled default model only) generated music; and whether it is
-    generated."""
-    from sentio.export.data.sources import prepare_for_model, recorded_data_options
+    """The source model's data, prepared for it: the data given, else (the bundled default
+    model only) generated music; and whether it is generated. No path is read from the
+    manifest: the same command takes the same data path on every machine."""
+    from sentio.export.data.sources import prepare_for_model
     from sentio.runtime.model import default_bundle
 
     manifest = source.manifest
@@ -192,10 +192,8 @@ def _prepare(source, settings: Settings, model_path: Path, scratch: Path):
     if given is not None:
         return prepare_for_model(manifest, given, own_splits)[0], False
     machine = _machine_fields(settings)
-    recorded = recorded_data_options(manifest, **machine)
-    if recorded is not None and recorded.path.exists():
-        return prepare_for_model(manifest, recorded, own_splits)[0], False
-    where = f" (it was read from {recorded.path}, which is not here)" if recorded else ""
+    trained_on = manifest.data.dataset
+    where = f" (it was trained on {trained_on})" if trained_on else ""
     default = default_bundle()
     if default is None or Path(model_path).resolve() != default.resolve():
         raise ConfigError(

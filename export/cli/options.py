@@ -26,10 +26,10 @@ from sentio.export.conversion.exporter import ExportOptions
 from sentio.export.conversion.gate import DropLimits
 from sentio.export.conversion.onnx import ONNX_INT8_MODES
 from sentio.export.conversion.tflite import FLOAT_TFLITE_KINDS
+from sentio.export.data.conditions import resolve as resolve_conditions
 from sentio.export.data.device_copies import DeviceCopies
 from sentio.export.data.labels import LabelScale
 from sentio.export.data.sources import DataOptions
-from sentio.export.evaluation.conditions import resolve as resolve_conditions
 from sentio.export.evaluation.robustness import LiveLimits
 from sentio.export.model.augment import NONE, RECOMMENDED, Augmentation
 from sentio.export.model.config import LOSSES, TrainConfig
@@ -37,8 +37,9 @@ from sentio.export.model.crnn import CRNNConfig
 from sentio.export.model.search import SearchConfig
 from sentio.export.recipes import Recipe, load_recipe
 from sentio.runtime.errors import ConfigError, FeatureSpecError
-from sentio.runtime.features import FeatureSpec, FrameSpec, feature_spec_from_dict
-from sentio.runtime.manifest import Manifest
+from sentio.runtime.feature_specs import feature_spec_from_dict
+from sentio.runtime.features import FeatureSpec, FrameSpec
+from sentio.runtime.manifest import Manifest, path_hint
 from sentio.runtime.mixed_features import MixedFeatureSpec
 
 
@@ -629,10 +630,36 @@ class Settings:
             if name not in settings and self.values.get(name):
                 settings[name] = _plain(self.values[name])
         return {
-            "file": str(self.recipe.file) if self.recipe and self.recipe.file else None,
-            "options": _plain(self.given),
-            "settings": settings,
+            "file": path_hint(self.recipe.file) if self.recipe and self.recipe.file else None,
+            "options": _machine_free(_plain(self.given)),
+            "settings": _machine_free(settings),
         }
+
+
+#: Settings about this machine's folders: a run's recorded recipe leaves them out (a bundle is
+#: the same on every machine; a run again with ``--config`` is given its data again).
+MACHINE_PATHS = {"data": ("path", "fourq", "cache_dir")}
+
+
+def _machine_free(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` without :data:`MACHINE_PATHS`, any other absolute path as its hint."""
+
+    def relative(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: relative(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [relative(v) for v in value]
+        if isinstance(value, str) and Path(value).is_absolute():
+            return path_hint(value)
+        return value
+
+    out = {}
+    for section, table in settings.items():
+        dropped = MACHINE_PATHS.get(section, ())
+        if isinstance(table, dict):
+            table = {k: v for k, v in table.items() if k not in dropped}
+        out[section] = relative(table)
+    return out
 
 
 def settings_from(args: argparse.Namespace, base: str | None = None) -> Settings:

@@ -39,11 +39,10 @@ from sentio.export.cli.options import (
     settings_from,
     train_config,
 )
+from sentio.export.data.conditions import CONDITIONS, DEFAULT_SET
 from sentio.export.data.sources import DataOptions
-from sentio.export.evaluation.conditions import CONDITIONS, DEFAULT_SET
 from sentio.export.evaluation.robustness import LiveLimits, RobustnessConfig
 from sentio.export.model.config import TrainConfig
-from sentio.runtime.manifest import DataSource
 
 #: DataOptions fields a run's recipe leaves out: where this machine caches, how many cores.
 _MACHINE_FIELDS = ("cache_dir", "workers", "progress")
@@ -83,8 +82,8 @@ def train_and_write(
 ) -> dict:
     """Train on ``options``' data with ``settings``, write the run bundle, print its metrics."""
     from sentio.export.data.sources import load_training_data
-    from sentio.export.evaluation.predict import datasets_table, metrics_table
-    from sentio.export.model.run import run_manifest, write_run
+    from sentio.export.model.predict import datasets_table, metrics_table
+    from sentio.export.model.run import data_sources, run_manifest, write_run
     from sentio.export.model.train import fit
 
     spec = feature_spec(settings, spec_file)
@@ -100,8 +99,7 @@ def train_and_write(
     # The best model so far survives a crash or Ctrl-C here; it goes once the bundle is written.
     checkpoint = out.with_name(f"{out.name}.checkpoint.keras")
     outcome = fit(prepared, mcfg, tcfg, checkpoint=checkpoint)
-    source = DataSource(options.kind, str(Path(options.path).resolve()))
-    also = (DataSource("4q", str(options.fourq.resolve())),) if options.fourq else ()
+    source, also = data_sources(options)
     record = recipe_record(settings, options, mcfg, tcfg)
     manifest = run_manifest(
         prepared, mcfg, tcfg, outcome, extraction, source, recipe=record, also=also
@@ -185,7 +183,7 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sentio.export.evaluation.predict import evaluate_model, metrics_table
+    from sentio.export.model.predict import evaluate_model, metrics_table
 
     model, prepared = _run_and_data(args, own_splits=False)
     results = evaluate_model(model, prepared, args.emotion_threshold)
@@ -200,7 +198,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """A run's CRNN vs the ridge baseline on the run's own test split, with intervals."""
     from sentio.export.evaluation.compare import compare_with_baseline, comparison_markdown
-    from sentio.export.evaluation.predict import keras_predictor
+    from sentio.export.model.predict import keras_predictor
 
     model, prepared = _run_and_data(args, own_splits=True)
     result = compare_with_baseline(keras_predictor(model), prepared, args.emotion_threshold)
@@ -255,20 +253,16 @@ def _default_bundle() -> Path:
 
 
 def _live_songs(args: argparse.Namespace, manifest, scratch: Path):
-    """The labelled songs to render: the data given, else the data the bundle records (its
-    test split of either when it names one), else generated music (said so)."""
-    from sentio.export.data.sources import recorded_data_options
+    """The labelled songs to render: the data given (the bundle's test split of it when it
+    names one), else generated music (said so). No path is read from the bundle."""
     from sentio.export.evaluation.robustness import bundle_songs, generated_songs
 
     given = data_options(settings_from(args), required=False, model=manifest)
-    if given is None:
-        recorded = recorded_data_options(manifest)
-        given = recorded if recorded is not None and recorded.path.exists() else None
     if given is not None:
         songs, data = bundle_songs(manifest, given, args.split)
         return songs, data, False
     logging.getLogger("sentio.export").warning(
-        "no labelled data (the bundle's was not found): scoring on generated music; the "
+        "no labelled data given: scoring on generated music; the "
         "shifts are real, the accuracy is against the generator's labels (pass --emotify "
         "DIR | --deam DIR | --manifest CSV for real songs)"
     )
@@ -413,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         "speaker, rooms, noise, 44.1/48 kHz capture), run the bundle's model on each through "
         "the runtime's path, and report per condition how far the song-level predictions move "
         "from clean and the accuracy lost (CCC, or sign AUC for +-1 labels). The data: the "
-        "options below, else the bundle's recorded data, else generated music.",
+        "options below, else generated music.",
         epilog="conditions: " + ", ".join(CONDITIONS) + f". default: {', '.join(DEFAULT_SET)}.",
     )
     add_data_args(p, required=False)

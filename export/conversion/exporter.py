@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sentio.export.conversion.c_array import write_c_array
 from sentio.export.conversion.calibrate import (
     DEFAULT_SIZE,
     CalibrationSet,
@@ -35,15 +36,20 @@ from sentio.export.conversion.gate import (
     runner_predictor,
 )
 from sentio.export.conversion.onnx import convert_onnx, quantize_onnx
+from sentio.export.conversion.report import (
+    QUADRANT_PNG,
+    write_quadrant_png,
+    write_report_md,
+    write_report_png,
+)
 from sentio.export.conversion.tflite import (
     FLOAT_TFLITE_KINDS,
     convert_tflite,
     tf_keras_inference_model,
     tflite_ops,
 )
+from sentio.export.data.conditions import resolve as resolve_conditions
 from sentio.export.data.windows import PreparedData, SongWindows
-from sentio.export.evaluation.conditions import resolve as resolve_conditions
-from sentio.export.evaluation.predict import keras_predictor
 from sentio.export.evaluation.robustness import (
     ArtifactModel,
     LiveLimits,
@@ -52,6 +58,7 @@ from sentio.export.evaluation.robustness import (
 )
 from sentio.export.evaluation.robustness import score as live_score
 from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.predict import keras_predictor
 from sentio.export.model.run import KERAS_FILE, tool_versions, window_entry
 from sentio.runtime.bundle import write_bundle
 from sentio.runtime.errors import BundleError, ConfigError
@@ -63,6 +70,7 @@ from sentio.runtime.manifest import (
     Manifest,
     ModelEntry,
     ModelIO,
+    path_hint,
     read,
 )
 from sentio.runtime.manifest import load as load_manifest
@@ -311,15 +319,13 @@ def export_bundle(
                 json.dumps(calibration.provenance(), indent=1) + "\n"
             )
         if options.c_array and options.int8:
-            from sentio.export.conversion.c_array import write_c_array
-
             write_c_array((staging / "model_int8.tflite").read_bytes(), staging)
         manifest = manifest.replace(
             models=models,
             default_artifact=_default_artifact(models),
             calibration=None if calibration is None else calibration.manifest_entry(),
             export=ExportInfo(
-                source=source.description,
+                source=path_hint(source.description),
                 evaluated_on=_evaluated_on(test, options.generated_data),
                 options=_options_dict(options),
                 limits=options.limits.to_dict(),
@@ -533,13 +539,6 @@ def _write_reports(
     options: ExportOptions,
     live: RobustnessResult | None = None,
 ) -> None:
-    from sentio.export.conversion.report import (
-        QUADRANT_PNG,
-        write_quadrant_png,
-        write_report_md,
-        write_report_png,
-    )
-
     labels = np.stack([s.label for s in test])
     write_report_png(staging / "report.png", checks, labels)
     signs = [i for i, s in enumerate(test) if s.song.sign_only]

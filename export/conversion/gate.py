@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sentio.export.conversion.quiet import native_stderr_quiet
 from sentio.export.data.sources import DataOptions, prepare_for_model
 from sentio.export.data.windows import PreparedData, SongWindows
-from sentio.export.evaluation.metrics import DIMENSIONS
-from sentio.export.evaluation.predict import Predictor, evaluate_predictions, predict_windows
+from sentio.export.model.metrics import DIMENSIONS
+from sentio.export.model.predict import (
+    Predictor,
+    evaluate_predictions,
+    keras_predictor,
+    predict_windows,
+)
+from sentio.export.quiet import native_stderr_quiet
 from sentio.runtime.errors import ConfigError, DatasetError
 from sentio.runtime.manifest import load as load_manifest
 from sentio.runtime.model import open_runner, predict_many
@@ -258,8 +263,6 @@ def _float_reference(bundle: Path, files: list[str]) -> tuple[str, Predictor]:
         except ImportError:
             pass
         else:
-            from sentio.export.evaluation.predict import keras_predictor
-
             return "keras", keras_predictor(keras.models.load_model(keras_file, compile=False))
     if "model_float32.tflite" in files:
         return "model_float32.tflite", runner_predictor(bundle / "model_float32.tflite")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 from sentio.export.conversion.gate import ArtifactCheck, DropLimits, drop_table
-from sentio.export.evaluation.predict import metrics_table
 from sentio.export.evaluation.robustness import RobustnessResult
+from sentio.export.model.predict import metrics_table
 from sentio.runtime.manifest import ExportInfo, Manifest, Quantization
 
 _GENERATED = (

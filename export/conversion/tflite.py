@@ -19,8 +19,8 @@ import struct
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from sentio.export.conversion.quiet import native_stderr_quiet
 from sentio.export.model.crnn import CRNNConfig, build_crnn
+from sentio.export.quiet import native_stderr_quiet
 from sentio.runtime.errors import ConversionError
 
 FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")

@@ -7,21 +7,25 @@ Labels come out on [-1, 1].
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentio.export.data.labels import GEMS_CATEGORIES, LabelScale, gems_to_valence_arousal
+from sentio.export.data.labels import (
+    GEMS_CATEGORIES,
+    QUADRANT_SIGNS,
+    LabelScale,
+    gems_to_valence_arousal,
+    parse_quadrant,
+)
+from sentio.export.data.tables import find_audio, read_csv, require_columns
 from sentio.runtime.errors import DatasetError, LabelScaleError
 
 log = logging.getLogger("sentio.datasets")
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3")
 DEAM_SCALE = LabelScale(1.0, 9.0)
 DEAM_SWAPPED_UP_TO = 1000  # official song-level file swaps valence/arousal for ids <= 1000
 
@@ -107,32 +111,6 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a CSV as dicts with stripped header names; yields (line number, row)."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if not header:
-                raise DatasetError(f"{path} is empty", hint="check that it is the right file")
-            names = [h.strip() for h in header]
-            for line_no, values in enumerate(reader, start=2):
-                if not any(v.strip() for v in values):
-                    continue
-                yield line_no, dict(zip(names, (v.strip() for v in values), strict=False))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise DatasetError(f"cannot read {path}: {err}", hint="is it a UTF-8 CSV file?") from err
-
-
-def _require_columns(path: Path, row: dict[str, str], columns: tuple[str, ...]) -> None:
-    missing = [c for c in columns if c not in row]
-    if missing:
-        raise DatasetError(
-            f"{path} lacks column(s) {', '.join(missing)} (has: {', '.join(row)})",
-            hint="check that the file is the right one and its header row is intact",
-        )
-
-
 def _parse_label(raw: str, scale: LabelScale, where: str, skipped: SkipLog) -> float | None:
     """A label as a float on [-1, 1]; None (and a skip) for blank/NaN; error off-scale."""
     try:
@@ -184,8 +162,8 @@ def load_deam(root: Path, fix_swap: bool = True) -> Dataset:
     songs: dict[str, Song] = {}
     swapped = 0
     for csv_path in csvs:
-        for line_no, row in _read_csv(csv_path):
-            _require_columns(csv_path, row, ("song_id", "valence_mean", "arousal_mean"))
+        for line_no, row in read_csv(csv_path):
+            require_columns(csv_path, row, ("song_id", "valence_mean", "arousal_mean"))
             where = f"{csv_path.name} row {line_no}"
             song_id = row["song_id"]
             if not song_id.isdigit():
@@ -229,14 +207,6 @@ def _keep_present(songs, skipped: SkipLog) -> list[Song]:
 # --------------------------------------------------------------------------- Emotify
 
 
-def _find_audio(folder: Path, stem: str) -> Path | None:
-    for ext in AUDIO_EXTENSIONS:
-        candidate = folder / f"{stem}{ext}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def load_emotify(root: Path) -> Dataset:
     """Emotify: ``audio/<genre>/<track id>.<ext>`` + per-listener GEMS ``ratings.csv``.
 
@@ -253,8 +223,8 @@ def load_emotify(root: Path) -> Dataset:
     skipped = SkipLog()
     votes: dict[str, list[dict[str, int]]] = defaultdict(list)
     genres: dict[str, str] = {}
-    for line_no, row in _read_csv(ratings):
-        _require_columns(ratings, row, ("track id", "genre", *GEMS_CATEGORIES))
+    for line_no, row in read_csv(ratings):
+        require_columns(ratings, row, ("track id", "genre", *GEMS_CATEGORIES))
         where = f"ratings.csv row {line_no}"
         try:
             ticks = {k: int(row[k]) for k in GEMS_CATEGORIES}
@@ -276,7 +246,7 @@ def load_emotify(root: Path) -> Dataset:
         if labels is None:
             skipped.skip(f"track {track}", "no listener ticked any GEMS feeling")
             continue
-        path = _find_audio(root / "audio" / genres[track], track)
+        path = find_audio(root / "audio" / genres[track], track)
         if path is None:
             skipped.skip(
                 f"track {track}",
@@ -334,11 +304,11 @@ def load_manifest_csv(path: Path, scale: LabelScale | None = None) -> Dataset:
         raise DatasetError(f"manifest not found: {path}", hint="check the --manifest path")
     skipped = SkipLog()
     songs: dict[str, Song] = {}
-    rows = list(_read_csv(path))
+    rows = list(read_csv(path))
     if rows and "quadrant" in rows[0][1] and "valence" not in rows[0][1]:
         return _quadrant_csv(path, rows, skipped)
     for line_no, row in rows:
-        _require_columns(path, row, ("path", "valence", "arousal"))
+        require_columns(path, row, ("path", "valence", "arousal"))
         where = f"{path.name} row {line_no}"
         if not row["path"]:
             skipped.skip(where, "empty path")
@@ -359,8 +329,6 @@ def load_manifest_csv(path: Path, scale: LabelScale | None = None) -> Dataset:
 
 
 def _quadrant_csv(path: Path, rows: list[tuple[int, dict[str, str]]], skipped: SkipLog) -> Dataset:
-    from sentio.export.data.quadrants import QUADRANT_SIGNS, parse_quadrant
-
     songs: dict[str, Song] = {}
     notes = ["labels are the signs of valence and arousal from the quadrant column (+-1)"]
     if "artist" not in rows[0][1]:
@@ -368,7 +336,7 @@ def _quadrant_csv(path: Path, rows: list[tuple[int, dict[str, str]]], skipped: S
         log.warning("%s: %s", path.name, note)
         notes.append(note)
     for line_no, row in rows:
-        _require_columns(path, row, ("path", "quadrant"))
+        require_columns(path, row, ("path", "quadrant"))
         where = f"{path.name} row {line_no}"
         quadrant = parse_quadrant(row["quadrant"])
         if not row["path"] or quadrant is None:

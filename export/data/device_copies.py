@@ -6,7 +6,7 @@ whatever gain and capture rate the card has. The mixed frame is level-free by co
 (issue 13), but a speaker's band-limit, reverberation and noise still move its predictions
 (the live-conditions harness measured 0.12-0.18 mean shift). So each training song gets
 ``copies`` renderings through a randomly drawn device chain, built from the same steps the
-harness uses (:mod:`sentio.export.evaluation.conditions`) but from other draws:
+harness uses (:mod:`sentio.export.data.conditions`) but from other draws:
 
 - **speaker** (probability ``p_speaker``): band-pass with a low corner of 60-300 Hz and a high
   corner of 5-11 kHz, a presence peak of -3..+6 dB at 1-5 kHz;
@@ -34,7 +34,7 @@ import zlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sentio.export.evaluation.conditions import (
+from sentio.export.data.conditions import (
     Capture,
     Condition,
     Draw,
@@ -43,6 +43,7 @@ from sentio.export.evaluation.conditions import (
     Room,
     Speaker,
 )
+from sentio.runtime.audio import resample
 from sentio.runtime.errors import ConfigError
 
 NOISE_COLORS = ("pink", "brown", "white")
@@ -156,8 +157,6 @@ class DeviceCopies:
     def render(self, samples: np.ndarray, rate: int, song_key: str, copy: int) -> np.ndarray:
         """Copy ``copy`` of a song (mono at ``rate``) as the device hears it, back at ``rate``
         (the capture rate resampled as :func:`sentio.runtime.audio.resample` does)."""
-        from sentio.runtime.audio import resample
-
         condition, draw = self.chain(song_key, copy)
         out, out_rate = np.asarray(samples, dtype=np.float32), rate
         for step in condition.steps:

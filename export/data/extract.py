@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from sentio.export.data.datasets import SkipLog, Song
 from sentio.export.data.device_copies import DeviceCopies
-from sentio.export.distributed import RayOptions
+from sentio.export.distributed import RayOptions, TaskLost, ray_map, ray_session
+from sentio.export.workers import die_with_parent
 from sentio.runtime.audio import is_silent, load_audio
 from sentio.runtime.errors import SentioError
 from sentio.runtime.features import FrameSpec, extract_features
@@ -97,9 +98,11 @@ def _save_atomic(entry: Path, features: np.ndarray) -> None:
     os.replace(tmp, entry)
 
 
-def _one_blas_thread() -> None:
-    """Processes are the parallelism: BLAS threads on top only spin against each other
+def _pool_init(parent: int) -> None:
+    """A pool process: it dies with its parent (even one killed by SIGKILL), and runs one BLAS
+    thread. Processes are the parallelism: BLAS threads on top only spin against each other
     (measured: 2 workers x 2 BLAS threads took as long as 1 worker; x 1 thread, half)."""
+    die_with_parent(parent)
     threadpool_limits(1)
 
 
@@ -119,8 +122,6 @@ def _featurize_on_ray(
     jobs: list[Job], spec: FrameSpec, cache: str | None, options: RayOptions, bar
 ) -> dict[str, tuple[str, object, bool]]:
     """``_featurize`` of every job as Ray tasks; a task lost for good skips its song."""
-    from sentio.export.distributed import TaskLost, ray_map, ray_session
-
     results: dict[str, tuple[str, object, bool]] = {}
     with ray_session(options) as ray:
         calls = ((path, spec, cache, copy) for _, path, copy in jobs)
@@ -200,7 +201,7 @@ def _run_jobs(
                 bar.update()
     else:
         with ProcessPoolExecutor(
-            workers, mp_context=_pool_context(), initializer=_one_blas_thread
+            workers, mp_context=_pool_context(), initializer=_pool_init, initargs=(os.getpid(),)
         ) as pool:
             futures = {
                 pool.submit(_featurize, path, spec, cache, copy): key for key, path, copy in jobs

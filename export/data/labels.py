@@ -1,4 +1,4 @@
-"""Label scales and the Emotify GEMS -> valence/arousal mapping.
+"""Label scales, the Emotify GEMS -> valence/arousal mapping and Russell quadrants -> signs.
 
 Every label inside Sentio is on [-1, 1]; datasets declare the scale they come on.
 """
@@ -92,3 +92,20 @@ def gems_to_valence_arousal(shares: Mapping[str, float]) -> tuple[float, float] 
         mass = sum(abs(weights[k]) * shares.get(k, 0.0) for k in GEMS_CATEGORIES)
         result.append(signed / mass if mass > 0 else 0.0)
     return result[0], result[1]
+
+
+#: quadrant number -> (valence sign, arousal sign)
+QUADRANT_SIGNS: dict[int, tuple[float, float]] = {
+    1: (1.0, 1.0),
+    2: (-1.0, 1.0),
+    3: (-1.0, -1.0),
+    4: (1.0, -1.0),
+}
+
+
+def parse_quadrant(text: str) -> int | None:
+    """``"Q1"``..``"Q4"`` (any case, surrounding spaces allowed) -> 1..4; anything else None."""
+    name = text.strip().upper()
+    if len(name) == 2 and name[0] == "Q" and name[1] in "1234":
+        return int(name[1])
+    return None

@@ -27,26 +27,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentio.export.data.datasets import (
-    Dataset,
-    SkipLog,
-    Song,
-    _find_audio,
-    _read_csv,
-    _require_columns,
-)
-from sentio.export.data.labels import LabelScale
+from sentio.export.data.datasets import Dataset, SkipLog, Song
+from sentio.export.data.labels import QUADRANT_SIGNS, LabelScale, parse_quadrant
+from sentio.export.data.tables import find_audio, read_csv, require_columns
 from sentio.runtime.errors import DatasetError
 
 log = logging.getLogger("sentio.datasets")
-
-#: quadrant number -> (valence sign, arousal sign)
-QUADRANT_SIGNS: dict[int, tuple[float, float]] = {
-    1: (1.0, 1.0),
-    2: (-1.0, 1.0),
-    3: (-1.0, -1.0),
-    4: (1.0, -1.0),
-}
 
 
 @dataclass(frozen=True)
@@ -75,14 +61,6 @@ class QuadrantDataset(Dataset):
     def quadrants(self) -> list[int]:
         """The quadrant of each song, in the order of :attr:`songs`."""
         return [self.clips[s.song_id].quadrant for s in self.songs]
-
-
-def parse_quadrant(text: str) -> int | None:
-    """``"Q1"``..``"Q4"`` (any case, surrounding spaces allowed) -> 1..4; anything else None."""
-    name = text.strip().upper()
-    if len(name) == 2 and name[0] == "Q" and name[1] in "1234":
-        return int(name[1])
-    return None
 
 
 def _parse_pquad(raw: str) -> float:
@@ -118,10 +96,10 @@ def load_4q(root: Path) -> QuadrantDataset:
     songs: list[Song] = []
     clips: dict[str, QuadrantClip] = {}
     checked_header = False
-    for line_no, row in _read_csv(annotations):
+    for line_no, row in read_csv(annotations):
         where = f"annotations.csv row {line_no}"
         if not checked_header:
-            _require_columns(annotations, row, ("Song", "Quadrant"))
+            require_columns(annotations, row, ("Song", "Quadrant"))
             if "Artist" not in row:
                 message = (
                     "no Artist column: each song is its own group, so splits cannot keep an "
@@ -149,7 +127,7 @@ def load_4q(root: Path) -> QuadrantDataset:
                 "song listed twice",
             )
             continue
-        path = _find_audio(root / "audio" / f"Q{quadrant}", song_id)
+        path = find_audio(root / "audio" / f"Q{quadrant}", song_id)
         if path is None:
             skipped.skip(
                 where,

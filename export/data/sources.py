@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sentio.export.data.datasets import (
     Dataset,
@@ -160,26 +159,6 @@ def load_training_data(
     )
     attach_copies(prepared, copies.features)
     return prepared, extraction, copies
-
-
-def recorded_data_options(manifest: Manifest, **overrides: Any) -> DataOptions | None:
-    """The data a bundle's model was trained on, as its manifest recorded it (kind, path, label
-    scale, window, train stride, split seed), or None when no source was recorded.
-
-    ``overrides`` replace fields (cache, workers, progress, a moved path...).
-    """
-    source = manifest.data.source
-    if source is None:
-        return None
-    fourq = [Path(s.path) for s in manifest.data.also if s.kind == "4q"]
-    recorded = DataOptions(
-        kind=source.kind,
-        path=Path(source.path),
-        label_scale=LabelScale(*manifest.data.label_scale),
-        split_seed=manifest.data.split_seed,
-        fourq=fourq[0] if fourq else None,
-    )
-    return with_model_window(dataclasses.replace(recorded, **overrides), manifest)
 
 
 def with_model_window(options: DataOptions, manifest: Manifest) -> DataOptions:

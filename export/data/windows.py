@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sentio.export.data.datasets import Dataset, SkipLog, Song
+from sentio.export.data.device_copies import fit_length
 from sentio.export.data.splits import split_songs
 from sentio.runtime.errors import DatasetError
 from sentio.runtime.features import FeatureStats, FrameSpec
@@ -171,8 +172,6 @@ def attach_copies(prepared: PreparedData, copies: dict[str, list[np.ndarray]]) -
     Only the training split gets copies: validation chooses the model on clean songs and the
     live-conditions harness scores the test songs through devices it has not trained on.
     """
-    from sentio.export.data.device_copies import fit_length
-
     attached = 0
     for song in prepared.splits.get("train", []):
         rendered = copies.get(song.song.song_id, [])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sentio.export.data.windows import SongWindows
-from sentio.export.evaluation.metrics import ccc, regression_report
+from sentio.export.model.metrics import ccc, regression_report
 
 ALPHAS = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 

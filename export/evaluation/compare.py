@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 from sentio.export.data.windows import PreparedData
 from sentio.export.evaluation.baseline import evaluate_baseline, fit_baseline
-from sentio.export.evaluation.metrics import (
+from sentio.export.evaluation.targets import compare_on_dataset, targets_markdown
+from sentio.export.model.metrics import (
     DIMENSIONS,
     bootstrap_intervals,
     paired_ccc_difference,
     regression_report,
 )
-from sentio.export.evaluation.predict import evaluate_predictions, predict_windows
-from sentio.export.evaluation.targets import compare_on_dataset, targets_markdown
+from sentio.export.model.predict import evaluate_predictions, predict_windows
 
 METRICS = ("rmse", "mae", "r2", "ccc", "accuracy")
 

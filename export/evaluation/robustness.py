@@ -1,6 +1,6 @@
 """The live-conditions harness: how far a bundle's song-level predictions move, and how much
 accuracy they lose, when the songs reach it through a level change, a small speaker, a room,
-background noise or a capture card (:mod:`sentio.export.evaluation.conditions`).
+background noise or a capture card (:mod:`sentio.export.data.conditions`).
 
 Every rendering goes through the device's own path: the capture rate resampled to the model's
 (soxr HQ, as :func:`sentio.runtime.audio.resample`), the runtime's feature extraction, windows
@@ -29,16 +29,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from sentio.export.conversion.quiet import native_stderr_quiet
-from sentio.export.data.datasets import Song
-from sentio.export.data.sources import DataOptions
-from sentio.export.evaluation.conditions import Condition, Rendered, resolve
-from sentio.export.evaluation.metrics import DIMENSIONS, auc, ccc
+from sentio.export.data.conditions import Condition, Rendered, resolve
+from sentio.export.data.datasets import Song, load_manifest_csv
+from sentio.export.data.sources import DataOptions, load_dataset
+from sentio.export.data.synthetic import make_synthetic_dataset
+from sentio.export.model.metrics import DIMENSIONS, auc, ccc
+from sentio.export.quiet import native_stderr_quiet
 from sentio.runtime.audio import load_audio, resample
 from sentio.runtime.errors import ConfigError, DatasetError, SentioError
 from sentio.runtime.features import FeatureStats, extract_features
 from sentio.runtime.manifest import Manifest
-from sentio.runtime.model import open_runner
+from sentio.runtime.model import BundleModel, open_runner
 from sentio.runtime.windows import window_starts
 
 log = logging.getLogger("sentio.export")
@@ -547,8 +548,6 @@ def score_bundle(
 ) -> RobustnessResult:
     """:func:`score` for an exported bundle's ``artifact`` (default: the one it chose), run
     as the runtime runs it (:class:`~sentio.runtime.model.BundleModel`)."""
-    from sentio.runtime.model import BundleModel
-
     with native_stderr_quiet():  # LiteRT's "Created TensorFlow Lite XNNPACK delegate"
         model = BundleModel(bundle, artifact)
     return score(model, songs, config, data, generated)
@@ -564,8 +563,6 @@ def bundle_songs(
     default; ``val`` to compare candidates without looking at test songs), every song when the
     bundle records no such split or the data is not the dataset it was trained on, and a
     description. No features are extracted: the harness computes its own per rendering."""
-    from sentio.export.data.sources import load_dataset
-
     dataset = load_dataset(options)
     source = manifest.data.source
     named = set(manifest.data.splits.get(split, ()))
@@ -585,8 +582,5 @@ def generated_songs(
     """Generated music (:mod:`sentio.export.data.synthetic`) of 2.5 windows per song, for a
     bundle whose labelled data is not here: the shifts are real, the accuracy is against the
     generator's labels."""
-    from sentio.export.data.datasets import load_manifest_csv
-    from sentio.export.data.synthetic import make_synthetic_dataset
-
     csv = make_synthetic_dataset(folder, n_songs, 2.5 * window_s, spec.sample_rate, seed=seed)
     return load_manifest_csv(csv).songs

@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from sentio.export.evaluation.metrics import auc, ccc
+from sentio.export.model.metrics import auc, ccc
 
 SIGN_METRICS = ("valence_auc", "arousal_auc", "quadrant_accuracy")
 VALUE_METRICS = ("valence_ccc", "arousal_ccc")

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sentio.export.data.conditions import Condition
 from sentio.export.data.datasets import Song
-from sentio.export.evaluation.conditions import Condition
 from sentio.export.evaluation.robustness import WindowModel
 from sentio.export.evaluation.targets import scores
 from sentio.runtime.audio import load_audio, resample

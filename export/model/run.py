@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentio.export.data.extract import Extraction
+from sentio.export.data.sources import DataOptions
 from sentio.export.data.windows import PreparedData
-from sentio.export.evaluation.predict import metrics_table
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.predict import metrics_table
 from sentio.runtime.about import DISTRIBUTION
 from sentio.runtime.bundle import write_bundle
 from sentio.runtime.manifest import (
@@ -24,6 +25,7 @@ from sentio.runtime.manifest import (
     Manifest,
     ModelEntry,
     Window,
+    path_hint,
 )
 
 if TYPE_CHECKING:
@@ -68,14 +70,22 @@ def window_entry(prepared: PreparedData, default_hop_s: float = DEFAULT_HOP_S) -
     )
 
 
+def data_sources(options: DataOptions) -> tuple[DataSource, tuple[DataSource, ...]]:
+    """What a run's manifest records of ``options``' data (``data.source``, ``data.also``):
+    each dataset's kind and a relative hint of where it lay, never this machine's path."""
+    source = DataSource(options.kind, path_hint(options.path))
+    also = (DataSource("4q", path_hint(options.fourq)),) if options.fourq is not None else ()
+    return source, also
+
+
 def data_provenance(
     prepared: PreparedData,
     extraction: Extraction | None,
     source: DataSource | None,
     also: tuple[DataSource, ...] = (),
 ) -> DataProvenance:
-    """The manifest's ``data``: what the model was trained and tested on, and where it was read
-    from (``source``, so an export can find it again)."""
+    """The manifest's ``data``: what the model was trained and tested on (``source``, ``also``:
+    see :func:`data_sources`)."""
     dataset = prepared.dataset
     return DataProvenance(
         dataset=dataset.name,
@@ -107,7 +117,7 @@ def run_manifest(
     Keras model entry, the architecture and training configs, metrics and data provenance.
 
     Args:
-        source: where the data was read from (kind and path), so an export can find it again.
+        source: the data's kind and a relative hint (:func:`data_sources`).
         recipe: the recipe file's settings, when the run came from one.
     """
     result = outcome.result

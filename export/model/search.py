@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,10 +19,16 @@ from typing import Any
 
 import numpy as np
 from sentio.export.data.sources import DataOptions, load_training_data
-from sentio.export.data.windows import PreparedData
-from sentio.export.distributed import RayOptions
+from sentio.export.distributed import RayOptions, check_reachable, require_ray
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.search_ray import run_trials_on_ray
+from sentio.export.model.trials import (
+    MODEL_KEYS,
+    TRAIN_KEYS,
+    train_trial,
+    write_rows,
+)
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FrameSpec
 
@@ -71,19 +76,6 @@ class SearchConfig:
 
 
 @dataclass
-class Trial:
-    """One finished trial (what ``results.json`` holds per row)."""
-
-    params: dict[str, Any]
-    score: float
-    val_ccc_valence: float
-    val_ccc_arousal: float
-    val_rmse: float
-    epochs: int
-    seconds: float
-
-
-@dataclass
 class SearchResult:
     rows: list[dict]
     table: str
@@ -96,16 +88,12 @@ class SearchResult:
 Progress = Callable[..., None]
 
 
-_MODEL_KEYS = {f.name for f in dataclasses.fields(CRNNConfig)}
-_TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
-
-
 def validate_space(space: dict[str, list[Any]]) -> None:
-    unknown = sorted(set(space) - _MODEL_KEYS - _TRAIN_KEYS)
+    unknown = sorted(set(space) - MODEL_KEYS - TRAIN_KEYS)
     if unknown:
         raise ConfigError(
             f"unknown search parameter(s): {', '.join(unknown)}",
-            hint=f"choose from {', '.join(sorted(_MODEL_KEYS | _TRAIN_KEYS))}",
+            hint=f"choose from {', '.join(sorted(MODEL_KEYS | TRAIN_KEYS))}",
         )
     empty = [k for k, v in space.items() if not isinstance(v, list) or not v]
     if empty:
@@ -127,22 +115,6 @@ def candidates(space: dict[str, list[Any]], strategy: str, trials: int, seed: in
         raise ConfigError(f"unknown search strategy {strategy!r}", hint="use random or grid")
     order = np.random.default_rng(seed).permutation(len(grid))[:trials]
     return [grid[i] for i in order]
-
-
-def apply_params(
-    params: dict[str, Any], model: CRNNConfig, train: TrainConfig
-) -> tuple[CRNNConfig, TrainConfig]:
-    """Base configs with the trial's parameters replaced (lists become tuples)."""
-    norm = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-    return (
-        dataclasses.replace(model, **{k: v for k, v in norm.items() if k in _MODEL_KEYS}),
-        dataclasses.replace(train, **{k: v for k, v in norm.items() if k in _TRAIN_KEYS}),
-    )
-
-
-def trial_score(metrics: dict) -> float:
-    songs = metrics["val"]["songs"]
-    return (songs["valence"]["ccc"] + songs["arousal"]["ccc"]) / 2
 
 
 def results_table(rows: list[dict]) -> str:
@@ -189,8 +161,6 @@ def run_search(
     validate_space(space)
     plan = candidates(space, config.strategy, config.trials, train.seed)
     if ray is not None:  # a missing extra or a cluster that is down, before the data is read
-        from sentio.export.distributed import check_reachable, require_ray
-
         require_ray()
         check_reachable(ray.address)
     prepared, _, _ = load_training_data(data, spec, train.device)
@@ -198,8 +168,6 @@ def run_search(
     out_dir.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda event, **details: None)
     if ray is not None:
-        from sentio.export.model.search_ray import run_trials_on_ray
-
         rows, skipped = run_trials_on_ray(
             plan, prepared, model, train, config.budget_minutes, ray, out_dir, report
         )
@@ -222,32 +190,6 @@ def run_search(
         report("done", index=i, trial=trial)
         write_rows(out_dir, rows)
     return _finish(config, rows, skipped, out_dir)
-
-
-def train_trial(
-    params: dict[str, Any], prepared: PreparedData, model: CRNNConfig, train: TrainConfig
-) -> Trial:
-    """Train one candidate and score it on the validation split."""
-    from sentio.export.model.train import fit  # TensorFlow: only when a search runs
-
-    mcfg, tcfg = apply_params(params, model, train)
-    start = time.perf_counter()
-    outcome = fit(prepared, mcfg, tcfg, verbose=0)
-    val = outcome.metrics["val"]["songs"]
-    return Trial(
-        params=params,
-        score=trial_score(outcome.metrics),
-        val_ccc_valence=val["valence"]["ccc"],
-        val_ccc_arousal=val["arousal"]["ccc"],
-        val_rmse=val["rmse"],
-        epochs=outcome.result.epochs_run,
-        seconds=time.perf_counter() - start,
-    )
-
-
-def write_rows(out_dir: Path, rows: list[dict]) -> None:
-    """``results.json``, rewritten after every trial (what survives a crash)."""
-    (Path(out_dir) / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def _finish(config: SearchConfig, rows: list[dict], skipped: int, out_dir: Path) -> SearchResult:

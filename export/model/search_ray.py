@@ -2,7 +2,7 @@
 --ray``).
 
 The candidates are the ones :func:`~sentio.export.model.search.run_search` planned, each trial
-is :func:`~sentio.export.model.search.train_trial` on one CPU, and the rows are those of the
+is :func:`~sentio.export.model.trials.train_trial` on one CPU, and the rows are those of the
 one-machine search (``results.json`` rewritten as each trial finishes), so the table and the
 ranking on the validation split are the same. The prepared data is put in Ray's object store
 once; nodes need Sentio with the export extra, not the dataset.
@@ -24,6 +24,7 @@ from sentio.export.data.windows import PreparedData
 from sentio.export.distributed import RayOptions, ray_session
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.trials import Trial, train_trial, write_rows
 
 log = logging.getLogger("sentio.search")
 
@@ -79,7 +80,6 @@ def tune_trial(
 ) -> None:
     """A Tune trial: the candidate ``plan[config["index"]]``, trained and reported once."""
     from ray import tune
-    from sentio.export.model.search import train_trial
 
     trial = train_trial(plan[config["index"]], prepared, model, train)
     tune.report({"index": config["index"], **{k: getattr(trial, k) for k in REPORTED}})
@@ -87,8 +87,6 @@ def tune_trial(
 
 def _row(plan: list[dict[str, Any]], metrics: dict) -> dict:
     """A one-machine ``results.json`` row from what a trial reported."""
-    from sentio.export.model.search import Trial
-
     values = {k: metrics[k] for k in REPORTED}
     return dataclasses.asdict(Trial(params=plan[int(metrics["index"])], **values))
 
@@ -109,7 +107,6 @@ def _progress_callback(plan: list[dict[str, Any]], out_dir: Path, report):
     events as ``run_search``'s progress events, and ``results.json`` rewritten as each trial
     reports (on the driver, like the one-machine loop)."""
     from ray import tune
-    from sentio.export.model.search import Trial, write_rows
 
     rows: dict[int, dict] = {}
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import keras
 import numpy as np
 from sentio.export.data.windows import PreparedData
-from sentio.export.evaluation.predict import evaluate_model
 from sentio.export.model.augment import NONE
 from sentio.export.model.batches import WindowBatches
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig, build_crnn
 from sentio.export.model.losses import make_loss, make_metrics
+from sentio.export.model.predict import evaluate_model
 from sentio.runtime.errors import ConfigError
 
 log = logging.getLogger("sentio.train")

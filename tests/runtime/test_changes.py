@@ -4,9 +4,10 @@ in, a silence and back starts a new estimate, silence holds the output (issue 15
 import numpy as np
 import pytest
 from sentio.export.data.synthetic import synth_song
-from sentio.runtime import ConfigError, Engine
+from sentio.runtime import Engine
 from sentio.runtime.changes import ChangeDetector, ChangeSettings, find_changes
 from sentio.runtime.engine import offline_predictions
+from sentio.runtime.errors import ConfigError
 from sentio.runtime.model import BundleModel
 
 from tests.helpers import random_chunks

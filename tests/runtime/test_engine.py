@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import soundfile
 from sentio.export.data.synthetic import synth_song
-from sentio.runtime import ConfigError, Engine, Listener
+from sentio.runtime import Engine, Listener
 from sentio.runtime.audio import to_mono
 from sentio.runtime.engine import offline_predictions as whole_signal
+from sentio.runtime.errors import ConfigError
 from sentio.runtime.model import BundleModel
 
 from tests.helpers import offline_predictions, random_chunks

@@ -15,9 +15,12 @@ from sentio.runtime.manifest import (
     DEFAULT_HOP_S,
     FORMAT_VERSION,
     MANIFEST_NAME,
+    DataProvenance,
+    DataSource,
     Manifest,
     ModelEntry,
     load,
+    path_hint,
     read,
     save,
 )
@@ -62,7 +65,13 @@ def test_a_format_1_manifest_loads_typed(format1_json):
     assert manifest.feature_spec == FeatureSpec()
     assert manifest.normalization.mean.shape == (40,)
     assert manifest.default_artifact in manifest.runnable
-    assert Manifest.from_dict(format1_json).to_dict() == format1_json  # loses nothing
+    again = Manifest.from_dict(format1_json).to_dict()
+    # loses nothing but the absolute data path, which is read as its hint (issue 23)
+    assert again["data"]["source"] == {"kind": "emotify", "hint": "emotify"}
+    assert again == {
+        **format1_json,
+        "data": {**format1_json["data"], "source": again["data"]["source"]},
+    }
 
 
 def test_the_shipped_bundle_loads_typed(shipped_json):
@@ -86,6 +95,47 @@ def test_to_dict_from_dict_round_trips_the_shipped_manifest(shipped_json):
     data = manifest.to_dict()
     assert data == shipped_json  # nothing lost
     assert Manifest.from_dict(data).to_dict() == data
+
+
+def absolute_paths(value, where=""):
+    """Every string in parsed JSON that is an absolute path (POSIX or Windows), with where."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in absolute_paths(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in absolute_paths(v, f"{where}[{i}]")]
+    if isinstance(value, str) and (
+        value.startswith(("/", "~", "\\\\")) or (len(value) > 2 and value[1:3] in (":\\", ":/"))
+    ):
+        return [(where, value)]
+    return []
+
+
+def test_no_string_in_the_shipped_manifest_is_an_absolute_path(shipped_json):
+    """Issue 23: the shipped bundle recorded the development machine's data folders."""
+    assert absolute_paths(shipped_json) == []
+    manifest = load(SHIPPED)
+    assert manifest.data.source == DataSource("emotify", "emotify")
+    assert manifest.data.also == (DataSource("4q", "4q"),)
+
+
+def test_a_written_manifest_records_hints_never_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert path_hint("/data/sets/emotify") == "emotify"
+    assert path_hint(tmp_path / "data" / "songs.csv") == "data/songs.csv"
+    assert path_hint("../shared/4q") == "../shared/4q"
+    source = DataSource("emotify", path_hint("/data/sets/emotify"))
+    save(tiny_manifest(data=DataProvenance(dataset="emotify", source=source)), tmp_path)
+    written = json.loads((tmp_path / MANIFEST_NAME).read_text())
+    assert absolute_paths(written) == []
+    assert written["data"]["source"] == {"kind": "emotify", "hint": "emotify"}
+
+
+def test_an_older_manifests_data_path_is_read_as_its_hint(shipped_json):
+    shipped_json["data"]["source"] = {"kind": "deam", "path": "/home/me/DEAM"}
+    shipped_json["data"]["also"] = [{"kind": "4q", "path": "/home/me/4q"}]
+    data = Manifest.from_dict(shipped_json).data
+    assert (data.source, data.also) == (DataSource("deam", "DEAM"), (DataSource("4q", "4q"),))
+    assert absolute_paths(Manifest.from_dict(shipped_json).to_dict()) == []
 
 
 def test_save_and_read_round_trip(tmp_path):

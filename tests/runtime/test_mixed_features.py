@@ -1,7 +1,6 @@
 """The mixed, level-free frame (sentio-mix/1): librosa equality, level/DC/capture-rate
 invariance, streaming == offline with running state, and bad input."""
 
-import json
 
 import librosa
 import numpy as np
@@ -10,7 +9,7 @@ import soxr
 from scipy.fft import rfft
 from sentio.export.data.synthetic import synth_song
 from sentio.runtime.errors import FeatureSpecError
-from sentio.runtime.features import FeatureSpec, extract_features, feature_spec_from_dict
+from sentio.runtime.features import FeatureSpec, extract_features
 from sentio.runtime.mixed_features import MixedFeatureSpec, _kept_bins, chroma_filterbank
 from sentio.runtime.streaming import StreamingFeatures, StreamResampler
 
@@ -50,22 +49,6 @@ def test_default_frame_is_40_features_in_named_blocks():
         "onset": slice(39, 40),
     }
     assert BINS.n_features == 40 and BINS.blocks["chroma"] == slice(20, 32)
-
-
-def test_spec_round_trips_through_json_and_dispatches_by_algorithm():
-    data = json.loads(json.dumps(BINS.to_dict()))
-    assert data["algorithm"] == "sentio-mix/1"
-    assert feature_spec_from_dict(data) == BINS
-    assert feature_spec_from_dict(FeatureSpec().to_dict()) == FeatureSpec()
-    assert BINS.fingerprint() != SPEC.fingerprint() != FeatureSpec().fingerprint()
-
-
-def test_unknown_algorithm_and_fields_are_clear_errors():
-    with pytest.raises(FeatureSpecError, match="unknown feature algorithm 'sentio-mel/9'") as e:
-        feature_spec_from_dict({"algorithm": "sentio-mel/9"})
-    assert "newer Sentio" in e.value.hint
-    with pytest.raises(FeatureSpecError, match="unknown feature spec fields: n_bogus"):
-        feature_spec_from_dict({"algorithm": "sentio-mix/1", "n_bogus": 1})
 
 
 @pytest.mark.parametrize(

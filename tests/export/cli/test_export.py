@@ -197,16 +197,10 @@ def test_default_model_without_its_data_is_verified_on_generated_music(
     trained_run, tmp_path, monkeypatch, caplog
 ):
     """The README's first command on a fresh clone: no labelled data anywhere."""
-    import dataclasses
     import logging
 
-    from sentio.runtime import manifest as contract
-
     bundle = tmp_path / "default_model"
-    shutil.copytree(trained_run, bundle)
-    recorded = contract.read(bundle)
-    gone = contract.DataSource("manifest", str(tmp_path / "gone" / "songs.csv"))
-    contract.save(recorded.replace(data=dataclasses.replace(recorded.data, source=gone)), bundle)
+    shutil.copytree(trained_run, bundle)  # its training CSV is here: no path is read from it
     monkeypatch.setattr("sentio.runtime.model.default_bundle", lambda: bundle)
     out = tmp_path / "out"
     with caplog.at_level(logging.INFO, logger="sentio"):
@@ -221,15 +215,9 @@ def test_default_model_without_its_data_is_verified_on_generated_music(
 
 
 def test_a_trained_run_without_its_data_still_asks_for_it(trained_run, tmp_path, capsys):
-    import dataclasses
-
-    from sentio.runtime import manifest as contract
 
     run = tmp_path / "run"
-    shutil.copytree(trained_run, run)
-    recorded = contract.read(run)
-    gone = contract.DataSource("manifest", str(tmp_path / "gone.csv"))
-    contract.save(recorded.replace(data=dataclasses.replace(recorded.data, source=gone)), run)
+    shutil.copytree(trained_run, run)  # its training CSV is here: no path is read from it
     assert main(["--model", str(run), "--quiet", "--out", str(tmp_path / "out")]) == 2
     assert "training data is needed" in capsys.readouterr().err
 
@@ -258,9 +246,12 @@ def test_check_includes_live_conditions_and_their_gate(exported, synthetic_datas
     assert "live-conditions gate failed" in captured.err
 
 
-def test_a_live_limit_fails_the_export_and_says_so(trained_run, tmp_path, capsys):
+def test_a_live_limit_fails_the_export_and_says_so(
+    trained_run, synthetic_dataset, tmp_path, capsys
+):
     out = tmp_path / "live"
-    args = ["--model", str(trained_run), "--tflite", "dynamic", "--live-conditions", "level-36dB"]
+    args = ["--model", str(trained_run), "--manifest", str(synthetic_dataset), "--tflite"]
+    args += ["dynamic", "--live-conditions", "level-36dB"]
     code = main([*args, "--max-live-drop", "shift=0", "--no-cache", "--quiet", "--out", str(out)])
     assert code == 1
     captured = capsys.readouterr()

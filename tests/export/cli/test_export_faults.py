@@ -70,9 +70,10 @@ def _export(args, tmp, **kwargs):
     )
 
 
-def test_a_run_on_a_1_to_9_csv_exports_int8_with_no_data_given(scaled_run, tmp_path):
-    """Issue 16 #3: this failed with "label 2.13 is outside the declared scale -1..1"."""
-    run, _ = scaled_run
+def test_a_run_on_a_1_to_9_csv_exports_int8_with_its_csv_given_again(scaled_run, tmp_path):
+    """Issue 16 #3: this failed with "label 2.13 is outside the declared scale -1..1". (The
+    CSV is given again without --label-scale: the scale is the run's, the path never is.)"""
+    run, csv_path = scaled_run
     out = tmp_path / "bundle"
     dead, live = _dead_pid(), os.getpid()
     stale = tmp_path / f".bundle.partial-{dead}-a1b2c3"
@@ -88,6 +89,8 @@ def test_a_run_on_a_1_to_9_csv_exports_int8_with_no_data_given(scaled_run, tmp_p
             [
                 "--model",
                 str(run),
+                "--manifest",
+                str(csv_path),
                 "--int8",
                 "--calibration-size",
                 "20",
@@ -147,13 +150,14 @@ def test_the_csv_given_again_without_label_scale_uses_the_recorded_scale(
 
 def test_sigterm_mid_conversion_leaves_nothing_and_exits_143(scaled_run, tmp_path):
     """Issue 16 #5: SIGTERM cleans up like Ctrl-C: no .OUT.partial-*, no TF temp files."""
-    run, _ = scaled_run
+    run, csv_path = scaled_run
     out = tmp_path / "bundle"
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(system_tmp)}
+    given = ["--model", str(run), "--manifest", str(csv_path), "--quiet", "--out", str(out)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", EXPORT, "--model", str(run), "--quiet", "--out", str(out)],
+        [sys.executable, "-c", EXPORT, *given],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from sentio.export.cli.options import settings_from, train_config
 from sentio.export.cli.train import build_parser
+from sentio.export.data.conditions import Capture, Noise, Room, Speaker
 from sentio.export.data.datasets import SkipLog, Song, load_manifest_csv
 from sentio.export.data.device_copies import DeviceCopies, fit_length
 from sentio.export.data.extract import extract_device_copies, extract_songs
 from sentio.export.data.labels import LabelScale
 from sentio.export.data.synthetic import synth_song
 from sentio.export.data.windows import attach_copies, prepare
-from sentio.export.evaluation.conditions import Capture, Noise, Room, Speaker
 from sentio.export.model.batches import WindowBatches
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FeatureSpec

@@ -1,7 +1,7 @@
-"""The GEMS -> valence/arousal mapping."""
+"""The GEMS -> valence/arousal mapping; quadrant names and signs."""
 
 import pytest
-from sentio.export.data.labels import gems_to_valence_arousal
+from sentio.export.data.labels import QUADRANT_SIGNS, gems_to_valence_arousal, parse_quadrant
 
 
 def test_gems_mapping_is_bounded_and_ignores_tick_count():
@@ -16,3 +16,19 @@ def test_gems_mapping_is_bounded_and_ignores_tick_count():
     ):
         v, a = gems_to_valence_arousal(shares)
         assert -1 <= v <= 1 and -1 <= a <= 1
+
+
+def test_quadrant_names():
+    assert [parse_quadrant(t) for t in ("Q1", " q4 ", "Q0", "Q5", "1", "QQ", "")] == [
+        1,
+        4,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+def test_quadrant_signs_follow_russell():
+    assert QUADRANT_SIGNS == {1: (1.0, 1.0), 2: (-1.0, 1.0), 3: (-1.0, -1.0), 4: (1.0, -1.0)}

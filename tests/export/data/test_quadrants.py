@@ -3,7 +3,8 @@
 import math
 
 import pytest
-from sentio.export.data.quadrants import QUADRANT_SIGNS, load_4q, parse_quadrant
+from sentio.export.data.labels import QUADRANT_SIGNS
+from sentio.export.data.quadrants import load_4q
 from sentio.runtime.errors import DatasetError
 
 from tests.helpers import write_tone
@@ -100,18 +101,6 @@ def test_unreadable_pquad_is_nan_not_a_skip(tmp_path):
     dataset = load_4q(make_4q_tree(tmp_path, rows, GOOD_AUDIO[:2]))
     assert math.isnan(dataset.clips["MT1"].pquad) and math.isnan(dataset.clips["MT2"].pquad)
     assert len(dataset.skipped) == 0
-
-
-def test_quadrant_names(tmp_path):
-    assert [parse_quadrant(t) for t in ("Q1", " q4 ", "Q0", "Q5", "1", "QQ", "")] == [
-        1,
-        4,
-        None,
-        None,
-        None,
-        None,
-        None,
-    ]
 
 
 def test_missing_annotations_or_required_columns_are_errors_with_hints(tmp_path):

@@ -5,10 +5,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from sentio.export.data.sources import DataOptions, prepare_for_model, recorded_data_options
+from sentio.export.data.sources import DataOptions, prepare_for_model
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FeatureSpec, FeatureStats
-from sentio.runtime.manifest import DataProvenance, DataSource, Manifest, Window
+from sentio.runtime.manifest import DataProvenance, Manifest, Window
 
 
 def _manifest(splits=None):
@@ -33,13 +33,3 @@ def test_prepare_for_model_restores_window_and_stride(synthetic_dataset):
     splits = {"train": tuple(ids[:40]), "val": tuple(ids[40:50]), "test": tuple(ids[50:])}
     own, _ = prepare_for_model(_manifest(splits), options, own_splits=True)
     assert {k: tuple(v) for k, v in own.split_ids().items()} == splits
-
-
-def test_recorded_data_options_come_from_the_manifest(tmp_path):
-    manifest = _manifest().replace(
-        data=DataProvenance(source=DataSource("emotify", str(tmp_path)), split_seed=4)
-    )
-    options = recorded_data_options(manifest, workers=2)
-    assert (options.kind, options.path, options.split_seed) == ("emotify", tmp_path, 4)
-    assert (options.window, options.stride, options.workers) == (200, 37, 2)
-    assert recorded_data_options(_manifest()) is None

@@ -4,7 +4,7 @@ import numpy as np
 from sentio.export.data.datasets import Song
 from sentio.export.data.windows import SongWindows
 from sentio.export.evaluation.baseline import RidgeBaseline, fit_baseline, song_statistics
-from sentio.export.evaluation.metrics import regression_report
+from sentio.export.model.metrics import regression_report
 
 
 def _songs(n, rng):

@@ -6,10 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from sentio.export.data.conditions import CONDITIONS
 from sentio.export.data.datasets import Song
 from sentio.export.data.synthetic import synth_song
-from sentio.export.evaluation.conditions import CONDITIONS
-from sentio.export.evaluation.metrics import auc
 from sentio.export.evaluation.robustness import (
     CLEAN,
     LiveLimits,
@@ -20,6 +19,7 @@ from sentio.export.evaluation.robustness import (
     score,
     score_bundle,
 )
+from sentio.export.model.metrics import auc
 from sentio.runtime.errors import ConfigError, DatasetError
 from sentio.runtime.features import FeatureSpec
 
@@ -182,11 +182,11 @@ def test_the_harness_predicts_what_the_engine_predicts(exported, songs):
 
 
 def test_a_bundle_is_scored_on_its_test_split(exported, trained_run, synthetic_dataset):
-    from sentio.export.data.sources import recorded_data_options
+    from sentio.export.data.sources import DataOptions
     from sentio.runtime.manifest import load
 
     manifest = load(exported / "bundle")
-    options = recorded_data_options(manifest)
+    options = DataOptions("manifest", synthetic_dataset, cache_dir=None, progress=False)
     chosen, data = bundle_songs(manifest, options)
     assert {s.song_id for s in chosen} == set(manifest.data.splits["test"])
     assert data.endswith("test split")

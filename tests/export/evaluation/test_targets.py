@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from sentio.export.evaluation.metrics import auc, ccc
 from sentio.export.evaluation.targets import (
     Target,
     compare_on_dataset,
     scores,
     targets_markdown,
 )
+from sentio.export.model.metrics import auc, ccc
 
 
 @pytest.fixture

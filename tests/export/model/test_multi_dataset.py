@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from sentio.export.data.datasets import combine, load_manifest_csv
-from sentio.export.data.quadrants import QUADRANT_SIGNS
+from sentio.export.data.labels import QUADRANT_SIGNS
 from sentio.export.data.sources import DataOptions, load_dataset
 from sentio.export.data.synthetic import synth_song
 from sentio.export.data.windows import split_by_dataset

@@ -1,14 +1,17 @@
 """A training run's manifest: typed, round-trips through JSON, carries what an export needs."""
 
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 from sentio.export.data.datasets import Dataset, SkipLog, Song
 from sentio.export.data.labels import LabelScale
+from sentio.export.data.sources import DataOptions
 from sentio.export.data.windows import prepare
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
-from sentio.export.model.run import run_manifest, training_report
+from sentio.export.model.run import data_sources, run_manifest, training_report
 from sentio.runtime.features import FeatureSpec
 from sentio.runtime.manifest import DEFAULT_HOP_S, DataSource, Manifest
 
@@ -39,7 +42,7 @@ def _outcome():
 def test_run_manifest_is_typed_and_round_trips():
     prepared = _prepared()
     extraction = SimpleNamespace(seconds=1.234, audio_seconds=3600.0)
-    source = DataSource("manifest", "/data/songs.csv")
+    source = DataSource("manifest", "songs.csv")
     config = CRNNConfig(window_frames=200, lstm_units=(16, 8))
     manifest = run_manifest(prepared, config, TrainConfig(), _outcome(), extraction, source)
     assert isinstance(manifest, Manifest)
@@ -58,3 +61,21 @@ def test_run_manifest_is_typed_and_round_trips():
     assert again.to_dict() == manifest.to_dict()
     report = training_report(manifest, _outcome())
     assert "Dataset: toy (12 songs, 1.0 h of audio); 0 item(s) skipped." in report
+
+
+def test_a_run_records_dataset_kinds_and_hints_never_this_machines_paths(tmp_path, monkeypatch):
+    """Issue 23: a bundle is the same on every machine; no absolute path is written."""
+    from tests.runtime.test_manifest import absolute_paths
+
+    monkeypatch.chdir(tmp_path)
+    options = DataOptions("emotify", Path("/srv/data/emotify"), fourq=tmp_path / "sets" / "4q")
+    source, also = data_sources(options)
+    assert source == DataSource("emotify", "emotify")
+    assert also == (DataSource("4q", "sets/4q"),)
+    assert data_sources(DataOptions("manifest", Path("songs.csv")))[1] == ()
+    extraction = SimpleNamespace(seconds=1.0, audio_seconds=60.0)
+    config = CRNNConfig(window_frames=200, lstm_units=(16, 8))
+    manifest = run_manifest(
+        _prepared(), config, TrainConfig(), _outcome(), extraction, source, also=also
+    )
+    assert absolute_paths(json.loads(json.dumps(manifest.to_dict()))) == []

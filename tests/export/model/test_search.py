@@ -3,7 +3,8 @@ import json
 import pytest
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
-from sentio.export.model.search import DEFAULT_SPACE, apply_params, candidates, validate_space
+from sentio.export.model.search import DEFAULT_SPACE, candidates, validate_space
+from sentio.export.model.trials import apply_params
 from sentio.runtime.errors import ConfigError
 
 SPACE = {"dropout": [0.1, 0.2, 0.3], "lstm_units": [[32, 16], [16, 8]], "learning_rate": [1e-3]}

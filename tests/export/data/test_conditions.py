@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 from scipy import signal as sps
-from sentio.export.data.synthetic import synth_song
-from sentio.export.evaluation.conditions import (
+from sentio.export.data.conditions import (
     CONDITIONS,
     DEFAULT_SET,
     FULL_SET,
@@ -19,6 +18,7 @@ from sentio.export.evaluation.conditions import (
     rms,
     room_impulse_response,
 )
+from sentio.export.data.synthetic import synth_song
 from sentio.runtime.audio import resample
 from sentio.runtime.errors import ConfigError
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 from sentio.export.data.windows import PreparedData, SongWindows
-from sentio.export.evaluation.metrics import DIMENSIONS, auc, regression_report
+from sentio.export.model.metrics import DIMENSIONS, auc, regression_report
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (n, window, features) -> (n, 2)
 

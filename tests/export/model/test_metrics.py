@@ -1,7 +1,7 @@
 """Bootstrap intervals and the paired CCC difference."""
 
 import numpy as np
-from sentio.export.evaluation.metrics import (
+from sentio.export.model.metrics import (
     bootstrap_intervals,
     paired_ccc_difference,
     regression_report,
