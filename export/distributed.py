@@ -19,6 +19,8 @@ import contextlib
 import logging
 import os
 import socket
+import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +36,12 @@ RAY_EXTRA_HINT = (
     'pip install "sentio-mer[ray]" (in a Sentio checkout: pip install ".[ray]"; '
     'or directly: pip install "ray[tune]>=2.9")'
 )
-#: How long the reachability probe of a cluster address waits.
+#: How long the reachability probe of a cluster address waits (the TCP connect, then the
+#: one gRPC call that asks the head for its cluster id).
 CONNECT_TIMEOUT_S = 5.0
+#: The call the probe makes: a Ray head's GCS answers it; anything else (a proxy, another
+#: server, a firewall that accepts every connection) does not.
+GCS_PROBE = "/ray.rpc.NodeInfoGcsService/GetClusterId"
 #: Ray's default GCS port, when an address names only a host.
 DEFAULT_RAY_PORT = 6379
 
@@ -81,20 +87,55 @@ def require_ray():
 
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """Fail fast, with the address in the message, where nothing listens at a cluster address
-    (``ray.init`` would otherwise retry for a minute and end in a long traceback)."""
+    """Fail fast, with the address in the message, where no Ray head answers at a cluster
+    address: nothing listens (a TCP connect), or what listens is not a Ray head (one gRPC call
+    to its GCS; an address behind a proxy or a firewall that accepts every connection).
+    ``ray.init`` would otherwise retry for 20 s to a minute, printing a C++ log line a second.
+    """
     if address in (LOCAL, "auto"):
         return
     host, port = split_address(address)
+    hint = (
+        "start it (ray start --head on the head node) or check the address and port "
+        "`ray start --head` printed; drop the address to run a local Ray"
+    )
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
             pass
     except OSError as err:
         raise ClusterUnavailableError(
-            f"no Ray cluster answers at {address} ({err})",
-            hint="start it (ray start --head on the head node) or check the address and port "
-            "`ray start --head` printed; drop the address to run a local Ray",
+            f"no Ray cluster answers at {address} ({err})", hint=hint
         ) from err
+    if not address.startswith("ray://"):  # Ray Client's server speaks another protocol
+        why = not_a_ray_head(host, port, timeout_s)
+        if why is not None:
+            raise ClusterUnavailableError(
+                f"no Ray cluster answers at {address}: something accepts connections there, "
+                f"but it is not a Ray head ({why})",
+                hint=hint,
+            )
+
+
+def not_a_ray_head(host: str, port: int, timeout_s: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Why what listens at ``host:port`` is not a Ray head's GCS, or None where it is one (or
+    where the probe cannot tell: grpc missing, TLS configured, a login refused)."""
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        return None  # the probe speaks plain gRPC; ray.init itself says what is wrong
+    try:
+        import grpc
+    except ImportError:
+        return None
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    channel = grpc.insecure_channel(target)
+    try:
+        channel.unary_unary(GCS_PROBE)(b"", timeout=timeout_s)
+    except grpc.RpcError as err:
+        codes = grpc.StatusCode
+        if err.code() in (codes.UNIMPLEMENTED, codes.UNAVAILABLE, codes.DEADLINE_EXCEEDED):
+            return f"{err.code().name}: {err.details()}"
+    finally:
+        channel.close()
+    return None
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -134,7 +175,8 @@ def ray_session(options: RayOptions) -> Iterator[Any]:
     else:
         kwargs["address"] = options.address
     try:
-        ray.init(**kwargs)
+        with _native_stderr_to_debug_log(quiet=options.address != LOCAL):
+            ray.init(**kwargs)
     except (ConnectionError, RuntimeError, TimeoutError) as err:
         raise ClusterUnavailableError(
             f"cannot join the Ray cluster at {options.address}: {err}",
@@ -146,6 +188,34 @@ def ray_session(options: RayOptions) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+@contextlib.contextmanager
+def _native_stderr_to_debug_log(quiet: bool) -> Iterator[None]:
+    """File descriptor 2 into a scratch file for the block, then into the debug log: the C++
+    lines Ray's core worker prints while it joins a cluster (one a second while it retries)
+    never reach the terminal; ``-v`` shows them. Only around joining a cluster: a local Ray's
+    daemons, started inside the block, would keep the scratch file as their stderr."""
+    if not quiet or logging.getLogger("sentio").isEnabledFor(logging.DEBUG):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real fd 2 (embedded)
+        yield
+        return
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            scratch.seek(0)
+            text = scratch.read(1 << 16).decode(errors="replace").strip()
+            if text:
+                log.debug("Ray's native log while joining the cluster:\n%s", text)
 
 
 def ray_map(

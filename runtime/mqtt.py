@@ -100,13 +100,26 @@ class MqttTarget:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the password (from ``user:`` to the last ``@``) as ``***``; errs on the
-    side of hiding too much (a password may hold unescaped ``/``, ``?`` or ``@``)."""
-    return re.sub(r"^([^:/?#]*://[^/?#@:]*):.*@", r"\1:***@", url, flags=re.DOTALL)
+    """``url`` with its user information (everything from after ``://`` to the *last* ``@``)
+    as ``***``: what an error may show of a URL that did not parse. Errs on the side of
+    hiding too much: a password may hold unescaped ``/``, ``?``, ``#``, ``:`` or ``@``, and a
+    user name may be a token."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" not in rest:
+        return url
+    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
 
 
 def parse_mqtt_url(url: str) -> MqttTarget:
-    """``mqtt[s]://[user:pass@]host[:port][/prefix][?discovery=..&client_id=..]``."""
+    """``mqtt[s]://[user:pass@]host[:port][/prefix][?discovery=..&client_id=..]``, split by
+    the standard library's rules (:func:`urllib.parse.urlsplit`).
+
+    An ``@`` after the host part is refused: ``mqtt://alice:12/pw@host`` is, by those rules,
+    host ``alice``, port 12 and prefix ``pw@host``, which is never what was meant (a password
+    holding ``/``, ``?`` or ``#``); the error shows the URL with its user information hidden.
+    """
     bad = OutputError(
         f"--mqtt {redact_url(url)!r}: expected mqtt://[USER:PASS@]HOST[:PORT][/PREFIX]",
         hint="e.g. --mqtt mqtt://homeassistant.local or --mqtt "
@@ -120,6 +133,13 @@ def parse_mqtt_url(url: str) -> MqttTarget:
         raise bad from err
     if parts.scheme not in PORTS or not parts.hostname:
         raise bad
+    if "@" in url.partition("://")[2][len(parts.netloc) :]:  # in the path, query or fragment
+        raise OutputError(
+            f"--mqtt {redact_url(url)!r}: an '@' after the host is ambiguous (a password "
+            "holding '/', '?' or '#' ends the host part early)",
+            hint=f"put the password in ${PASSWORD_ENV} or --mqtt-password-file, or write those "
+            "characters in the URL as %2F, %3F, %23 (and '@' as %40)",
+        )
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     unknown = set(query) - {"discovery", "client_id"}
     if unknown:

@@ -12,11 +12,13 @@ quadrant and the colour of the mean point.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,8 @@ AUDIO_SUFFIXES = frozenset(
 )
 #: Decimals of every valence/arousal in the table: those of ``sentio-listen``'s JSON lines.
 DECIMALS = 5
+#: The largest ``--list`` file read (a list of a million paths is well under it).
+MAX_LIST_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -108,42 +112,159 @@ def _artifact_of(settings: AnalysisSettings) -> str | None:
     return Path(bundle).name if bundle is not None and Path(bundle).is_file() else None
 
 
+@dataclass
+class Catalogue:
+    """What a walk of the inputs found.
+
+    Attributes:
+        files: the audio files, each a regular file: absolute, symlinks resolved, sorted,
+            each once.
+        skipped: ``(entry, reason)`` of each entry left out, as the walk met it (a symlink is
+            named, not its target): a symlink loop, a dangling symlink, a FIFO, a device, a
+            socket, a symlink to a folder (not followed), a folder that cannot be listed.
+    """
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
 def find_audio(inputs: list[Path]) -> list[Path]:
+    """Every audio file of ``inputs`` (see :func:`scan_catalogue`; what it skips is dropped)."""
+    return scan_catalogue(inputs).files
+
+
+def scan_catalogue(inputs: list[Path]) -> Catalogue:
     """Every audio file of ``inputs`` (files, and folders walked recursively), absolute,
-    sorted, each once. Hidden files and folders (``.name``) are left out of a walk.
+    sorted, each once, and every entry left out with the reason. Hidden files and folders
+    (``.name``) and files without an audio ending are left out of a walk silently; a file
+    named in ``inputs`` is tried whatever its name. Only regular files are kept: nothing else
+    is ever opened (a FIFO would block for ever, a device never end).
 
     Raises:
         ConfigError: an input that does not exist.
     """
     found: set[Path] = set()
+    skipped: dict[str, str] = {}
     for item in inputs:
         path = Path(item).expanduser()
-        if path.is_dir():
-            found.update(_walk(path))
-        elif path.is_file():
-            found.add(path.resolve())
-        else:
+        try:
+            os.lstat(path)
+        except OSError as err:
+            if err.errno not in (errno.ENOENT, errno.ENOTDIR):
+                skipped[str(path)] = f"cannot read it: {err.strerror or err}"
+                continue
             raise ConfigError(
                 f"{path}: no such file or folder", hint="pass audio files or folders of them"
-            )
-    return sorted(found)
+            ) from None
+        if path.is_dir():
+            _walk(path, found, skipped)
+        else:
+            _add_entry(path, found, skipped)
+    return Catalogue(sorted(found), sorted(skipped.items(), key=lambda item: Path(item[0])))
 
 
-def _walk(folder: Path) -> list[Path]:
-    files = []
-    for root, dirs, names in os.walk(folder, followlinks=False):
+def _walk(folder: Path, found: set[Path], skipped: dict[str, str]) -> None:
+    def unlistable(err: OSError) -> None:
+        skipped[err.filename or str(folder)] = f"cannot list this folder: {err.strerror or err}"
+
+    for root, dirs, names in os.walk(folder, onerror=unlistable, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            if os.path.islink(os.path.join(root, name)):  # os.walk does not go in: say so
+                skipped[os.path.join(root, name)] = (
+                    "a symlink to a folder: not followed (pass it as an input to analyse it)"
+                )
         for name in names:
             if not name.startswith(".") and Path(name).suffix.lower() in AUDIO_SUFFIXES:
-                files.append((Path(root) / name).resolve())
-    return files
+                _add_entry(Path(root) / name, found, skipped)
+
+
+def _add_entry(path: Path, found: set[Path], skipped: dict[str, str]) -> None:
+    """``path`` into ``found`` (resolved) if it is a regular file, else into ``skipped`` with
+    the reason, under its own name (never its target's)."""
+    try:
+        info = os.stat(path)
+        if stat.S_ISREG(info.st_mode):
+            found.add(path.resolve(strict=True))
+            return
+        reason = f"{not_regular(info.st_mode)}, not a regular file: not opened"
+    except RuntimeError:  # pathlib's "Symlink loop" (Python < 3.13)
+        reason = "a symlink loop"
+    except OSError as err:
+        reason = _unreachable(path, err)
+    skipped[str(path)] = reason
+
+
+def _unreachable(path: Path, err: OSError) -> str:
+    if err.errno == errno.ELOOP:
+        return "a symlink loop"
+    if err.errno in (errno.ENOENT, errno.ENOTDIR) and os.path.islink(path):
+        try:
+            return f"a dangling symlink (its target {os.readlink(path)} does not exist)"
+        except OSError:
+            return "a dangling symlink"
+    return f"cannot read it: {err.strerror or err}"
+
+
+def not_regular(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def regular_file_sha256(path: Path) -> tuple[str, os.stat_result]:
+    """``(sha256, stat)`` of the regular file ``path``, read once to its end; anything else
+    (a FIFO, a device) is refused before a byte is read, and never blocks.
+
+    Raises:
+        AudioError: ``path`` cannot be read, or is not a regular file.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+        if stat.S_ISREG(info.st_mode):  # a FIFO is never opened: that alone would block
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            with os.fdopen(fd, "rb") as fh:
+                info = os.fstat(fh.fileno())  # what was opened (it may have been swapped)
+                if stat.S_ISREG(info.st_mode):
+                    digest = hashlib.sha256()
+                    while chunk := fh.read(1 << 20):
+                        digest.update(chunk)
+                    return digest.hexdigest(), info
+    except OSError as err:
+        raise AudioError(f"cannot read {path}: {err.strerror or err}", hint="check it") from err
+    raise AudioError(
+        f"{path} is {not_regular(info.st_mode)}, not a regular file: not opened",
+        hint="analyse audio files; a FIFO or a device would never end",
+    )
 
 
 def read_file_list(path: Path) -> list[Path]:
     """The paths of a list file (one a line; ``#`` comments and blank lines ignored; relative
-    paths are relative to the list's folder, as in a dataset manifest)."""
+    paths are relative to the list's folder, as in a dataset manifest). A regular file of at
+    most :data:`MAX_LIST_BYTES` (a FIFO or a device is refused, never read)."""
+    hint = "pass --list a text file of paths, one a line"
     try:
-        lines = Path(path).read_text().splitlines()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(
+                f"cannot read the file list {path}: {not_regular(info.st_mode)}, not a file",
+                hint=hint,
+            )
+        if info.st_size > MAX_LIST_BYTES:
+            raise ConfigError(
+                f"the file list {path} holds {info.st_size} bytes, more than the "
+                f"{MAX_LIST_BYTES // 2**20} MiB a list of paths can be",
+                hint=hint,
+            )
+        with open(path, "rb") as fh:
+            lines = fh.read(MAX_LIST_BYTES + 1).decode().splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read the file list {path}: {err}", hint="check --list") from err
     base = Path(path).parent
@@ -154,17 +275,14 @@ def analyze_file(path: Path, model: BundleModel, settings: AnalysisSettings) -> 
     """One file's row (see :data:`~sentio.export.analyze.table.COLUMNS`).
 
     Raises:
-        AudioError: the file cannot be read or decoded, or holds less than one model window.
+        AudioError: the file cannot be read or decoded, is not a regular file (a FIFO, a
+            device: refused before it is opened), or holds less than one model window.
         SentioError: anything else the runtime refuses (a broken model gives NaN).
     """
     from sentio.runtime.listener import Listener
 
     path = Path(path)
-    try:
-        stat = path.stat()
-        digest = sha256_file(path)
-    except OSError as err:
-        raise AudioError(f"cannot read {path}: {err.strerror or err}", hint="check it") from err
+    digest, info = regular_file_sha256(path)  # a FIFO or a device: refused, never opened
     listener = Listener.from_file(
         path,
         model,
@@ -186,8 +304,8 @@ def analyze_file(path: Path, model: BundleModel, settings: AnalysisSettings) -> 
     row.update(
         path=str(path),
         sha256=digest,
-        size_bytes=stat.st_size,
-        mtime_ns=stat.st_mtime_ns,
+        size_bytes=info.st_size,
+        mtime_ns=info.st_mtime_ns,
         duration_s=round(audio_s, 3),
         artifact=model.artifact,
     )

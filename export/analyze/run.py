@@ -25,10 +25,12 @@ from pathlib import Path
 from sentio.export.analyze.catalogue import (
     AnalysisSettings,
     BundleIdentity,
+    Catalogue,
     analyze_or_skip,
-    find_audio,
     identify_bundle,
     load_model,
+    regular_file_sha256,
+    scan_catalogue,
 )
 from sentio.export.analyze.table import (
     JOURNAL,
@@ -42,7 +44,8 @@ from sentio.export.analyze.table import (
     write_tables,
 )
 from sentio.export.distributed import RayOptions, TaskLost
-from sentio.runtime.errors import BundleError, ConfigError
+from sentio.export.workers import die_with_parent
+from sentio.runtime.errors import BundleError, ConfigError, SentioError
 from sentio.runtime.manifest import MANIFEST_NAME, sha256_file
 from sentio.runtime.model import BundleModel
 
@@ -76,10 +79,12 @@ class AnalyzeResult:
 
     Attributes:
         rows: the table, in file order.
-        files: audio files found.
+        files: audio files found (regular files).
         analyzed: files analysed by this run.
         resumed: files whose rows an earlier run had finished (same content, same analysis).
-        skipped: ``(path, reason)`` of each file that could not be analysed.
+        skipped: ``(path, reason)`` of each file that could not be analysed, and of each
+            catalogue entry the walk left out (a symlink loop, a dangling symlink, a FIFO or a
+            device, a folder that cannot be listed: :func:`scan_catalogue`), sorted by path.
         seconds: wall time of the analysis (after the files were found and the model loaded).
         audio_s: seconds of audio this run analysed.
         backend: ``this process``, ``N processes`` or ``Ray ADDRESS``.
@@ -133,16 +138,21 @@ def analyze_catalogue(config: AnalyzeConfig) -> AnalyzeResult:
     The table written is this run's rows merged with the rows ``out_dir`` already held
     (:func:`~sentio.export.analyze.table.merge_rows`): another catalogue's rows are kept.
 
+    Entries that are not regular files (FIFOs, devices, symlink loops, dangling symlinks) and
+    folders that cannot be listed are skipped with the reason, never opened.
+
     Raises:
-        ConfigError: no input, or none holds audio files; ``out_dir`` is not a folder.
+        ConfigError: no input, or none holds audio files (or entries skipped); ``out_dir`` is
+            not a folder; ``out_dir`` cannot be written (a full disk: the rows finished are
+            kept in the journal, and the same command resumes).
         OutputBusyError: another run is writing in ``out_dir`` (the message names it).
         BundleError: the bundle or artifact cannot be loaded (before any file is read).
         MissingExtraError, ClusterUnavailableError: ``ray`` given without Ray installed, or
             with an address nothing answers at.
         KeyboardInterrupt: the rows finished so far are in the journal; a re-run resumes.
     """
-    files = find_audio(list(config.inputs))
-    if not files:
+    catalogue = scan_catalogue(list(config.inputs))
+    if not catalogue.files and not catalogue.skipped:
         raise ConfigError(
             f"no audio files in {', '.join(str(p) for p in config.inputs) or 'the inputs'}",
             hint="pass audio files or folders holding .wav/.flac/.ogg/.mp3 files",
@@ -151,35 +161,44 @@ def analyze_catalogue(config: AnalyzeConfig) -> AnalyzeResult:
     identity = identify_bundle(config.settings, model)
     out_dir = _out_dir(config.out_dir)
     with folder_lock(out_dir):  # one run at a time: another one exits 2 naming this one
-        return _run(config, files, model, identity, out_dir)
+        return _run(config, catalogue, model, identity, out_dir)
 
 
 def _run(
     config: AnalyzeConfig,
-    files: list[Path],
+    catalogue: Catalogue,
     model: BundleModel,
     identity: BundleIdentity,
     out_dir: Path,
 ) -> AnalyzeResult:
+    files = catalogue.files
+    for entry, reason in catalogue.skipped:
+        log.warning("skipped %s: %s", entry, reason)
     _check_writable(out_dir)
     earlier = read_rows(out_dir)  # the table and a cut run's journal, of any catalogue
     reused, todo = _plan(files, done_index(earlier, identity.analysis_id))
     log.info("%d files: %d done earlier, %d to analyse", len(files), len(reused), len(todo))
     rows = dict(reused)
-    skipped: dict[str, str] = {}
+    skipped: dict[str, str] = dict(catalogue.skipped)
     # workers name the artifact: a model file given as --model may not exist on their node
     settings = dataclasses.replace(config.settings, artifact=model.artifact)
     nodes: dict[str, int] = {}
     backend, outcomes = _backend(config, settings, model, identity, todo, nodes)
     start = time.perf_counter()
     audio_s = 0.0
-    journal = Journal(out_dir)
+    try:
+        journal = Journal(out_dir)
+    except OSError as err:
+        raise ConfigError(
+            f"cannot write the journal in {out_dir}: {err.strerror or err}",
+            hint="free some space or pass another --out",
+        ) from err
     bar = _progress_bar(config.progress, len(todo), len(reused))
     try:
         for path, (status, payload) in outcomes:
             if status == "ok":
                 row = {**payload, "bundle": str(identity.path), "analysis_id": identity.analysis_id}
-                journal.append(row)
+                _append(journal, row)
                 rows[path] = row
                 audio_s += row["duration_s"]
             else:
@@ -189,6 +208,8 @@ def _run(
     finally:
         bar.close()
         journal.close()
+        if hasattr(outcomes, "close"):
+            outcomes.close()  # a pool is shut down now, not when the generator is collected
     ordered = [rows[str(p)] for p in files if str(p) in rows]
     table, kept = merge_rows(earlier, ordered, (str(p) for p in files))
     _write(write_tables, out_dir, table)
@@ -198,7 +219,7 @@ def _run(
         files=len(files),
         analyzed=len(rows) - len(reused),
         resumed=len(reused),
-        skipped=[(str(p), skipped[str(p)]) for p in files if str(p) in skipped],
+        skipped=sorted(skipped.items(), key=lambda item: Path(item[0])),
         seconds=time.perf_counter() - start,
         audio_s=audio_s,
         backend=backend,
@@ -210,6 +231,19 @@ def _run(
     )
     _write(write_summary, out_dir, result.to_dict())
     return result
+
+
+def _append(journal: Journal, row: dict) -> None:
+    """A finished row into the journal, or a :class:`ConfigError` saying why not (a full
+    disk): the rows appended before stay, and the same command resumes from them."""
+    try:
+        journal.append(row)
+    except OSError as err:
+        raise ConfigError(
+            f"cannot write the journal {journal.path}: {err.strerror or err} (the "
+            f"{journal.rows} file(s) finished before are kept in it)",
+            hint="free some space, then run the same command: it resumes from the journal",
+        ) from err
 
 
 def _write(writer, out_dir: Path, content) -> None:
@@ -252,7 +286,7 @@ def _plan(files: list[Path], done: DoneIndex) -> tuple[dict[str, dict], list[str
     for path in files:
         key = str(path)
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError:
             todo.append(key)  # the worker says why it cannot be read
             continue
@@ -273,8 +307,8 @@ def _plan(files: list[Path], done: DoneIndex) -> tuple[dict[str, dict], list[str
 
 def _sha_or_none(path: Path) -> str | None:
     try:
-        return sha256_file(path)
-    except OSError:
+        return regular_file_sha256(path)[0]  # swapped for a FIFO since the walk: not opened
+    except SentioError:
         return None
 
 
@@ -322,11 +356,13 @@ _worker_model: BundleModel | None = None
 _worker_settings: AnalysisSettings | None = None
 
 
-def _pool_init(folder: Path, settings: AnalysisSettings) -> None:
-    """A pool process: one BLAS thread (processes are the parallelism), the model loaded once."""
+def _pool_init(parent: int, folder: Path, settings: AnalysisSettings) -> None:
+    """A pool process: tied to the run (it dies with it, even by SIGKILL), one BLAS thread
+    (processes are the parallelism), the model loaded once."""
     from threadpoolctl import threadpool_limits
 
     global _worker_model, _worker_settings
+    die_with_parent(parent)
     threadpool_limits(1)
     _worker_settings = settings
     _worker_model = load_model(settings, folder)
@@ -341,7 +377,10 @@ def _in_pool(settings: AnalysisSettings, folder: Path, workers: int, todo: list[
     from sentio.export.data.extract import _pool_context
 
     pool = ProcessPoolExecutor(
-        workers, mp_context=_pool_context(), initializer=_pool_init, initargs=(folder, settings)
+        workers,
+        mp_context=_pool_context(),
+        initializer=_pool_init,
+        initargs=(os.getpid(), folder, settings),
     )
     try:
         futures = {pool.submit(_pool_task, path): path for path in todo}

@@ -23,6 +23,7 @@ import logging
 import os
 import shlex
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -30,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentio.export.analyze.catalogue import is_finite_row
+from sentio.export.analyze.catalogue import is_finite_row, not_regular
 from sentio.runtime.errors import ConfigError, OutputBusyError
 from sentio.runtime.manifest import current_umask, write_json_atomic
 
@@ -152,6 +153,12 @@ def _still_true(row: dict, found: bool, new_shas: set[str]) -> bool:
 def _read_jsonl(path: Path) -> list[dict]:
     rows = []
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):  # a FIFO would block, a device never end: never opened
+            raise ConfigError(
+                f"{path} is {not_regular(mode)}, not a regular file",
+                hint="remove it (a run writes its tables there), or pass another --out",
+            )
         with open(path) as fh:
             for number, line in enumerate(fh, start=1):
                 try:
@@ -170,20 +177,35 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 class Journal:
     """The rows of a running analysis, one JSON line each, appended and flushed as files
-    finish: what survives a crash or Ctrl-C. Only the driver writes it."""
+    finish: what survives a crash, Ctrl-C or a full disk. Only the driver writes it.
+
+    Attributes:
+        rows: rows this run appended (and flushed) so far.
+    """
 
     def __init__(self, out_dir: Path) -> None:
         self.path = Path(out_dir) / JOURNAL
-        self._fh = open(self.path, "a")  # noqa: SIM115 (kept open for the run, closed in close)
+        self.rows = 0
+        self._fh = open(self.path, "a+b")  # noqa: SIM115 (kept open for the run, closed in close)
+        if self._fh.seek(0, os.SEEK_END) > 0:
+            self._fh.seek(-1, os.SEEK_END)
+            if self._fh.read(1) != b"\n":  # a line torn by a crash or a full disk: end it, so
+                self._fh.write(b"\n")  # that the next row is not glued to it (and lost)
 
     def append(self, row: dict) -> None:
-        self._fh.write(json.dumps(row) + "\n")
+        """One row, flushed; an ``OSError`` (a full disk) leaves at most a torn last line,
+        which the reader ignores."""
+        self._fh.write((json.dumps(row) + "\n").encode())
         self._fh.flush()
+        self.rows += 1
 
     def close(self) -> None:
+        """Synced and closed; never raises (a row a full disk refused is not in it, and the
+        caller has been told by :meth:`append`)."""
         with contextlib.suppress(OSError):
             os.fsync(self._fh.fileno())
-        self._fh.close()
+        with contextlib.suppress(OSError):  # the row the disk refused, still buffered: dropped
+            self._fh.close()  # (the file is closed all the same)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

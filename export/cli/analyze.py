@@ -8,6 +8,9 @@
 Writes OUT/analysis.csv and OUT/analysis.jsonl (path, duration, song-level valence/arousal
 mean and standard deviation over the windows, quadrant, colour, artifact; --series adds each
 window to the JSON lines) and OUT/summary.json (counts, every skipped file with the reason).
+Only regular files are read: a symlink loop, a dangling symlink, a FIFO, a device or socket, a
+symlink to a folder (not followed) and a folder that cannot be listed are skipped, each named
+with the reason in the summary; nothing but a regular file is ever opened.
 Each window's numbers are those ``sentio-listen --input FILE`` prints. A re-run skips files
 already done (same content and same bundle, artifact, hop and smoothing) and retries the
 skipped ones; a run cut short resumes from OUT/analysis.journal.jsonl. A run into an OUT that
@@ -17,8 +20,10 @@ names the first (pid, start time, command).
 
 Exit codes: 0 done (skipped files are listed in the summary); 1 no file could be analysed;
 2 bad input or options (no audio files, a bad bundle, --ray without Ray installed, OUT in use
-by another run); 3 no Ray cluster answers at the address (worth retrying); 130 interrupted,
-143 terminated (the finished files are kept for the re-run).
+by another run), or OUT cannot be written (a full disk: the files finished are kept in the
+journal, and the same command resumes once there is space); 3 no Ray cluster answers at the
+address (worth retrying); 130 interrupted, 143 terminated (the finished files are kept for
+the re-run).
 """
 
 from __future__ import annotations
@@ -187,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     for line in report(result):
         print(line)
-    return NONE_ANALYZED if result.files and not result.rows else 0
+    return NONE_ANALYZED if (result.files or result.skipped) and not result.rows else 0
 
 
 if __name__ == "__main__":

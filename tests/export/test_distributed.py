@@ -15,7 +15,7 @@ from sentio.export.distributed import (
 )
 from sentio.runtime.errors import ClusterError, ClusterUnavailableError, MissingExtraError
 
-from tests.helpers import free_port
+from tests.helpers import free_port, write_catalogue
 
 
 def test_without_ray_the_error_names_the_extra(monkeypatch):
@@ -51,6 +51,37 @@ def test_nothing_listening_fails_fast_with_the_address():
         check_reachable(address)
     assert time.monotonic() - start < 5
     check_reachable("local")  # nothing to probe
+
+
+@pytest.fixture
+def not_a_ray_head():
+    """A server that accepts every connection and speaks HTTP/2, but is no Ray head (as a
+    proxy in front of an unroutable address does): its address."""
+    grpc = pytest.importorskip("grpc")
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = grpc.server(ThreadPoolExecutor(1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop(0)
+
+
+def test_something_else_listening_fails_fast_without_ray_s_log(not_a_ray_head, tmp_path, capfd):
+    pytest.importorskip("ray")
+    from sentio.export.cli.analyze import main
+
+    with pytest.raises(ClusterUnavailableError, match="it is not a Ray head"):
+        check_reachable(not_a_ray_head)
+    write_catalogue(tmp_path / "music", songs=1, seconds=3.0)
+    start = time.monotonic()
+    argv = [str(tmp_path / "music"), "--ray", not_a_ray_head, "--out", str(tmp_path / "o")]
+    code = main([*argv, "--quiet"])
+    assert (code, time.monotonic() - start < 5) == (3, True)
+    err = capfd.readouterr().err
+    assert f"error: no Ray cluster answers at {not_a_ray_head}" in err and "UNIMPLEMENTED" in err
+    assert "gcs_client" not in err  # none of Ray's C++ lines ("[2026-.. W ..] gcs_client.cc")
+    assert not [line for line in err.splitlines() if line.startswith("[")]
 
 
 def test_train_extract_without_ray_exits_2_naming_the_extra(tmp_path, capsys, monkeypatch):

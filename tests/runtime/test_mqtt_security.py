@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sentio.runtime.cli import main
+from sentio.runtime.errors import OutputError
 from sentio.runtime.mqtt import (
     PASSWORD_ENV,
     USERNAME_ENV,
@@ -233,8 +234,10 @@ def test_mqtts_with_an_unknown_ca_fails_verification_and_is_counted(brokers, tmp
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
-        (f"mqtt://me:{PASSWORD}@broker:99999/x", "mqtt://me:***@broker:99999/x"),
-        (f"mqtt://me:{PASSWORD}/with-slash@broker:bad", "mqtt://me:***@broker:bad"),
+        (f"mqtt://me:{PASSWORD}@broker:99999/x", "mqtt://***@broker:99999/x"),
+        (f"mqtt://me:{PASSWORD}/with-slash@broker:bad", "mqtt://***@broker:bad"),
+        (f"mqtt://me:{PASSWORD}#x@broker", "mqtt://***@broker"),
+        (f"me:{PASSWORD}@broker", "***@broker"),  # no scheme: still hidden
     ],
 )
 def test_a_bad_url_with_a_password_is_reported_without_it(url, shown, song, capsys):
@@ -242,6 +245,22 @@ def test_a_bad_url_with_a_password_is_reported_without_it(url, shown, song, caps
     assert run_cli(song, "--mqtt", url) == 2
     err = capsys.readouterr().err
     assert shown in err and PASSWORD not in err and "Traceback" not in err
+
+
+def test_a_password_with_a_slash_is_refused_as_ambiguous_and_never_printed(song, capsys, caplog):
+    url = "mqtt://alice:1234/Hunter2@host/topic"  # by urlsplit: host alice, port 1234
+    with pytest.raises(OutputError, match="an '@' after the host is ambiguous"):
+        parse_mqtt_url(url)
+    assert run_cli(song, "--mqtt", url) == 2
+    err = capsys.readouterr().err
+    assert "error: --mqtt 'mqtt://***@host/topic': an '@' after the host is ambiguous" in err
+    assert "%2F" in err and "Traceback" not in err
+    assert "Hunter2" not in err + caplog.text and "1234" not in err + caplog.text
+    # written as the standard says (percent-encoded), the same password parses
+    target = parse_mqtt_url("mqtt://alice:1234%2FHunter2@host/topic")
+    assert (target.host, target.port, target.prefix) == ("host", 1883, "topic")
+    assert (target.username, target.password) == ("alice", "1234/Hunter2")
+    assert "Hunter2" not in target.describe() + repr(target)
 
 
 def test_the_password_is_not_in_the_targets_repr():

@@ -3,6 +3,10 @@ and spread, bad files say why."""
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sentio.export.analyze.catalogue import (
@@ -13,6 +17,7 @@ from sentio.export.analyze.catalogue import (
     identify_bundle,
     load_model,
     read_file_list,
+    scan_catalogue,
 )
 from sentio.runtime.cli import main as listen
 from sentio.runtime.color import emotion_color
@@ -111,3 +116,107 @@ def test_the_analysis_id_changes_with_what_changes_the_numbers(model):
     assert identify_bundle(AnalysisSettings(smooth_s=2.0), model).analysis_id != base
     # the series is an output option, not a different analysis
     assert identify_bundle(AnalysisSettings(series=True), model).analysis_id == base
+
+
+def odd_entries(folder: Path) -> dict[str, str]:
+    """A catalogue's worth of entries that are not regular audio files -> what the skip
+    reason says of each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "loop.wav").symlink_to("loop.wav")
+    (folder / "gone.flac").symlink_to(folder / "nowhere" / "x.flac")
+    os.mkfifo(folder / "pipe.wav")
+    (folder / "zero.wav").symlink_to("/dev/zero")
+    (folder / "linked").symlink_to(folder.parent, target_is_directory=True)
+    return {
+        "loop.wav": "a symlink loop",
+        "gone.flac": "a dangling symlink",
+        "pipe.wav": "a named pipe (FIFO), not a regular file",
+        "zero.wav": "a character device, not a regular file",
+        "linked": "a symlink to a folder: not followed",
+    }
+
+
+def within(seconds: float, call, unblock=None):
+    """``call()``'s result, or a failed test if it takes longer than ``seconds`` (a read of a
+    FIFO or a device that never ends); ``unblock()`` then frees the stuck thread."""
+    result: list = []
+
+    def run():
+        try:
+            result.append(("ok", call()))
+        except BaseException as err:  # raised again in the test's thread
+            result.append(("raised", err))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        if unblock is not None:
+            unblock()
+        pytest.fail(f"still reading after {seconds} s")
+    how, value = result[0]
+    if how == "raised":
+        raise value
+    return value
+
+
+def test_entries_that_are_not_regular_files_are_skipped_each_with_its_reason(tmp_path):
+    songs = write_catalogue(tmp_path / "music", songs=1, seconds=1.0)
+    expected = odd_entries(tmp_path / "music" / "odd")
+    catalogue = within(5, lambda: scan_catalogue([tmp_path / "music"]))
+    assert catalogue.files == [songs[0].resolve()]
+    reasons = {Path(entry).name: reason for entry, reason in catalogue.skipped}
+    assert set(reasons) == set(expected)
+    for name, reason in expected.items():
+        assert reason in reasons[name]
+    # the entry is named, not its target (the target's folder is the only place it shows)
+    dangling = dict(catalogue.skipped)[str(tmp_path / "music" / "odd" / "gone.flac")]
+    assert dangling.startswith("a dangling symlink (its target")
+
+
+def test_entries_named_on_the_command_line_are_skipped_not_opened(tmp_path):
+    expected = odd_entries(tmp_path / "odd")
+    entries = [tmp_path / "odd" / name for name in ("loop.wav", "pipe.wav", "zero.wav")]
+    catalogue = within(5, lambda: scan_catalogue(entries))
+    assert catalogue.files == []
+    assert [(Path(e).name, expected[Path(e).name] in r) for e, r in catalogue.skipped] == [
+        ("loop.wav", True), ("pipe.wav", True), ("zero.wav", True),
+    ]  # fmt: skip
+
+
+def test_a_folder_that_cannot_be_listed_is_skipped_not_left_out(tmp_path, monkeypatch):
+    write_catalogue(tmp_path / "music", songs=2, seconds=1.0)  # album0/, album1/
+    locked = tmp_path / "music" / "album1"
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # as chmod 000 does for a user who is not root
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    catalogue = scan_catalogue([tmp_path / "music"])
+    assert [p.parent.name for p in catalogue.files] == ["album0"]
+    assert catalogue.skipped == [(str(locked), "cannot list this folder: Permission denied")]
+
+
+def test_a_fifo_or_a_device_is_refused_by_analyze_file_without_being_opened(tmp_path, model):
+    os.mkfifo(tmp_path / "pipe.wav")
+    (tmp_path / "zero.wav").symlink_to("/dev/zero")
+
+    def unblock():  # a writer that comes and goes: the stuck open() returns, then EOF
+        fd = os.open(tmp_path / "pipe.wav", os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+
+    for name, kind in (("pipe.wav", "a named pipe (FIFO)"), ("zero.wav", "a character device")):
+        path = str(tmp_path / name)
+        status, reason = within(
+            5, lambda p=path: analyze_or_skip(p, model, AnalysisSettings()), unblock
+        )
+        assert status == "skip" and f"is {kind}, not a regular file: not opened" in reason
+
+
+def test_a_file_list_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "list.txt")
+    with pytest.raises(ConfigError, match=r"a named pipe \(FIFO\), not a file"):
+        within(5, lambda: read_file_list(tmp_path / "list.txt"))

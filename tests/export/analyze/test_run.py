@@ -22,7 +22,14 @@ from sentio.export.analyze.catalogue import (
     load_model,
 )
 from sentio.export.analyze.run import AnalyzeConfig, analyze_catalogue, bundle_shipment
-from sentio.export.analyze.table import COLUMNS, JOURNAL, SUMMARY, TABLE_CSV, TABLE_JSONL
+from sentio.export.analyze.table import (
+    COLUMNS,
+    JOURNAL,
+    SUMMARY,
+    TABLE_CSV,
+    TABLE_JSONL,
+    Journal,
+)
 from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.manifest import MANIFEST_NAME, sha256_file
 from sentio.runtime.model import BundleModel
@@ -158,6 +165,46 @@ def test_a_full_disk_at_the_end_keeps_the_journal(music, tmp_path, monkeypatch):
     monkeypatch.undo()
     result = analyze_catalogue(config(music, out))
     assert (result.resumed, result.analyzed) == (4, 0)
+
+
+def test_a_disk_that_fills_during_the_run_keeps_the_rows_written_and_resumes(
+    music, tmp_path, monkeypatch
+):
+    out = tmp_path / "out"
+    real = Journal.append
+
+    def fills_at_the_third_row(self, row):
+        if self.rows == 2:  # half a line reaches the disk, then it is full
+            self._fh.write(json.dumps(row)[:30].encode())
+            self._fh.flush()
+            raise OSError(28, "No space left on device")
+        real(self, row)
+
+    monkeypatch.setattr(Journal, "append", fills_at_the_third_row)
+    with pytest.raises(ConfigError, match="No space left on device") as caught:
+        analyze_catalogue(config(music, out))
+    assert "the 2 file(s) finished before are kept" in caught.value.message
+    assert "run the same command" in caught.value.hint
+    assert not (out / TABLE_CSV).exists()
+    monkeypatch.undo()
+    result = analyze_catalogue(config(music, out))  # the torn row is ended, never glued on
+    assert (result.resumed, result.analyzed, len(result.rows)) == (2, 2, 4)
+
+
+def test_entries_that_are_not_regular_files_are_counted_in_the_summary(music, tmp_path):
+    os.mkfifo(music / "pipe.wav")
+    (music / "loop.flac").symlink_to("loop.flac")
+    (music / "gone.wav").symlink_to(tmp_path / "deleted.wav")
+    out = tmp_path / "out"
+    result = analyze_catalogue(config(music, out, workers=2))
+    assert (result.files, len(result.rows)) == (5, 4)
+    summary = json.loads((out / SUMMARY).read_text())
+    assert summary["skipped"] == 4
+    reasons = {Path(s["path"]).name: s["reason"] for s in summary["skipped_files"]}
+    assert reasons["pipe.wav"] == "a named pipe (FIFO), not a regular file: not opened"
+    assert reasons["loop.flac"] == "a symlink loop"
+    assert reasons["gone.wav"].startswith("a dangling symlink")
+    assert "cannot decode" in reasons["broken.wav"]
 
 
 def test_a_second_catalogue_into_the_same_out_keeps_the_first_ones_rows(music, tmp_path):

@@ -4,7 +4,9 @@ bundle planted where the Ray path used to write it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,6 +55,48 @@ def test_bad_input_exits_2_with_the_reason(tmp_path, capsys, argv, message):
 def test_no_file_analysed_exits_1(tmp_path, capsys):
     (tmp_path / "bad.wav").write_bytes(b"nope")
     assert main([str(tmp_path), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+
+
+def test_a_catalogue_of_odd_entries_names_each_skip_and_never_hangs(tmp_path, capsys):
+    music = tmp_path / "music"
+    write_catalogue(music, songs=1, seconds=3.0)
+    os.mkfifo(music / "pipe.wav")
+    (music / "zero.wav").symlink_to("/dev/zero")
+    (music / "loop.wav").symlink_to("loop.wav")
+    (music / "gone.wav").symlink_to(tmp_path / "elsewhere" / "song.wav")
+    assert main([str(music), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "analysed 1 file(s)" in printed and "4 skipped" in printed
+    assert f"skipped {music / 'pipe.wav'}: a named pipe (FIFO)" in printed
+    assert f"skipped {music / 'zero.wav'}: a character device" in printed
+    assert f"skipped {music / 'loop.wav'}: a symlink loop" in printed
+    assert f"skipped {music / 'gone.wav'}: a dangling symlink" in printed  # the entry's name
+    # only entries that cannot be read: nothing analysed, exit 1 with the reasons written
+    assert main([str(music / "pipe.wav"), "--out", str(tmp_path / "out2"), "--quiet"]) == 1
+    summary = json.loads((tmp_path / "out2" / "summary.json").read_text())
+    assert summary["skipped_files"][0]["path"] == str(music / "pipe.wav")
+
+
+def test_a_full_disk_during_the_run_exits_2_and_the_rerun_resumes(tmp_path, capsys, monkeypatch):
+    from sentio.export.analyze.table import Journal
+
+    write_catalogue(tmp_path / "music", songs=2, seconds=3.0)
+    real = Journal.append
+
+    def full_after_one(self, row):
+        if self.rows == 1:
+            raise OSError(28, "No space left on device")
+        real(self, row)
+
+    monkeypatch.setattr(Journal, "append", full_after_one)
+    argv = [str(tmp_path / "music"), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "error: cannot write the journal" in err and "No space left on device" in err
+    assert "hint: free some space, then run the same command" in err and "Traceback" not in err
+    monkeypatch.undo()
+    assert main(argv) == 0
+    assert "1 done by an earlier run" in capsys.readouterr().out
 
 
 def test_ray_not_installed_names_the_extra(tmp_path, capsys, monkeypatch):
@@ -150,3 +194,47 @@ def test_on_ray_a_bundle_planted_in_the_shared_temp_folder_changes_nothing(tmp_p
         assert not list(shared.glob("sentio-bundle-*"))  # each worker removed its copy
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie nobody has reaped yet counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_pool_workers_die_with_a_killed_run(tmp_path):
+    write_catalogue(tmp_path / "music", songs=6, seconds=30.0)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sentio.export.cli.analyze", str(tmp_path / "music"),
+         "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    workers: list[int] = []
+    try:
+        wait_until(lambda: len(_children(run.pid)) >= 2, 60, "the pool's two workers")
+        workers = _children(run.pid)
+        run.kill()  # SIGKILL: no handler, no clean-up in the parent
+        run.wait()
+        wait_until(lambda: all(_gone(pid) for pid in workers), 5, "the workers to end")
+    finally:
+        run.kill()
+        run.wait()
+        for pid in workers:  # a failed test leaves no orphans behind
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
