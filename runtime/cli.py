@@ -17,9 +17,10 @@ process list and the shell history). Reports and errors never show the password.
 Exit codes: 0 the input ended or SIGINT/SIGTERM stopped it (the final stats lines go to
 stderr; an input shorter than one model window gives no prediction, and stderr says so);
 2 bad input or options (a value out of range, model bundle, an ambiguous device name,
-unreadable file, a --record path that cannot be written, no PortAudio); 3 no input device is
-there now: the microphone is missing, cannot be opened, or failed and did not come back
-(worth retrying), and --list-devices found no input device; 130 interrupted twice.
+unreadable file, a --record path that cannot be written, that is the --input file, or that
+exists, without --force; no PortAudio); 3 no input device is there now: the microphone is
+missing, cannot be opened, or failed and did not come back (worth retrying), and
+--list-devices found no input device; 130 interrupted twice.
 """
 
 from __future__ import annotations
@@ -227,7 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a live view in the terminal instead of lines on stdout",
     )
     parser.add_argument(
-        "--record", type=Path, metavar="WAV", help="also save the audio as heard (debugging)"
+        "--record",
+        type=Path,
+        metavar="WAV",
+        help="also save the audio as heard (debugging); a new file: one that exists is "
+        "refused without --force, the --input file always",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="let --record overwrite a file that exists (never the --input file)",
     )
     parser.add_argument(
         "--threads",
@@ -273,13 +283,14 @@ def listen(args: argparse.Namespace) -> int:
         raise _usage("--ui draws on a terminal, but stdout is not one")
     # everything that can be checked without the model or the microphone, first
     if args.record is not None:
-        check_record_path(args.record)
+        check_record_path(args.record, args.input, args.force)
     mqtt_targets = _mqtt_targets(args)
     model = BundleModel(args.model, args.artifact, args.threads)
     options = {
         "hop_s": args.hop,
         "smooth_s": args.smooth,
         "record": args.record,
+        "overwrite_record": args.force,
         "first_s": args.first,
         "changes": CHANGES[args.changes],
         "silence_dbfs": args.silence_below,

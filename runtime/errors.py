@@ -44,6 +44,12 @@ class ConfigError(SentioError):
     """Command-line or configuration values that cannot work together."""
 
 
+class OutputPathError(ConfigError):
+    """An output path (a bundle's or a run's ``--out``, ``--record``) that would replace what
+    the user did not ask to replace (a file, a folder that is not Sentio's, the input itself,
+    a bundle without ``--force``), or that cannot be written."""
+
+
 class MissingExtraError(SentioError):
     """An optional dependency (a pip extra such as ``.[osc]``) is not installed."""
 

@@ -29,7 +29,7 @@ from sentio.runtime.capture import Microphone
 from sentio.runtime.changes import ChangeSettings
 from sentio.runtime.emotion import Prediction
 from sentio.runtime.engine import FIRST_S, SILENCE_DBFS, Engine, EngineStats
-from sentio.runtime.errors import ConfigError
+from sentio.runtime.errors import ConfigError, OutputPathError
 from sentio.runtime.model import BundleModel
 from sentio.runtime.replay import FileSource
 
@@ -37,16 +37,36 @@ from sentio.runtime.replay import FileSource
 RECORD_SUFFIXES = (".wav", ".w64", ".rf64", ".aiff", ".aif", ".caf")
 
 
-def check_record_path(path: Path | str) -> Path:
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether two paths name one file: the same path once symbolic links are resolved, or the
+    same device and inode (a hard link)."""
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is not there (or cannot be read): not one file
+        return False
+
+
+def check_record_path(
+    path: Path | str, input_path: Path | str | None = None, overwrite: bool = False
+) -> Path:
     """``path`` as a file ``record`` can create, or a :class:`ConfigError` saying why not.
 
     Checked before the model loads and the microphone opens (``sentio-listen --record``,
-    ``Listener(record=...)``); nothing is created.
+    ``Listener(record=...)``); nothing is created. The input file (``input_path``) is never
+    recorded over, by any name (a symbolic or hard link); another file that exists is
+    replaced only with ``overwrite`` (``--force``): :class:`OutputPathError` otherwise.
     """
     path = Path(path)
     hint = "pass --record a new .wav file name in a folder you can write to"
     if path.is_dir():
         raise ConfigError(f"--record {path}: is a folder, not a file name", hint=hint)
+    if input_path is not None and same_file(path, input_path):
+        raise OutputPathError(
+            f"--record {path} is the --input file {input_path}: recording would overwrite it",
+            hint="pass --record a new .wav file name",
+        )
     if path.suffix.lower() not in RECORD_SUFFIXES:
         raise ConfigError(
             f"--record {path}: records 32-bit float audio, which needs one of "
@@ -60,6 +80,11 @@ def check_record_path(path: Path | str) -> Path:
         raise ConfigError(f"--record {path}: the folder {folder} is not writable", hint=hint)
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"--record {path}: the file exists and is not writable", hint=hint)
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise OutputPathError(
+            f"--record {path}: the file exists and would be overwritten",
+            hint="pass --force to overwrite it, or --record a new file name",
+        )
     return path
 
 
@@ -126,7 +151,9 @@ class Listener:
         changes: change-of-music detection (``ChangeSettings``, ``True`` or ``False``).
         silence_dbfs: the level below which audio is silence (the output holds).
         record: also write the audio as received (mono, the source's rate) to this WAV file:
-            what the microphone really heard, for debugging placement and levels.
+            what the microphone really heard, for debugging placement and levels. Never the
+            source's own file; an existing file only with ``overwrite_record``.
+        overwrite_record: let ``record`` replace a file that exists (``--force``).
     """
 
     def __init__(
@@ -139,9 +166,10 @@ class Listener:
         first_s: float | None = FIRST_S,
         changes: ChangeSettings | bool = True,
         silence_dbfs: float = SILENCE_DBFS,
+        overwrite_record: bool = False,
     ) -> None:
         if record is not None:
-            record = check_record_path(record)
+            record = check_record_path(record, getattr(source, "path", None), overwrite_record)
         self.engine = Engine(model, hop_s, smooth_s, first_s, changes, silence_dbfs)
         self.model, self.source = self.engine.model, source
         self.hop_frames, self.hop_s = self.engine.hop_frames, self.engine.hop_s
@@ -170,7 +198,7 @@ class Listener:
         realtime: bool = False,
         **kwargs,
     ) -> Listener:
-        _check_options(kwargs)
+        _check_options(kwargs, path)
         model = model if isinstance(model, BundleModel) else BundleModel(model)
         return cls(model, FileSource(Path(path), realtime), **kwargs)
 
@@ -241,10 +269,10 @@ class Listener:
         return self.stats
 
 
-def _check_options(options: dict) -> None:
+def _check_options(options: dict, input_path: Path | str | None = None) -> None:
     """What ``Listener`` would refuse, refused before the model loads (``from_*``)."""
     if options.get("record") is not None:
-        check_record_path(options["record"])
+        check_record_path(options["record"], input_path, options.get("overwrite_record", False))
     Engine.check_options(
         options.get("hop_s"), options.get("smooth_s", 0.0), options.get("first_s", FIRST_S)
     )

@@ -12,6 +12,9 @@ The bundled default model, with no data given, is calibrated and verified agains
 model on generated music (accuracy against labels needs the labelled data).
 Exit codes: 0 success, 1 the accuracy-drop (or --max-live-drop) gate failed, 2 bad input,
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); neither leaves a half-written bundle behind.
+--out (and --training-out) is written where nothing is or into an empty folder; a bundle an
+earlier run wrote there is replaced only with --force; a file, or a folder holding anything
+else, is refused (exit 2) before any work starts.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from sentio.export.cli.options import (
     settings_from,
     train_config,
 )
-from sentio.export.cli.train import train_and_write
+from sentio.export.cli.train import force_arg, train_and_write
 from sentio.export.data.sources import DataOptions
 from sentio.runtime.errors import ConfigError
 
@@ -83,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="when training first: where the training run goes (default OUT-training)",
     )
+    force_arg(parser, "the bundle (and with --train the training run)")
     add_export_args(parser)
     parser.add_argument(
         "--check",
@@ -108,6 +112,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ConfigError("--c-array writes the int8 model", hint="add --int8")
     if args.train and args.model:
         raise ConfigError("--train and --model exclude each other", hint="pass one of them")
+    _check_outputs(args)
     start = time.perf_counter()
     model_path = args.model or _train_or_default(args, settings)
     source = load_source(model_path)
@@ -115,7 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         prepared, generated = _prepare(source, settings, model_path, Path(tmp))
         print(f"data: {prepared.summary()}" + (" (generated music)" if generated else ""))
         options = dataclasses.replace(options, generated_data=generated)
-        result = export_bundle(source, prepared, options, args.out)
+        result = export_bundle(source, prepared, options, args.out, args.force)
     print()
     print(drop_table(result.checks))
     if result.live is not None:
@@ -142,6 +147,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _training_out(args: argparse.Namespace) -> Path:
+    return args.training_out or args.out.with_name(f"{args.out.name}-training")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """``--out`` (and ``--training-out``) checked before training or converting: nothing there,
+    an empty folder, or (``--force``) an earlier bundle; never the model being exported."""
+    from sentio.runtime.bundle import check_out_dir
+    from sentio.runtime.errors import OutputPathError
+
+    check_out_dir(args.out, args.force)
+    inputs = []
+    if args.model is not None:
+        model = Path(args.model)
+        inputs.append(("--model", model.parent if model.is_file() else model))
+    if args.train:
+        check_out_dir(_training_out(args), args.force, option="--training-out")
+        inputs.append(("--training-out", _training_out(args)))
+    for option, path in inputs:
+        if path.absolute().resolve() == args.out.absolute().resolve():
+            raise OutputPathError(
+                f"--out {args.out} is the {option} folder: the export would replace it",
+                hint="choose another --out",
+            )
+
+
 def _live_failed(live) -> None:
     print(
         "error: the live-conditions gate failed: "
@@ -164,8 +195,8 @@ def _train_or_default(args: argparse.Namespace, settings: Settings) -> Path:
                 else "add --emotify DIR | --deam DIR | --manifest CSV",
             )
         options = data_options(settings)
-        run_dir = args.training_out or args.out.with_name(f"{args.out.name}-training")
-        train_and_write(settings, options, run_dir, args.spec)
+        run_dir = _training_out(args)
+        train_and_write(settings, options, run_dir, args.spec, args.force)
         return run_dir
     from sentio.runtime.model import default_bundle
 

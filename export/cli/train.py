@@ -6,6 +6,10 @@ fields the options given override. This module only parses, calls the library an
 Exit codes: 0 success, 1 a gate failed, 2 bad input or configuration, 3 no Ray cluster answers
 at the ``--ray`` address (extract, search), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM);
 neither leaves a half-written bundle behind.
+
+``--out`` (fit, search, demo) is written where nothing is or into an empty folder; what an
+earlier run wrote there is replaced only with ``--force``; a file, or a folder holding anything
+else, is refused (exit 2) before any work starts.
 """
 
 from __future__ import annotations
@@ -78,9 +82,18 @@ def recipe_record(settings: Settings, options: DataOptions, mcfg, tcfg) -> dict[
 
 
 def train_and_write(
-    settings: Settings, options: DataOptions, out: Path, spec_file: str | None = None
+    settings: Settings,
+    options: DataOptions,
+    out: Path,
+    spec_file: str | None = None,
+    replace: bool = False,
 ) -> dict:
-    """Train on ``options``' data with ``settings``, write the run bundle, print its metrics."""
+    """Train on ``options``' data with ``settings``, write the run bundle, print its metrics.
+    An earlier bundle at ``out`` is replaced only with ``replace`` (``--force``); anything
+    else there is refused before the data is read."""
+    from sentio.runtime.bundle import check_out_dir
+
+    check_out_dir(out, replace)
     from sentio.export.data.sources import load_training_data
     from sentio.export.model.predict import datasets_table, metrics_table
     from sentio.export.model.run import data_sources, run_manifest, write_run
@@ -104,7 +117,7 @@ def train_and_write(
     manifest = run_manifest(
         prepared, mcfg, tcfg, outcome, extraction, source, recipe=record, also=also
     )
-    write_run(out, manifest, outcome)
+    write_run(out, manifest, outcome, replace)
     checkpoint.unlink(missing_ok=True)
     print()
     print(metrics_table(outcome.metrics, "songs", title="per song (mean of its windows)"))
@@ -120,7 +133,7 @@ def train_and_write(
 
 def cmd_fit(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    train_and_write(settings, data_options(settings), args.out, args.spec)
+    train_and_write(settings, data_options(settings), args.out, args.spec, args.force)
     return 0
 
 
@@ -140,6 +153,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     run_dir = out.with_name(f"{out.name}-training")
     data_dir = out.with_name(f"{out.name}-data")
+    _check_demo_outputs(out, run_dir, data_dir, args.force)
     print(
         f"generating {demo.songs} synthetic songs of {demo.duration_s:g} s "
         f"with known valence/arousal into {data_dir}/..."
@@ -147,11 +161,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     manifest = make_synthetic_dataset(data_dir, demo.songs, demo.duration_s, seed=seed)
     settings.values.setdefault("data", {}).update(kind="manifest", path=manifest)
     options = data_options(settings)
-    metrics = train_and_write(settings, options, run_dir, args.spec)
+    metrics = train_and_write(settings, options, run_dir, args.spec, args.force)
     print(f"\nexporting {run_dir} to {out}/ (TFLite, ONNX; verified against the float model)")
     source = load_source(run_dir)
     prepared, _ = prepare_for_model(source.manifest, options, own_splits=True)
-    result = export_bundle(source, prepared, ExportOptions(), out)
+    result = export_bundle(source, prepared, ExportOptions(), out, args.force)
     test = metrics["test"]["songs"]
     print(
         f"\ndemo done in {time.perf_counter() - start:.0f} s: test-split song CCC valence "
@@ -166,6 +180,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         return GATE_FAILED
     return 0
+
+
+def _check_demo_outputs(out: Path, run_dir: Path, data_dir: Path, force: bool) -> None:
+    """The demo's three outputs, checked before anything is generated (see
+    :func:`~sentio.runtime.bundle.check_out_dir`); with ``force``, an earlier demo's songs
+    are removed (the check proved the folder holds nothing else)."""
+    import shutil
+
+    from sentio.export.data.synthetic import synthetic_foreign
+    from sentio.runtime.bundle import check_out_dir
+
+    check_out_dir(out, force)
+    check_out_dir(run_dir, force, option="--out (its training run)")
+    songs = "the demo's generated songs"
+    option = "--out (its generated songs)"
+    check_out_dir(data_dir, force, option=option, what=songs, foreign=synthetic_foreign)
+    if force and data_dir.is_dir() and any(data_dir.iterdir()):
+        shutil.rmtree(data_dir)
 
 
 def _run_and_data(args: argparse.Namespace, own_splits: bool):
@@ -298,6 +330,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         args.out,
         progress,
         ray=ray_options(args),
+        replace=args.force,
     )
     print(result.table)
     return 0
@@ -330,6 +363,16 @@ def _ray_arg(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 # ----------------------------------------------------------------------------- parser
+
+
+def force_arg(parser: argparse.ArgumentParser, what: str = "a bundle") -> None:
+    """``--force``: replace what an earlier run wrote at ``--out`` (never anything else)."""
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"replace {what} an earlier run wrote at --out (default: refuse; a file or a "
+        "folder holding anything else is always refused)",
+    )
 
 
 def _threshold_arg(parser: argparse.ArgumentParser) -> None:
@@ -368,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     add_train_args(p)
     p.add_argument("--out", type=Path, required=True, help="run bundle folder to write")
+    force_arg(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("search", help="random or grid hyperparameter search within a budget")
@@ -377,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_args(p)
     add_search_args(p)
     p.add_argument("--out", type=Path, required=True, help="folder for results.md/json")
+    force_arg(p, "the results")
     _ray_arg(p, "run the trials in parallel through Ray Tune")
     p.set_defaults(func=cmd_search)
 
@@ -479,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("runs/demo"),
         help="the exported bundle (default runs/demo; also writes OUT-training, OUT-data)",
     )
+    force_arg(p, "the bundle, run and songs")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -60,7 +60,7 @@ from sentio.export.evaluation.robustness import score as live_score
 from sentio.export.model.crnn import CRNNConfig
 from sentio.export.model.predict import keras_predictor
 from sentio.export.model.run import KERAS_FILE, tool_versions, window_entry
-from sentio.runtime.bundle import write_bundle
+from sentio.runtime.bundle import check_out_dir, write_bundle
 from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.manifest import (
@@ -271,12 +271,16 @@ def export_bundle(
     prepared: PreparedData,
     options: ExportOptions,
     out_dir: Path,
+    replace: bool = False,
 ) -> ExportResult:
     """Convert, calibrate, verify on the test split, report, and write the bundle.
 
     ``prepared`` must be the source's data prepared for its model
-    (:func:`sentio.export.data.sources.prepare_for_model`).
+    (:func:`sentio.export.data.sources.prepare_for_model`). A bundle already at ``out_dir``
+    is replaced only with ``replace`` (``--force``); a file or a folder holding anything else
+    is refused before converting (:func:`~sentio.runtime.bundle.check_out_dir`).
     """
+    check_out_dir(out_dir, replace)
     start = time.perf_counter()
     resolve_conditions(options.live_conditions)  # a bad name fails now, not after converting
     test = prepared.splits.get("test") or []
@@ -340,7 +344,7 @@ def export_bundle(
         )
         _write_reports(staging, manifest, checks, study, test, options, live)
 
-    write_bundle(out_dir, lambda: manifest, fill)
+    write_bundle(out_dir, lambda: manifest, fill, replace)
     return ExportResult(Path(out_dir), read(out_dir), checks, study, live)
 
 

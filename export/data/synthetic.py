@@ -10,6 +10,8 @@ Used by the demo and the tests (which must never need real data):
 from __future__ import annotations
 
 import csv
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +63,27 @@ def synth_song(
         )
     out = out[:n] + 1e-3 * rng.standard_normal(n)  # a noise floor, as any recording has
     return (out / max(1.0, np.abs(out).max() / 0.95)).astype(np.float32)
+
+
+#: The names :func:`make_synthetic_dataset` writes: ``manifest.csv`` and ``audio/songNNNN.wav``.
+SYNTHETIC_MANIFEST = "manifest.csv"
+_SONG = re.compile(r"song\d{4,}\.wav")
+
+
+def synthetic_foreign(folder: Path) -> list[str] | None:
+    """The entries of ``folder`` that :func:`make_synthetic_dataset` did not write, or None
+    when it holds no generated dataset (see :func:`~sentio.runtime.bundle.check_out_dir`)."""
+    folder = Path(folder)
+    names = os.listdir(folder)
+    if SYNTHETIC_MANIFEST not in names:
+        return None
+    extra = [name for name in names if name not in (SYNTHETIC_MANIFEST, "audio")]
+    audio = folder / "audio"
+    if audio.is_dir() and not audio.is_symlink():
+        extra += [f"audio/{name}" for name in os.listdir(audio) if not _SONG.fullmatch(name)]
+    elif "audio" in names:
+        extra.append("audio")
+    return sorted(extra)
 
 
 def make_synthetic_dataset(

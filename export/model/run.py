@@ -148,9 +148,12 @@ def run_manifest(
     )
 
 
-def write_run(out_dir: Path, manifest: Manifest, outcome: FitOutcome) -> Path:
+def write_run(
+    out_dir: Path, manifest: Manifest, outcome: FitOutcome, replace: bool = False
+) -> Path:
     """Write the run bundle atomically: model.keras, sentio.json, metrics.json, history.csv,
-    report.md."""
+    report.md. An earlier bundle at ``out_dir`` is replaced only with ``replace``; anything
+    else there is refused (:func:`~sentio.runtime.bundle.check_out_dir`)."""
 
     def fill(staging: Path) -> None:
         outcome.result.model.save(staging / KERAS_FILE)
@@ -158,7 +161,7 @@ def write_run(out_dir: Path, manifest: Manifest, outcome: FitOutcome) -> Path:
         _write_history(staging / "history.csv", outcome.result.history)
         (staging / "report.md").write_text(training_report(manifest, outcome))
 
-    return write_bundle(out_dir, manifest, fill)
+    return write_bundle(out_dir, manifest, fill, replace)
 
 
 def _write_history(path: Path, history: dict[str, list[float]]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,10 +30,24 @@ from sentio.export.model.trials import (
     train_trial,
     write_rows,
 )
+from sentio.runtime.bundle import check_out_dir
 from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FrameSpec
 
 log = logging.getLogger("sentio.search")
+
+#: What a search writes into its folder (``tune/``: Ray Tune's trials, with ``--ray``).
+SEARCH_ENTRIES = ("results.json", "results.md", "tune")
+
+
+def search_foreign(folder: Path) -> list[str] | None:
+    """The entries of ``folder`` a search did not write, or None when it holds no search's
+    results (see :func:`~sentio.runtime.bundle.check_out_dir`)."""
+    names = os.listdir(folder)
+    if not any(name in SEARCH_ENTRIES for name in names):
+        return None
+    return sorted(name for name in names if name not in SEARCH_ENTRIES)
+
 
 # The ranges the reference design explores around its defaults, and the default model's loss.
 DEFAULT_SPACE: dict[str, list[Any]] = {
@@ -143,6 +158,7 @@ def run_search(
     out_dir: Path,
     progress: Progress | None = None,
     ray: RayOptions | None = None,
+    replace: bool = False,
 ) -> SearchResult:
     """Prepare the data once, then train one model per candidate until trials or time run out.
 
@@ -156,6 +172,8 @@ def run_search(
         progress: called as trials start and finish (see :data:`Progress`).
         ray: run the trials in parallel through Ray Tune there (one CPU each; see
             :mod:`sentio.export.model.search_ray`); the rows and the ranking are the same.
+        replace: write over an earlier search's results in ``out_dir`` (``--force``); a
+            file, or a folder holding anything else, is refused before the data is read.
     """
     space = config.space if config.space is not None else DEFAULT_SPACE
     validate_space(space)
@@ -163,6 +181,7 @@ def run_search(
     if ray is not None:  # a missing extra or a cluster that is down, before the data is read
         require_ray()
         check_reachable(ray.address)
+    check_out_dir(out_dir, replace, what="a search's results", foreign=search_foreign)
     prepared, _, _ = load_training_data(data, spec, train.device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

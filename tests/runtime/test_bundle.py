@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from sentio.runtime.bundle import write_bundle
-from sentio.runtime.errors import BundleError
+from sentio.runtime.bundle import check_out_dir, write_bundle
+from sentio.runtime.errors import BundleError, OutputPathError
 from sentio.runtime.manifest import FORMAT_VERSION, ModelEntry, current_umask, load
 
 from tests.helpers import as_another_user, tiny_manifest, world_dir
@@ -51,9 +51,125 @@ def test_a_failed_write_leaves_no_bundle_and_keeps_the_old_one(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), crash)
+        write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), crash, replace=True)
     assert load(tmp_path / "b").metrics == {"v": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # no partial folder left
+
+
+# ------------------------------------------------------------------------ what --out may replace
+
+
+def _untouched(tmp_path):
+    """Every path under ``tmp_path`` with its bytes: what a refused write must leave as is."""
+    return {p: p.read_bytes() if p.is_file() else None for p in sorted(tmp_path.rglob("*"))}
+
+
+def test_a_folder_that_is_not_a_bundle_is_never_replaced(tmp_path):
+    """Was: the folder and everything in it went, with no warning (issue 22)."""
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    before = _untouched(tmp_path)
+    for replace in (False, True):
+        with pytest.raises(OutputPathError, match="is not empty and is not a Sentio bundle") as e:
+            write_bundle(keep, tiny_manifest(), _fill, replace=replace)
+        assert "notes.txt" in e.value.message and "never deletes" in e.value.hint
+        assert _untouched(tmp_path) == before  # no staging folder left either
+
+
+def test_a_file_is_never_replaced(tmp_path):
+    target = tmp_path / "model"
+    target.write_text("a file of the user's")
+    for replace in (False, True):
+        with pytest.raises(OutputPathError, match="is a file, not a folder"):
+            write_bundle(target, tiny_manifest(), _fill, replace=replace)
+    assert target.read_text() == "a file of the user's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_symlink_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(OutputPathError, match="symbolic link"):
+        write_bundle(tmp_path / "link", tiny_manifest(), _fill, replace=True)
+    assert (tmp_path / "link").is_symlink()
+
+
+def test_an_empty_folder_is_written_into(tmp_path):
+    (tmp_path / "b").mkdir()
+    assert load(write_bundle(tmp_path / "b", tiny_manifest(), _fill)).files
+
+
+def test_a_bundle_is_replaced_only_when_asked(tmp_path):
+    write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 1}), _fill)
+    with pytest.raises(OutputPathError, match="already holds a Sentio bundle") as e:
+        write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), _fill)
+    assert "--force" in e.value.hint
+    assert load(tmp_path / "b").metrics == {"v": 1}
+    write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), _fill, replace=True)
+    assert load(tmp_path / "b").metrics == {"v": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_a_bundle_holding_a_users_file_is_not_replaced_even_when_asked(tmp_path):
+    bundle = write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 1}), _fill)
+    (bundle / "my-notes.md").write_text("mine")
+    with pytest.raises(OutputPathError, match=r"my-notes\.md, which are not part of it"):
+        write_bundle(bundle, tiny_manifest(metrics={"v": 2}), _fill, replace=True)
+    assert (bundle / "my-notes.md").read_text() == "mine"
+    assert load(bundle).metrics == {"v": 1}
+
+
+def test_what_appears_at_out_while_writing_is_kept(tmp_path):
+    """Checked again before the rename: a folder made there during a long export stays."""
+    out = tmp_path / "b"
+
+    def fill(staging):
+        _fill(staging)
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+
+    with pytest.raises(OutputPathError):
+        write_bundle(out, tiny_manifest(), fill)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def _refusal(out):
+    def attempt():
+        try:
+            check_out_dir(out)
+            return "allowed"
+        except OutputPathError as err:
+            return f"OutputPathError: {err}"
+
+    return attempt
+
+
+def test_a_read_only_folder_is_a_clear_error(tmp_path):
+    """Was: a PermissionError traceback from mkdir/mkdtemp (issue 22 item 10)."""
+    root = world_dir(tmp_path)
+    locked = root / "locked"
+    try:
+        locked.mkdir(mode=0o555)
+        locked.chmod(0o555)
+        result, _ = as_another_user(_refusal(locked / "deeper" / "b"))
+        assert "OutputPathError" in result and f"cannot write in {locked}" in result, result
+        assert "a folder you can write to" in result
+    finally:
+        shutil.rmtree(root)
+
+
+def test_a_failed_mkdir_is_an_output_path_error(tmp_path, monkeypatch):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    with pytest.raises(OutputPathError, match="Permission denied") as e:
+        write_bundle(tmp_path / "b", tiny_manifest(), _fill)
+    assert "folder you can write to" in e.value.hint
 
 
 # ----------------------------------------------------------------------------- modes, leftovers

@@ -239,6 +239,48 @@ def test_an_existing_read_only_record_file_is_refused(monkeypatch):
     assert "the file exists and is not writable" in err
 
 
+@pytest.mark.parametrize("name", ["same path", "other spelling", "symlink", "hard link"])
+def test_record_onto_the_input_is_refused_before_the_model_loads(
+    tmp_path, monkeypatch, name, capsys
+):
+    """Issue 22 #2: `--input s.wav --record s.wav` left s.wav an 80-byte WAV, exit 0.
+    Refused even with --force, by any name of the same file."""
+    _no_model(monkeypatch)
+    song = write_song(tmp_path / "s.wav", seconds=1.0)
+    original = song.read_bytes()
+    record = {
+        "same path": song,
+        "other spelling": tmp_path / "." / "s.wav",
+        "symlink": tmp_path / "link.wav",
+        "hard link": tmp_path / "hard.wav",
+    }[name]
+    if name == "symlink":
+        record.symlink_to(song)
+    elif name == "hard link":
+        os.link(song, record)
+    assert main(["--input", str(song), "--record", str(record), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --record {record} is the --input file" in err, err
+    assert "hint:" in err and "Traceback" not in err
+    assert song.read_bytes() == original
+
+
+def test_record_onto_an_existing_file_needs_force(tmp_path, monkeypatch, capsys):
+    """Never overwrite a user's file silently: refused before the model loads; --force
+    overwrites it."""
+    song = write_song(tmp_path / "s.wav", seconds=1.0)
+    take = tmp_path / "take1.wav"
+    take.write_bytes(b"an earlier recording")
+    with monkeypatch.context() as patch:
+        _no_model(patch)
+        assert main(["--input", str(song), "--record", str(take)]) == 2
+    err = capsys.readouterr().err
+    assert "the file exists and would be overwritten" in err and "--force" in err
+    assert take.read_bytes() == b"an earlier recording"
+    assert main(["--input", str(song), "--record", str(take), "--force"]) == 0
+    assert soundfile.info(take).subtype == "FLOAT"
+
+
 def test_a_clip_shorter_than_a_window_gets_partial_estimates(tmp_path, capsys):
     short = tmp_path / "short.wav"
     soundfile.write(short, synth_song(0.5, 0.5, 5.0, 22050, seed=4), 22050)

@@ -10,7 +10,7 @@ from sentio.runtime.cli import main
 from sentio.runtime.listener import Listener
 from sentio.runtime.model import BundleModel
 
-from tests.helpers import offline_predictions, read_json_lines
+from tests.helpers import offline_predictions, read_json_lines, write_tone
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,19 @@ def test_record_writes_what_was_heard(exported, song, tmp_path):
     info = soundfile.info(heard)
     assert info.samplerate == 44100 and info.channels == 1 and info.subtype == "FLOAT"
     assert info.frames / info.samplerate == pytest.approx(stats.audio_s)
+
+
+def test_the_listener_refuses_its_own_input_as_record(tmp_path):
+    """The library's rule (``Listener.from_file``/``Listener``), not only the CLI's."""
+    from sentio.runtime.errors import OutputPathError
+    from sentio.runtime.replay import FileSource
+
+    song = write_tone(tmp_path / "s.wav", seconds=1.0)
+    not_a_bundle = tmp_path / "not-a-bundle"  # loading it would raise a BundleError
+    with pytest.raises(OutputPathError, match="is the --input file"):
+        Listener.from_file(song, not_a_bundle, record=song, overwrite_record=True)
+    with pytest.raises(OutputPathError, match="is the --input file"):
+        Listener(None, FileSource(song), record=song, overwrite_record=True)
 
 
 def test_a_record_path_that_cannot_work_is_refused_before_the_model_loads(song, tmp_path):

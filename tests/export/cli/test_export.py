@@ -260,3 +260,91 @@ def test_a_live_limit_fails_the_export_and_says_so(
     manifest = load_manifest(out)
     assert manifest.export.gate == "fail" and manifest.export.limits  # written, marked failed
     assert json.loads((out / "live_conditions.json").read_text())["gate"] == "fail"
+
+
+# ------------------------------------------------------------------------ what --out may replace
+
+
+def _tiny_bundle(path):
+    from sentio.runtime.bundle import write_bundle
+
+    from tests.helpers import tiny_manifest
+
+    return write_bundle(path, tiny_manifest(), lambda s: (s / "m.bin").write_bytes(b"1"))
+
+
+def _folder_of_the_users(t):
+    (t / "keep").mkdir()
+    (t / "keep" / "notes.txt").write_text("mine")
+    return t / "keep"
+
+
+def _file_of_the_users(t):
+    (t / "model").write_text("mine")
+    return t / "model"
+
+
+@pytest.mark.parametrize(
+    ("make_out", "message"),
+    [
+        (_folder_of_the_users, "is not empty and is not a Sentio bundle"),
+        (_file_of_the_users, "is a file, not a folder"),
+        (lambda t: _tiny_bundle(t / "b"), "already holds a Sentio bundle"),
+    ],
+)
+def test_out_that_is_not_ours_to_replace_is_exit_2_before_any_work(
+    tmp_path, make_out, message, capsys
+):
+    """Issue 22 #1: `sentio-export --out DIR` removed DIR and all in it, or a file of that
+    name. (No --model: the default model would be exported, were the check not first.)"""
+    out = make_out(tmp_path)
+    before = {p: p.read_bytes() if p.is_file() else None for p in sorted(tmp_path.rglob("*"))}
+    assert main(["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --out {out} {message}" in err, err
+    assert "hint:" in err and "Traceback" not in err
+    after = {p: p.read_bytes() if p.is_file() else None for p in sorted(tmp_path.rglob("*"))}
+    assert after == before
+
+
+def test_training_out_is_checked_before_training(tmp_path, capsys):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    args = ["--train", "--manifest", str(tmp_path / "m.csv"), "--training-out", str(keep)]
+    assert main([*args, "--out", str(tmp_path / "bundle"), "--force"]) == 2
+    assert f"error: --training-out {keep} is not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
+
+
+def test_out_may_not_be_the_model_being_exported(tmp_path, capsys):
+    run = _tiny_bundle(tmp_path / "run")
+    for model in (run, run / "m.bin"):
+        assert main(["--model", str(model), "--out", str(run), "--force"]) == 2
+        assert "is the --model folder" in capsys.readouterr().err
+    assert (run / "m.bin").read_bytes() == b"1"
+
+
+def test_out_in_a_read_only_folder_is_exit_2(tmp_path):
+    """Issue 22 #10: a PermissionError traceback. As another user where this runs as root."""
+    from tests.helpers import as_another_user, world_dir
+
+    root = world_dir(tmp_path)
+    try:
+        (root / "locked").mkdir(mode=0o555)
+        (root / "locked").chmod(0o555)
+        code, err = as_another_user(lambda: main(["-v", "--out", str(root / "locked" / "b")]))
+    finally:
+        shutil.rmtree(root)
+    assert str(code) == "2", err
+    assert "cannot write in" in err and "Traceback" not in err
+
+
+def test_export_bundle_refuses_before_converting(tmp_path):
+    """The library checks too: nothing is converted for an --out it would refuse to write."""
+    from sentio.export.conversion.exporter import ExportOptions, export_bundle
+    from sentio.runtime.errors import OutputPathError
+
+    out = _tiny_bundle(tmp_path / "b")
+    with pytest.raises(OutputPathError, match="already holds a Sentio bundle"):
+        export_bundle(None, None, ExportOptions(), out)  # no source needed: it never gets there

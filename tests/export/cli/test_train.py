@@ -138,3 +138,83 @@ def test_demo_ends_in_a_bundle_sentio_listen_runs(tmp_path, capsys):
     assert listen.main(["--model", str(out), "--input", str(wav)]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert lines and {"valence", "arousal"} <= set(lines[0])
+
+
+# ------------------------------------------------------------------------ what --out may replace
+
+
+def _keep(tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    return keep
+
+
+def _good_csv(tmp_path):
+    from tests.helpers import write_song
+
+    write_song(tmp_path / "a.wav", seconds=1.0)
+    (tmp_path / "m.csv").write_text("path,valence,arousal\na.wav,0.5,0.5\n")
+    return tmp_path / "m.csv"
+
+
+@pytest.mark.parametrize("command", ["demo", "fit", "search"])
+def test_a_folder_that_is_not_ours_is_refused_before_any_work(command, tmp_path, capsys):
+    """Issue 22 #1: `sentio-train demo --out keep` removed keep/ and everything in it."""
+    keep = _keep(tmp_path)
+    data = [] if command == "demo" else ["--manifest", str(_good_csv(tmp_path))]
+    before = sorted(tmp_path.rglob("*"))
+    for force in ([], ["--force"]):
+        assert main([command, *data, "--out", str(keep), *force]) == 2
+        err = capsys.readouterr().err
+        assert f"error: --out {keep} is not empty" in err and "notes.txt" in err, err
+        assert "hint:" in err and "Traceback" not in err
+        assert (keep / "notes.txt").read_text() == "mine"
+        assert sorted(tmp_path.rglob("*")) == before  # no keep-data, no checkpoint
+
+
+@pytest.mark.parametrize("command", ["demo", "fit"])
+def test_a_file_at_out_is_refused(command, tmp_path, capsys):
+    target = tmp_path / "model"
+    target.write_text("a file of the user's")
+    data = [] if command == "demo" else ["--manifest", str(_good_csv(tmp_path))]
+    assert main([command, *data, "--out", str(target), "--force"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert target.read_text() == "a file of the user's"
+    assert not (tmp_path / "model-data").exists()
+
+
+def test_an_earlier_bundle_needs_force(tmp_path, capsys):
+    from sentio.runtime.bundle import write_bundle
+
+    from tests.helpers import tiny_manifest
+
+    out = write_bundle(tmp_path / "b", tiny_manifest(), lambda s: (s / "m.bin").write_bytes(b"1"))
+    for command in (["demo"], ["fit", "--manifest", str(_good_csv(tmp_path))]):
+        assert main([*command, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "already holds a Sentio bundle" in err and "pass --force" in err
+    assert not (tmp_path / "b-data").exists() and not (tmp_path / "b-training").exists()
+
+
+def test_the_demo_checks_its_run_and_songs_too(tmp_path):
+    """OUT-training and OUT-data are outputs as well: a user's folder there is refused; an
+    earlier demo's are replaced with --force (its songs removed first)."""
+    from sentio.export.cli.train import _check_demo_outputs
+    from sentio.runtime.errors import OutputPathError
+
+    out, run, data = (tmp_path / n for n in ("demo", "demo-training", "demo-data"))
+    (data / "audio").mkdir(parents=True)
+    (data / "manifest.csv").write_text("path,valence,arousal\n")
+    (data / "audio" / "song0000.wav").write_bytes(b"RIFF")
+    with pytest.raises(OutputPathError, match="already holds the demo's generated songs"):
+        _check_demo_outputs(out, run, data, force=False)
+    (data / "audio" / "mine.wav").write_bytes(b"RIFF")
+    with pytest.raises(OutputPathError, match=r"audio/mine\.wav"):
+        _check_demo_outputs(out, run, data, force=True)
+    (data / "audio" / "mine.wav").unlink()
+    _check_demo_outputs(out, run, data, force=True)
+    assert not data.exists()  # an earlier demo's songs: regenerated
+    _keep(tmp_path).rename(run)
+    with pytest.raises(OutputPathError, match=r"--out \(its training run\)"):
+        _check_demo_outputs(out, run, data, force=True)
