@@ -123,12 +123,16 @@ def test_tampered_bundle_is_refused(exported, synthetic_dataset, tmp_path, capsy
     assert "sha256 mismatch" in capsys.readouterr().err
 
 
-def test_strict_limits_fail_the_export_with_the_table(trained_run, tmp_path, capsys):
+def test_strict_limits_fail_the_export_with_the_table(
+    trained_run, synthetic_dataset, tmp_path, capsys
+):
     out = tmp_path / "strict"
     code = main(
         [
             "--model",
             str(trained_run),
+            "--manifest",
+            str(synthetic_dataset),
             "--max-drop",
             "mean_abs_diff=0",
             "--no-cache",
@@ -152,16 +156,18 @@ def _corrupt_keras(tmp_path):
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
-        (lambda tmp, run: ["--model", str(tmp / "missing.keras")], "no model file"),
-        (lambda tmp, run: ["--model", str(_corrupt_keras(tmp))], "cannot load Keras model"),
-        (lambda tmp, run: ["--model", str(tmp)], "not a Sentio bundle"),
-        (lambda tmp, run: ["--train"], "--train needs data"),
-        (lambda tmp, run: ["--train", "--model", str(run)], "exclude each other"),
-        (lambda tmp, run: ["--model", str(run), "--c-array"], "add --int8"),
+        (lambda tmp, run, data: ["--model", str(tmp / "missing.keras")], "no model file"),
+        (lambda tmp, run, data: ["--model", str(_corrupt_keras(tmp))], "cannot load Keras model"),
+        (lambda tmp, run, data: ["--model", str(tmp)], "not a Sentio bundle"),
+        (lambda tmp, run, data: ["--train"], "--train needs data"),
+        (lambda tmp, run, data: ["--train", "--model", str(run)], "exclude each other"),
+        (lambda tmp, run, data: ["--model", str(run), "--c-array"], "add --int8"),
         (
-            lambda tmp, run: [
+            lambda tmp, run, data: [
                 "--model",
                 str(run),
+                "--manifest",
+                str(data),
                 "--int8",
                 "--calibration",
                 str(_other_spec(tmp)),
@@ -171,10 +177,11 @@ def _corrupt_keras(tmp_path):
     ],
 )
 def test_bad_input_is_a_clear_error_and_leaves_nothing(
-    trained_run, tmp_path, make_args, message, capsys
+    trained_run, synthetic_dataset, tmp_path, make_args, message, capsys
 ):
     out = tmp_path / "out"
-    code = main([*make_args(tmp_path, trained_run), "--no-cache", "--quiet", "--out", str(out)])
+    given = make_args(tmp_path, trained_run, synthetic_dataset)
+    code = main([*given, "--no-cache", "--quiet", "--out", str(out)])
     assert code == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
