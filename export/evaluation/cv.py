@@ -295,3 +295,53 @@ def _groups(songs: list[Song]) -> dict[str, list[Song]]:
     for song in sorted(songs, key=lambda s: s.song_id):
         out.setdefault(song.artist or f"song:{song.song_id}", []).append(song)
     return out
+
+
+#: The columns of a CV table: (label, metric, out of fold).
+TABLE_COLUMNS = (
+    ("4Q V AUC", "valence_auc"),
+    ("4Q A AUC", "arousal_auc"),
+    ("happy vs angry", "happy_vs_angry"),
+    ("sad vs calm", "sad_vs_calm"),
+    ("quadrant acc", "accuracy"),
+    ("Q1", "recall_happy"),
+    ("Q2", "recall_angry"),
+    ("Q3", "recall_sad"),
+    ("Q4", "recall_calm"),
+    ("Emotify V CCC", "emotify_valence"),
+    ("Emotify A CCC", "emotify_arousal"),
+)
+
+
+def cv_table(results: dict[str, CVResult]) -> str:
+    """A markdown table: one row per recipe out of fold (mean ± sd over folds x seeds) and one
+    in sample (the training songs of the same folds)."""
+    head = "| recipe | folds x seeds | " + " | ".join(label for label, _ in TABLE_COLUMNS) + " |"
+    rule = "|" + "---|" * (len(TABLE_COLUMNS) + 2)
+    rows = [head, rule]
+    for name, result in results.items():
+        n = f"{result.config.folds} x {len(result.config.seeds)}"
+        for in_sample in (False, True):
+            cells = []
+            for _, metric in TABLE_COLUMNS:
+                values = result.values(metric, in_sample)
+                cells.append(_mean_sd(values))
+            where = "in sample" if in_sample else "out of fold"
+            rows.append(f"| {name}, {where} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _mean_sd(values: np.ndarray) -> str:
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return "—"
+    return f"{values.mean():.3f} ± {values.std():.3f}" if values.size > 1 else f"{values[0]:.3f}"
+
+
+def confusion_markdown(scores: QuadrantScores) -> str:
+    """The 4x4 confusion matrix, true quadrant by row."""
+    names = ["Q1 happy", "Q2 angry", "Q3 sad", "Q4 calm"]
+    rows = ["| true \\ predicted | " + " | ".join(names) + " |", "|---|---|---|---|---|"]
+    for name, row in zip(names, scores.confusion, strict=True):
+        rows.append(f"| {name} | " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(rows)
