@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sentio.export.cli.common import GATE_FAILED, run_command
+from sentio.export.cli.cv import add_cv_parser
 from sentio.export.cli.options import (
     Settings,
     add_config_arg,
@@ -526,6 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     force_arg(p, "the bundle, run and songs")
     p.set_defaults(func=cmd_demo)
+
+    add_cv_parser(sub)
     return parser
 
 

@@ -34,7 +34,7 @@ from sentio.runtime.features import FeatureStats
 
 log = logging.getLogger("sentio.cv")
 
-FOURQ, EMOTIFY = "4q", "emotify"
+EMOTIFY = "emotify"
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ class FoldResult:
     seconds: float
     fourq: QuadrantScores | None = None
     fourq_train: QuadrantScores | None = None
-    emotify_ccc: tuple[float, float] | None = None
-    emotify_train_ccc: tuple[float, float] | None = None
+    values_ccc: tuple[float, float] | None = None  # songs with values (Emotify)
+    values_train_ccc: tuple[float, float] | None = None
 
 
 @dataclass
@@ -109,12 +109,12 @@ class CVResult:
 
     def values(self, metric: str, in_sample: bool = False) -> np.ndarray:
         """One value per fold and seed of a 4Q metric (``QuadrantScores`` field) or of
-        ``emotify_valence`` / ``emotify_arousal`` (CCC)."""
+        ``ccc_valence`` / ``ccc_arousal`` (the songs labelled with values: Emotify)."""
         out = []
         for f in self.folds:
-            if metric.startswith("emotify_"):
-                pair = f.emotify_train_ccc if in_sample else f.emotify_ccc
-                out.append(np.nan if pair is None else pair[metric == "emotify_arousal"])
+            if metric.startswith("ccc_"):
+                pair = f.values_train_ccc if in_sample else f.values_ccc
+                out.append(np.nan if pair is None else pair[metric == "ccc_arousal"])
             else:
                 scores = f.fourq_train if in_sample else f.fourq
                 out.append(np.nan if scores is None else scores.value(metric))
@@ -236,8 +236,8 @@ def _score_into(
 ) -> None:
     fold.fourq = _fourq(held, p_held, truth)
     fold.fourq_train = _fourq(train, p_train, truth)
-    fold.emotify_ccc = _emotify(held, p_held, truth)
-    fold.emotify_train_ccc = _emotify(train, p_train, truth)
+    fold.values_ccc = _valued(held, p_held, truth)
+    fold.values_train_ccc = _valued(train, p_train, truth)
 
 
 def _fourq(songs: list[Song], p: np.ndarray, truth: dict[str, Song]) -> QuadrantScores | None:
@@ -251,8 +251,8 @@ def _fourq(songs: list[Song], p: np.ndarray, truth: dict[str, Song]) -> Quadrant
     return quadrant_scores(quadrants, p[keep])
 
 
-def _emotify(songs: list[Song], p: np.ndarray, truth: dict[str, Song]) -> tuple | None:
-    keep = [i for i, s in enumerate(songs) if s.dataset == EMOTIFY]
+def _valued(songs: list[Song], p: np.ndarray, truth: dict[str, Song]) -> tuple | None:
+    keep = [i for i, s in enumerate(songs) if not s.sign_only]
     if len(keep) < 3:
         return None
     y = np.array([[truth[songs[i].song_id].valence, truth[songs[i].song_id].arousal] for i in keep])
@@ -267,8 +267,8 @@ def _brief(fold: FoldResult) -> str:
             f"4Q V {q.valence_auc:.3f} A {q.arousal_auc:.3f} sad/calm {q.sad_vs_calm:.3f} "
             f"Q3 {q.recall_sad:.2f}"
         )
-    if fold.emotify_ccc is not None:
-        parts.append("Emotify CCC V {:.3f} A {:.3f}".format(*fold.emotify_ccc))
+    if fold.values_ccc is not None:
+        parts.append("CCC V {:.3f} A {:.3f}".format(*fold.values_ccc))
     return "; ".join(parts)
 
 
@@ -308,8 +308,8 @@ TABLE_COLUMNS = (
     ("Q2", "recall_angry"),
     ("Q3", "recall_sad"),
     ("Q4", "recall_calm"),
-    ("Emotify V CCC", "emotify_valence"),
-    ("Emotify A CCC", "emotify_arousal"),
+    ("CCC V (Emotify)", "ccc_valence"),
+    ("CCC A (Emotify)", "ccc_arousal"),
 )
 
 
@@ -345,3 +345,41 @@ def confusion_markdown(scores: QuadrantScores) -> str:
     for name, row in zip(names, scores.confusion, strict=True):
         rows.append(f"| {name} | " + " | ".join(str(c) for c in row) + " |")
     return "\n".join(rows)
+
+
+def result_dict(result: CVResult) -> dict:
+    """``result`` as JSON-ready data: the config, every fold's scores, the pooled out-of-fold
+    predictions per seed (song id -> [valence, arousal])."""
+    return {
+        "config": dataclasses.asdict(result.config),
+        "folds": [dataclasses.asdict(f) for f in result.folds],
+        "pooled": {
+            str(seed): {song: [round(float(x), 5) for x in p] for song, p in by_song.items()}
+            for seed, by_song in result.pooled.items()
+        },
+    }
+
+
+def cv_report(name: str, result: CVResult, seconds: float, n_resamples: int = 1000) -> str:
+    """The markdown a CV run writes: the table, each seed's pooled 4Q scores with artist
+    intervals and its confusion matrix, and the time it took."""
+    parts = [f"# Cross-validation: {name}", "", cv_table({name: result}), ""]
+    for seed in sorted(result.pooled):
+        if not any(result.truth[i].sign_only for i in result.pooled[seed]):
+            continue
+        pooled, intervals = result.pooled_fourq(seed, n_resamples)
+        shown = ", ".join(
+            f"{m} {pooled.value(m):.3f} [{lo:.2f}, {hi:.2f}]" for m, (lo, hi) in intervals.items()
+        )
+        parts += [
+            f"Seed {seed}, out-of-fold predictions of all folds pooled ({pooled.n} 4Q songs; "
+            f"95% intervals resampling artists): {shown}.",
+            "",
+            confusion_markdown(pooled),
+            "",
+        ]
+    parts.append(
+        f"{len(result.folds)} fold trainings in {seconds / 60:.1f} min "
+        f"({seconds / max(len(result.folds), 1) / 60:.1f} min each)."
+    )
+    return "\n".join(parts) + "\n"

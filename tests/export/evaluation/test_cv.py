@@ -69,7 +69,7 @@ def test_probe_under_cv_learns_the_signs_and_reports_per_quadrant_recall():
     assert np.mean(result.values("valence_auc")) > 0.9
     assert np.mean(result.values("recall_sad")) > 0.7
     assert np.mean(result.values("recall_sad", in_sample=True)) > 0.7
-    assert np.mean(result.values("emotify_arousal")) > 0.5
+    assert np.mean(result.values("ccc_arousal")) > 0.5
     pooled, intervals = result.pooled_fourq(seed=0, n_resamples=100)
     low, high = intervals["sad_vs_calm"]
     assert low <= pooled.sad_vs_calm <= high

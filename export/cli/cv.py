@@ -1,0 +1,158 @@
+"""``sentio-train cv``: a recipe under artist-grouped, quadrant-stratified cross-validation.
+
+Parses, builds the typed configs, calls :func:`sentio.export.evaluation.cv.cross_validate`,
+prints the table and writes ``OUT.md`` / ``OUT.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from sentio.export.cli.options import (
+    add_config_arg,
+    add_data_args,
+    add_model_args,
+    add_train_args,
+    data_options,
+    feature_spec,
+    model_config,
+    settings_from,
+    train_config,
+)
+from sentio.export.data.sources import load_features
+from sentio.export.evaluation.cv import (
+    CVConfig,
+    LabelConfig,
+    cross_validate,
+    cv_report,
+    result_dict,
+)
+from sentio.export.evaluation.probe import ridge_probe
+from sentio.export.model.learner import crnn_learner
+from sentio.runtime.errors import ConfigError
+
+
+def cmd_cv(args: argparse.Namespace) -> int:
+    _check(args)
+    settings = settings_from(args)
+    options = data_options(settings)
+    spec = feature_spec(settings, args.spec)
+    config = CVConfig(
+        folds=args.folds,
+        seeds=tuple(args.seeds),
+        fold_seed=args.fold_seed,
+        holdout=args.holdout,
+        window=options.window,
+        stride=options.stride,
+    )
+    labels = LabelConfig(valence_weight=args.emotify_valence_weight, center=args.center)
+    if args.learner == "crnn":
+        learner = crnn_learner(
+            model_config(settings, options.window, spec.n_features), train_config(settings)
+        )
+    else:
+        learner = ridge_probe
+    dataset, extraction = load_features(options, spec)
+    start = time.perf_counter()
+    result = cross_validate(dataset, extraction.features, learner, config, labels)
+    seconds = time.perf_counter() - start
+    name = args.name or (args.config or "command line")
+    report = cv_report(f"{name} ({args.learner})", result, seconds)
+    print(report)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".md").write_text(report)
+        data = result_dict(result) | {"name": name, "learner": args.learner, "seconds": seconds}
+        args.out.with_suffix(".json").write_text(json.dumps(data, indent=1))
+        print(f"wrote {args.out.with_suffix('.md')} and .json")
+    return 0
+
+
+def _count(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 0.5, got {value}")
+    return value
+
+
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within [0, 1], got {value}")
+    return value
+
+
+def add_cv_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``cv`` on ``sentio-train``'s subcommands."""
+    defaults = CVConfig()
+    p = sub.add_parser(
+        "cv",
+        help="a recipe under artist-grouped, quadrant-stratified cross-validation",
+        description="Set aside each dataset's untouched test split (whole artists, quadrants "
+        "in proportion), deal the rest into folds the same way, and train the recipe on all "
+        "folds but one, for every fold and seed. Reports per-quadrant recall, sad vs calm, "
+        "happy vs angry and the whole-set AUCs (4Q), CCC (Emotify), out of fold and in "
+        "sample, as mean ± sd over folds and seeds. --learner probe screens a label or frame "
+        "choice in seconds (ridge on song statistics); crnn trains the recipe's CRNN "
+        "(device copies are not used under CV).",
+    )
+    add_config_arg(p)
+    add_data_args(p)
+    add_model_args(p)
+    add_train_args(p)
+    p.add_argument("--learner", choices=("crnn", "probe"), default="crnn")
+    p.add_argument("--folds", type=_count(2), default=defaults.folds, help="(default %(default)s)")
+    p.add_argument(
+        "--seeds", type=_count(0), nargs="+", default=list(defaults.seeds), metavar="SEED"
+    )
+    p.add_argument("--fold-seed", type=_count(0), default=defaults.fold_seed)
+    p.add_argument(
+        "--holdout",
+        type=_share,
+        default=defaults.holdout,
+        help="share of each dataset never used by CV: the untouched test split",
+    )
+    p.add_argument(
+        "--center",
+        action="store_true",
+        help="remove each valued dataset's training mean from its labels (training only)",
+    )
+    p.add_argument(
+        "--emotify-valence-weight",
+        type=_weight,
+        default=1.0,
+        help="weight of Emotify's valence (probe only; its arousal keeps 1)",
+    )
+    p.add_argument("--name", help="the recipe's name in the report")
+    p.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
+    p.set_defaults(func=cmd_cv)
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.learner == "crnn" and args.emotify_valence_weight != 1.0:
+        raise ConfigError(
+            "--emotify-valence-weight is screened with the probe only",
+            hint="add --learner probe, or leave the weight at 1 for the CRNN",
+        )

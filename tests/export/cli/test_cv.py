@@ -1,0 +1,46 @@
+"""``sentio-train cv``: a recipe under cross-validation from the command line."""
+
+import json
+
+import pytest
+from sentio.export.cli.train import main
+
+from tests.helpers import TINY
+
+
+def test_probe_cv_on_generated_songs_writes_the_table_and_every_fold(
+    synthetic_dataset, tmp_path, capsys
+):
+    out = tmp_path / "cv"
+    args = ["cv", "--manifest", str(synthetic_dataset), "--learner", "probe", "--folds", "3"]
+    assert main([*args, *TINY, "--out", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "| recipe | folds x seeds |" in report and "out of fold" in report
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert [f["fold"] for f in data["folds"]] == [0, 1, 2]
+    assert data["learner"] == "probe" and data["config"]["holdout"] == 0.15
+    # every development song scored once out of fold; the generated moods are learnable
+    assert len(data["pooled"]["0"]) >= 40
+    assert all(f["values_ccc"][1] > 0.3 for f in data["folds"])  # arousal follows the sound
+    assert out.with_suffix(".md").read_text().startswith("# Cross-validation")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--folds", "1"], "must be at least 2"),
+        (["--holdout", "0.7"], "below 0.5"),
+        (["--emotify-valence-weight", "2"], "within [0, 1]"),
+    ],
+)
+def test_bad_cv_options_exit_2_naming_the_option(synthetic_dataset, extra, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cv", "--manifest", str(synthetic_dataset), "--learner", "probe", *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_label_weight_with_the_crnn_is_refused(synthetic_dataset, capsys):
+    args = ["cv", "--manifest", str(synthetic_dataset), "--emotify-valence-weight", "0.5"]
+    assert main(args) == 2
+    assert "--learner probe" in capsys.readouterr().err
