@@ -357,32 +357,32 @@ def _mqtt_targets(args: argparse.Namespace) -> list:
         if args.mqtt_password_file is not None or args.mqtt_ca is not None:
             raise _usage("--mqtt-password-file and --mqtt-ca need an --mqtt URL")
         return []
-    from sentio.runtime.mqtt import mqtt_targets
+    from sentio.runtime.outputs.mqtt import mqtt_targets
 
     return mqtt_targets(args.mqtt, password_file=args.mqtt_password_file, ca_file=args.mqtt_ca)
 
 
 def open_outputs(args: argparse.Namespace, mqtt_targets: list | None = None):
-    """The sinks the options ask for, as one :class:`~sentio.runtime.sinks.Sinks`."""
-    from sentio.runtime.sinks import JsonLinesSink, Sinks, TextSink
+    """The sinks the options ask for, as one :class:`~sentio.runtime.outputs.sinks.Sinks`."""
+    from sentio.runtime.outputs.sinks import JsonLinesSink, Sinks, TextSink
 
     network = []
     try:
         if args.osc:
-            from sentio.runtime.osc import OscSink
+            from sentio.runtime.outputs.osc import OscSink
 
             network += [OscSink.from_address(address) for address in args.osc]
         if mqtt_targets is None:
             mqtt_targets = _mqtt_targets(args)
         if mqtt_targets:
-            from sentio.runtime.mqtt import MqttSink
+            from sentio.runtime.outputs.mqtt import MqttSink
 
             network += [MqttSink(target) for target in mqtt_targets]
     except SentioError:
         Sinks(*network).close()
         raise
     if args.ui:
-        from sentio.runtime.live_view import LiveView
+        from sentio.runtime.outputs.live_view import LiveView
 
         view = LiveView()
         outputs = Sinks(*network, view)

@@ -12,9 +12,9 @@ from sentio.runtime import default_bundle
 CODE = """
 import contextlib, io, sys
 import sentio.runtime
-from sentio.runtime import (audio, bundle, capture, cli, color, emotion, engine, errors,
-                            features, listener, live_view, manifest, model, mqtt, osc, replay,
-                            sinks, streaming, windows)
+from sentio.runtime import (audio, bundle, capture, cli, emotion, engine, errors, features,
+                            listener, manifest, model, replay, streaming, windows)
+from sentio.runtime.outputs import color, live_view, mqtt, osc, sinks
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = cli.main(["--model", sys.argv[1], "--input", sys.argv[2], "--artifact", sys.argv[3]])

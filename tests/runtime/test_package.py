@@ -14,6 +14,6 @@ def test_the_public_api_is_at_most_20_names_all_importable():
 def test_the_rest_stays_importable_from_its_module():
     from sentio.runtime.emotion import Smoother  # noqa: F401
     from sentio.runtime.errors import AudioError, ConfigError, SentioError
-    from sentio.runtime.sinks import JsonLinesSink, Sinks  # noqa: F401
+    from sentio.runtime.outputs.sinks import JsonLinesSink, Sinks  # noqa: F401
 
     assert issubclass(ConfigError, SentioError) and issubclass(AudioError, SentioError)

@@ -20,7 +20,7 @@ from sentio.export.analyze.catalogue import (
     scan_catalogue,
 )
 from sentio.runtime.cli import main as listen
-from sentio.runtime.color import emotion_color
+from sentio.runtime.outputs.color import emotion_color
 from sentio.runtime.emotion import quadrant
 from sentio.runtime.errors import ConfigError
 

@@ -50,7 +50,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sentio.runtime.about import installed_version
 from sentio.runtime.emotion import QUADRANTS, Prediction
 from sentio.runtime.errors import OutputError
-from sentio.runtime.sinks import BackgroundSink, import_extra
+from sentio.runtime.outputs.sinks import BackgroundSink, import_extra
 
 log = logging.getLogger("sentio.mqtt")
 

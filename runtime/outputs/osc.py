@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from sentio.runtime.emotion import Prediction
 from sentio.runtime.errors import OutputError
-from sentio.runtime.sinks import BackgroundSink, import_extra
+from sentio.runtime.outputs.sinks import BackgroundSink, import_extra
 
 DEFAULT_PREFIX = "/sentio"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sentio.runtime.cli import main
 from sentio.runtime.errors import OutputError
-from sentio.runtime.mqtt import (
+from sentio.runtime.outputs.mqtt import (
     PASSWORD_ENV,
     USERNAME_ENV,
     MqttSink,
@@ -36,7 +36,7 @@ from tests.helpers import (
     write_song,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 USER, PASSWORD, WRONG = "sentio", "s3cret-Pa55", "not-the-password"
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 

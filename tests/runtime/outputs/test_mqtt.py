@@ -13,7 +13,7 @@ import pytest
 from sentio.runtime.cli import main
 from sentio.runtime.emotion import QUADRANTS
 from sentio.runtime.errors import OutputError
-from sentio.runtime.mqtt import MqttSink, MqttTarget, parse_mqtt_url
+from sentio.runtime.outputs.mqtt import MqttSink, MqttTarget, parse_mqtt_url
 
 from tests.helpers import (
     WHOLE_WINDOWS,

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from sentio.runtime.color import MIN_BRIGHTNESS, emotion_color
+from sentio.runtime.outputs.color import MIN_BRIGHTNESS, emotion_color
 
 # the README's table: quadrant centre -> hue, and the colour at (±0.7, ±0.7)
 QUADRANT_COLOURS = [

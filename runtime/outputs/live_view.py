@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from sentio.runtime.color import Color
 from sentio.runtime.emotion import Prediction
-from sentio.runtime.sinks import ClosesOnExit, SinkStats, bar
+from sentio.runtime.outputs.color import Color
+from sentio.runtime.outputs.sinks import ClosesOnExit, SinkStats, bar
 
 CORNERS = (("tense", "happy"), ("sad", "calm"))  # (top left, top right), (bottom ...)
 RESET = "\x1b[0m"

@@ -9,8 +9,8 @@ import re
 import subprocess
 import sys
 
-from sentio.runtime.live_view import LiveView, ViewState, render
-from sentio.runtime.sinks import SinkStats
+from sentio.runtime.outputs.live_view import LiveView, ViewState, render
+from sentio.runtime.outputs.sinks import SinkStats
 
 from tests.helpers import WHOLE_WINDOWS, fake_prediction, write_song
 

@@ -9,8 +9,8 @@ import time
 import pytest
 from sentio.runtime.cli import main
 from sentio.runtime.listener import Listener
-from sentio.runtime.osc import OscSink, parse_osc_address
-from sentio.runtime.sinks import Sinks
+from sentio.runtime.outputs.osc import OscSink, parse_osc_address
+from sentio.runtime.outputs.sinks import Sinks
 
 from tests.helpers import WHOLE_WINDOWS, fake_prediction, sink_counts, wait_until, write_song
 
