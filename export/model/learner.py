@@ -13,7 +13,6 @@ from sentio.export.model.augment import NONE
 from sentio.export.model.batches import WindowBatches
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig, build_crnn
-from sentio.export.model.predict import predict_windows
 from sentio.export.model.train import train_model
 from sentio.runtime.errors import ConfigError
 
@@ -60,13 +59,29 @@ def crnn_learner(
         )
 
         def predict(songs: list[SongWindows]) -> np.ndarray:
-            per_window = predict_windows(
-                lambda x: trained.model(x, training=False).numpy(),
-                songs,
-                model_config.window_frames,
-            )
-            return np.stack([w.mean(axis=0) if len(w) else np.zeros(2) for w in per_window])
+            return song_means(trained.model, songs, model_config.window_frames)
 
         return predict
 
     return learn
+
+
+def song_means(
+    model: keras.Model, songs: list[SongWindows], window: int, batch_size: int = 256
+) -> np.ndarray:
+    """(n_songs, 2): each song's mean prediction over its windows (zeros for a song with none).
+
+    All songs' windows go through ``model.predict`` in large batches: its compiled function
+    runs the LSTMs as one graph, where calling the model eagerly steps them in Python."""
+    counts = [s.starts.size for s in songs]
+    if not sum(counts):
+        return np.zeros((len(songs), 2), dtype=np.float32)
+    windows = np.concatenate(
+        [np.stack([s.frames[t : t + window] for t in s.starts]) for s in songs if s.starts.size]
+    )
+    outputs = model.predict(windows, batch_size=batch_size, verbose=0)
+    means, at = [], 0
+    for n in counts:
+        means.append(outputs[at : at + n].mean(axis=0) if n else np.zeros(2, dtype=np.float32))
+        at += n
+    return np.stack(means)
