@@ -4,7 +4,7 @@ retraining, no re-evaluation: these are the export's own measurements."""
 
 from __future__ import annotations
 
-from sentio.runtime.manifest import ExportInfo, load
+from sentio.runtime.manifest import ExportInfo, Scores, as_json, load
 
 from benchmarks.context import Context
 from benchmarks.report import Section, SummaryRow, table
@@ -17,17 +17,23 @@ def run(ctx: Context) -> Section:
     models = [m for m in manifest.models if m.runnable]
     rows, song_rows = [], []
     for m in models:
-        w, s, drop, diff = m.test_windows or {}, m.test_songs or {}, m.drop or {}, m.vs_float or {}
+        w, s, drop, diff = (
+            m.test_windows or Scores(),
+            m.test_songs or Scores(),
+            m.drop or {},
+            m.vs_float or {},
+        )
+        wv, wa = w.dimension("valence"), w.dimension("arousal")
         name = f"**{m.file}** (default)" if m.file == default else m.file
         rows.append(
             [
                 name,
                 f"{(m.bytes or 0) / 1024:,.0f} KB",
-                f"{w['valence']['ccc']:.3f}",
-                f"{w['arousal']['ccc']:.3f}",
-                f"{w['valence']['rmse']:.3f}",
-                f"{w['arousal']['rmse']:.3f}",
-                f"{w['emotion_accuracy']:.3f}",
+                f"{wv.ccc:.3f}",
+                f"{wa.ccc:.3f}",
+                f"{wv.rmse:.3f}",
+                f"{wa.rmse:.3f}",
+                f"{w.emotion_accuracy:.3f}",
                 f"{drop['valence_ccc']:+.3f}",
                 f"{drop['arousal_ccc']:+.3f}",
                 f"{diff['max_abs_diff']:.4f}",
@@ -38,9 +44,9 @@ def run(ctx: Context) -> Section:
         song_rows.append(
             [
                 m.file,
-                f"{s['valence']['ccc']:.3f}",
-                f"{s['arousal']['ccc']:.3f}",
-                f"{s['emotion_accuracy']:.2f}",
+                f"{s.dimension('valence').ccc:.3f}",
+                f"{s.dimension('arousal').ccc:.3f}",
+                f"{s.emotion_accuracy:.2f}",
             ]
         )
     limits = export.limits
@@ -74,11 +80,11 @@ def run(ctx: Context) -> Section:
         "",
         *table(["artifact", "V CCC", "A CCC", "emotion acc."], song_rows),
     ]
-    songs = (manifest.model(default or "") or models[0]).test_songs or {}
+    songs = (manifest.model(default or "") or models[0]).test_songs or Scores()
     summary = [
         SummaryRow(
             f"test song CCC V / A ({default})",
-            f"{songs['valence']['ccc']:.3f} / {songs['arousal']['ccc']:.3f}",
+            f"{songs.dimension('valence').ccc:.3f} / {songs.dimension('arousal').ccc:.3f}",
         ),
         SummaryRow(
             "artifacts passing the export gate",
@@ -90,5 +96,5 @@ def run(ctx: Context) -> Section:
         "Accuracy of the shipped model (from the export)",
         body,
         summary,
-        {"models": {m.file: m.test_songs for m in models}},
+        {"models": {m.file: as_json(m.test_songs) for m in models}},
     )

@@ -125,6 +125,93 @@ class ModelIO:
 
 
 @dataclass(frozen=True)
+class DimensionScores:
+    """How one output (valence or arousal) agrees with its labels.
+
+    Attributes:
+        rmse, mae: root mean squared and mean absolute error.
+        r2: coefficient of determination.
+        ccc: Lin's concordance correlation (NaN where it has no value).
+        accuracy: share of predictions within the emotion threshold of the label.
+    """
+
+    rmse: float
+    mae: float
+    r2: float
+    ccc: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One set of songs or windows scored against its labels: per output where the labels are
+    values; by AUC and quadrant accuracy where they are only signs (4Q's quadrants).
+
+    Attributes:
+        n: songs or windows scored (0: none, and nothing else is set).
+        emotion_accuracy: share with both outputs within the threshold (values).
+        valence, arousal: each output's scores (values).
+        rmse, mae: over both outputs together (values).
+        valence_auc, arousal_auc: how well each output ranks the label's sign (signs).
+        quadrant_accuracy: share in the label's quadrant (signs).
+    """
+
+    n: int = 0
+    emotion_accuracy: float | None = None
+    valence: DimensionScores | None = None
+    arousal: DimensionScores | None = None
+    rmse: float | None = None
+    mae: float | None = None
+    valence_auc: float | None = None
+    arousal_auc: float | None = None
+    quadrant_accuracy: float | None = None
+
+    @property
+    def signs_only(self) -> bool:
+        """Scored by the labels' signs (AUCs), not their values."""
+        return self.valence_auc is not None
+
+    def dimension(self, name: str) -> DimensionScores:
+        """``valence`` or ``arousal``'s scores (a ValueError where none were taken)."""
+        scores = {"valence": self.valence, "arousal": self.arousal}.get(name)
+        if scores is None:
+            raise ValueError(f"no {name} scores in {self}")
+        return scores
+
+    @classmethod
+    def from_dict(cls, report: Mapping[str, Any]) -> Scores:
+        """A report (``regression_report``'s nesting) typed; unknown keys are left out."""
+        return _convert(cls, report, "scores")
+
+
+@dataclass(frozen=True)
+class SplitScores:
+    """One split's scores: per window, per song (a song's mean window), per dataset."""
+
+    windows: Scores = Scores()
+    songs: Scores = Scores()
+    datasets: dict[str, Scores] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A run's scores per split (the manifest's ``metrics``)."""
+
+    train: SplitScores | None = None
+    val: SplitScores | None = None
+    test: SplitScores | None = None
+    all: SplitScores | None = None
+
+    def splits(self) -> dict[str, SplitScores]:
+        """The splits scored, by name, in split order."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None
+        }
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """One model file of the bundle and what the export measured of it.
 
@@ -154,8 +241,8 @@ class ModelEntry:
     input_shape: tuple[int, ...] = ()
     io: ModelIO | None = None
     params: int | None = None
-    test_windows: dict[str, Any] | None = None
-    test_songs: dict[str, Any] | None = None
+    test_windows: Scores | None = None
+    test_songs: Scores | None = None
     vs_float: dict[str, float] | None = None
     drop: dict[str, float] | None = None
     gate: str | None = None
@@ -262,7 +349,7 @@ class Manifest:
     architecture: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics | None = None
     data: DataProvenance = DataProvenance()
     calibration: Calibration | None = None
     export: ExportInfo | None = None
@@ -301,7 +388,7 @@ class Manifest:
                 out[f.name] = {**value.to_dict(), "fingerprint": value.fingerprint()}
             elif f.name == "normalization":
                 out[f.name] = value.to_dict()
-            elif value is not None and not (f.name == "metrics" and not value):
+            elif value is not None and not (f.name == "metrics" and not value.splits()):
                 out[f.name] = _plain(value)
         return out
 
@@ -530,6 +617,12 @@ def _plain(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- files
+
+
+def as_json(value: Any) -> Any:
+    """A manifest part (a dataclass, tuple, dict) as plain JSON values; unset optionals left
+    out, as ``sentio.json`` writes them."""
+    return _plain(value)
 
 
 def path_hint(path: str | Path) -> str:

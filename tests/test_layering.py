@@ -3,7 +3,9 @@ and check the arrows.
 
 - ``sentio.runtime`` never imports ``sentio.export``;
 - no library module imports a CLI (``sentio.runtime.cli``, ``sentio.export.cli``);
-- ``sentio.export`` runs data < model < evaluation < conversion < analyze/cli: no arrow back up;
+- ``sentio.export`` runs data < model < evaluation < conversion < analyze/pipelines < cli: no
+  arrow back up;
+- no CLI command imports another (only the shared ``common`` and ``options``);
 - no import circles, counting imports inside functions too.
 
 ``python -m tests.test_layering`` prints the counts (circles, arrows back up, imports inside
@@ -20,7 +22,7 @@ PACKAGES = {"runtime": "sentio.runtime", "export": "sentio.export"}
 
 # export/'s layers, lowest first. A module may import its own layer or a lower one. Modules
 # outside the subpackages (``sentio.export``, ``distributed``, ``quiet``) sit at the bottom;
-# ``recipes`` (settings files) just below the CLIs.
+# ``recipes`` (settings files) below the pipelines; the CLIs on top.
 EXPORT_LAYERS = {
     "data": 1,
     "model": 2,
@@ -28,9 +30,16 @@ EXPORT_LAYERS = {
     "conversion": 4,
     "recipes": 5,
     "analyze": 6,
-    "cli": 6,
+    "pipelines": 6,
+    "cli": 7,
 }
 CLI_MODULES = ("sentio.runtime.cli", "sentio.export.cli")
+#: What a command may import of the CLIs: their shared option and exit-code helpers.
+CLI_HELPERS = ("sentio.export.cli.common", "sentio.export.cli.options")
+#: Command -> command imports that are by design: the console-script dispatcher, and a
+#: subcommand of ``sentio-train`` kept in its own file.
+CLI_DISPATCH = {"sentio.export.cli.entry"}
+SUBCOMMANDS = {("sentio.export.cli.train", "sentio.export.cli.cv")}
 
 
 def module_files() -> dict[str, Path]:
@@ -126,6 +135,20 @@ def library_to_cli(edges) -> list[tuple[str, str, int]]:
     return [(a, b, line) for a, b, _, line in edges if _is_cli(b) and not _is_cli(a)]
 
 
+def command_to_command(edges) -> list[tuple[str, str, int]]:
+    """A CLI command importing another command (not a shared helper): the pipeline a command
+    needs lives in the library, never in another command."""
+    return [
+        (a, b, line)
+        for a, b, _, line in edges
+        if _is_cli(a)
+        and _is_cli(b)
+        and b not in CLI_HELPERS
+        and a not in CLI_DISPATCH
+        and (a, b) not in SUBCOMMANDS
+    ]
+
+
 def arrows_back_up(edges) -> list[tuple[str, str, int]]:
     """Imports from a lower export layer to a higher one."""
     out = []
@@ -206,6 +229,10 @@ def test_library_never_imports_a_cli():
     assert library_to_cli(imports()) == []
 
 
+def test_no_command_imports_another_command():
+    assert command_to_command(imports()) == []
+
+
 def test_export_layers_never_point_back_up():
     assert arrows_back_up(imports()) == []
 
@@ -222,6 +249,12 @@ def test_the_checker_sees_the_known_arrows():
     )
     assert ("sentio.runtime.engine", "sentio.runtime.features") in edges
     assert export_layer("sentio.export.data.datasets") < export_layer("sentio.export.cli.train")
+    assert (
+        export_layer("sentio.export.conversion.exporter")
+        < export_layer("sentio.export.pipelines.train")
+        < export_layer("sentio.export.cli.train")
+    )
+    assert command_to_command([("sentio.export.cli.export", "sentio.export.cli.train", False, 1)])
     assert arrows_back_up([("sentio.export.data.x", "sentio.export.cli.y", False, 1)])
     assert circles([("a", "b", True, 1), ("b", "a", False, 2)]) == [["a", "b"]]
 
@@ -232,6 +265,7 @@ if __name__ == "__main__":
     print("arrows back up:", arrows_back_up(edges))
     print("runtime -> export:", runtime_to_export(edges))
     print("library -> cli:", library_to_cli(edges))
+    print("command -> command:", command_to_command(edges))
     inside = function_imports()
     print("imports inside functions in library code:", len(inside))
     for entry in inside:

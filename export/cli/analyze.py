@@ -44,8 +44,8 @@ from sentio.export.cli.common import (
     quiet_toolchain,
 )
 from sentio.export.distributed import LOCAL, RayOptions
-from sentio.runtime.cli import hop_seconds, smooth_seconds
 from sentio.runtime.errors import ClusterUnavailableError, ConfigError, SentioError
+from sentio.runtime.option_values import hop_seconds, smooth_seconds
 
 NONE_ANALYZED = 1
 BAD_INPUT = 2

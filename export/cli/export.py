@@ -20,11 +20,7 @@ else, is refused (exit 2) before any work starts.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import logging
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 from sentio.export.cli.common import GATE_FAILED, run_command
@@ -37,20 +33,17 @@ from sentio.export.cli.options import (
     add_train_args,
     data_options,
     export_options,
+    force_arg,
     has_data,
+    scale_given,
     settings_from,
     train_config,
+    train_run_config,
 )
-from sentio.export.cli.train import force_arg, train_and_write
+from sentio.export.conversion.gate import drop_table
 from sentio.export.data.sources import DataOptions
+from sentio.export.pipelines.export import ExportRunConfig, export_run
 from sentio.runtime.errors import ConfigError
-
-log = logging.getLogger("sentio.export")
-
-#: Generated music for verifying the default model when its training data is not here:
-#: songs, and song length in windows (2.5 windows of 12 s: 7 windows per song at a 3 s stride).
-GENERATED_SONGS = 48
-GENERATED_WINDOWS_PER_SONG = 2.5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,23 +97,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.check:
         return cmd_check(args, settings)
-    from sentio.export.conversion.exporter import export_bundle, load_source
-    from sentio.export.conversion.gate import drop_table
-
-    options = export_options(settings)
-    if options.c_array and not options.int8:
-        raise ConfigError("--c-array writes the int8 model", hint="add --int8")
-    if args.train and args.model:
-        raise ConfigError("--train and --model exclude each other", hint="pass one of them")
-    _check_outputs(args)
-    start = time.perf_counter()
-    model_path = args.model or _train_or_default(args, settings)
-    source = load_source(model_path)
-    with tempfile.TemporaryDirectory(prefix="sentio-generated-") as tmp:
-        prepared, generated = _prepare(source, settings, model_path, Path(tmp))
-        print(f"data: {prepared.summary()}" + (" (generated music)" if generated else ""))
-        options = dataclasses.replace(options, generated_data=generated)
-        result = export_bundle(source, prepared, options, args.out, args.force)
+    run = export_run(export_run_config(args, settings))
+    result = run.result
+    if run.trained is not None:
+        print(run.trained.report())
     print()
     print(drop_table(result.checks))
     if result.live is not None:
@@ -130,7 +110,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for m in result.manifest.models:
         print(f"  {m.file:<22} {(m.bytes or 0) / 1024:7.0f} KB  {m.note}")
     print(
-        f"\nwrote {args.out}/ in {time.perf_counter() - start:.0f} s "
+        f"\nwrote {args.out}/ in {run.seconds:.0f} s "
         f"(default artifact: {result.manifest.default_artifact}; see report.md)"
     )
     if not all(c.passed for c in result.checks.values()):
@@ -147,30 +127,38 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_out(args: argparse.Namespace) -> Path:
-    return args.training_out or args.out.with_name(f"{args.out.name}-training")
-
-
-def _check_outputs(args: argparse.Namespace) -> None:
-    """``--out`` (and ``--training-out``) checked before training or converting: nothing there,
-    an empty folder, or (``--force``) an earlier bundle; never the model being exported."""
-    from sentio.runtime.bundle import check_out_dir
-    from sentio.runtime.errors import OutputPathError
-
-    check_out_dir(args.out, args.force)
-    inputs = []
-    if args.model is not None:
-        model = Path(args.model)
-        inputs.append(("--model", model.parent if model.is_file() else model))
+def export_run_config(args: argparse.Namespace, settings: Settings) -> ExportRunConfig:
+    """The typed config of ``sentio-export``'s options (without ``--check``)."""
+    options = export_options(settings)
+    if options.c_array and not options.int8:
+        raise ConfigError("--c-array writes the int8 model", hint="add --int8")
+    if args.train and args.model:
+        raise ConfigError("--train and --model exclude each other", hint="pass one of them")
+    train = None
     if args.train:
-        check_out_dir(_training_out(args), args.force, option="--training-out")
-        inputs.append(("--training-out", _training_out(args)))
-    for option, path in inputs:
-        if path.absolute().resolve() == args.out.absolute().resolve():
-            raise OutputPathError(
-                f"--out {args.out} is the {option} folder: the export would replace it",
-                hint="choose another --out",
+        if not has_data(settings):
+            kind = settings.section("data").get("kind")
+            raise ConfigError(
+                "--train needs data" + (f": the recipe trains on {kind}" if kind else ""),
+                hint=f"add --{kind} DIR"
+                if kind in ("emotify", "deam")
+                else "add --emotify DIR | --deam DIR | --manifest CSV",
             )
+        run_dir = args.training_out or args.out.with_name(f"{args.out.name}-training")
+        train = train_run_config(settings, data_options(settings), run_dir, args.spec, args.force)
+    machine = settings.section("data")
+    defaults = DataOptions(kind="manifest", path=Path())
+    return ExportRunConfig(
+        out=args.out,
+        options=options,
+        model=args.model,
+        train=train,
+        data=data_options(settings, required=False),
+        scale_from_model=not scale_given(settings),
+        workers=machine.get("workers", defaults.workers),
+        progress=machine.get("progress", defaults.progress),
+        replace=args.force,
+    )
 
 
 def _live_failed(live) -> None:
@@ -181,92 +169,6 @@ def _live_failed(live) -> None:
         "augmentation, or loosen --max-live-drop (omit it to report only)",
         file=sys.stderr,
     )
-
-
-def _train_or_default(args: argparse.Namespace, settings: Settings) -> Path:
-    """Train on the data given (``--train``; the run is kept) or use the default model."""
-    if args.train:
-        if not has_data(settings):
-            kind = settings.section("data").get("kind")
-            raise ConfigError(
-                "--train needs data" + (f": the recipe trains on {kind}" if kind else ""),
-                hint=f"add --{kind} DIR"
-                if kind in ("emotify", "deam")
-                else "add --emotify DIR | --deam DIR | --manifest CSV",
-            )
-        options = data_options(settings)
-        run_dir = _training_out(args)
-        train_and_write(settings, options, run_dir, args.spec, args.force)
-        return run_dir
-    from sentio.runtime.model import default_bundle
-
-    default = default_bundle()
-    if default is None:
-        raise ConfigError(
-            "no model to export: this install has no bundled default model",
-            hint="pass --model RUN_DIR (from sentio-train fit), or --train with data "
-            "(--emotify DIR | --deam DIR | --manifest CSV)",
-        )
-    return default
-
-
-def _prepare(source, settings: Settings, model_path: Path, scratch: Path):
-    """The source model's data, prepared for it: the data given, else (the bundled default
-    model only) generated music; and whether it is generated. No path is read from the
-    manifest: the same command takes the same data path on every machine."""
-    from sentio.export.data.sources import prepare_for_model
-    from sentio.runtime.model import default_bundle
-
-    manifest = source.manifest
-    own_splits = bool(manifest.data.splits)
-    given = data_options(settings, required=False, model=manifest)
-    if given is not None:
-        return prepare_for_model(manifest, given, own_splits)[0], False
-    machine = _machine_fields(settings)
-    trained_on = manifest.data.dataset
-    where = f" (it was trained on {trained_on})" if trained_on else ""
-    default = default_bundle()
-    if default is None or Path(model_path).resolve() != default.resolve():
-        raise ConfigError(
-            f"the model's training data is needed for calibration and the test split{where}",
-            hint="pass it: --emotify DIR | --deam DIR | --manifest CSV",
-        )
-    return _generated(manifest, machine, scratch, where), True
-
-
-def _machine_fields(settings: Settings) -> dict:
-    """The data options that are about this machine (cache, cores, progress bars)."""
-    values = settings.section("data")
-    defaults = DataOptions(kind="manifest", path=Path())
-    return {
-        "cache_dir": values.get("cache_dir", defaults.cache_dir),
-        "workers": values.get("workers", defaults.workers),
-        "progress": values.get("progress", defaults.progress),
-    }
-
-
-def _generated(manifest, machine: dict, scratch: Path, where: str):
-    """Generated music prepared for the model: half its songs calibrate, half verify."""
-    from sentio.export.data.sources import prepare_for_model
-    from sentio.export.data.synthetic import make_synthetic_dataset
-
-    seconds = manifest.window.seconds * GENERATED_WINDOWS_PER_SONG
-    log.info(
-        "no labelled data%s: calibrating and verifying every artifact against the float "
-        "model on %d generated songs of %.0f s. The vs-float differences are real; the "
-        "accuracy numbers are not (the labels are the generator's): for those pass the "
-        "labelled data, e.g. --emotify DIR",
-        where,
-        GENERATED_SONGS,
-        seconds,
-    )
-    csv = make_synthetic_dataset(
-        scratch, GENERATED_SONGS, seconds, manifest.feature_spec.sample_rate, seed=0
-    )
-    options = DataOptions(kind="manifest", path=csv, **{**machine, "cache_dir": None})
-    prepared, _ = prepare_for_model(manifest, options, own_splits=False)
-    songs = prepared.splits["all"]
-    return dataclasses.replace(prepared, splits={"train": songs[0::2], "test": songs[1::2]})
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:

@@ -29,32 +29,20 @@ from sentio.export.conversion.tflite import FLOAT_TFLITE_KINDS
 from sentio.export.data.conditions import resolve as resolve_conditions
 from sentio.export.data.device_copies import DeviceCopies
 from sentio.export.data.labels import LabelScale
-from sentio.export.data.sources import DataOptions
+from sentio.export.data.sources import DataOptions, model_label_scale
 from sentio.export.evaluation.robustness import LiveLimits
 from sentio.export.model.augment import NONE, RECOMMENDED, Augmentation
 from sentio.export.model.config import LOSSES, TrainConfig
 from sentio.export.model.crnn import CRNNConfig
 from sentio.export.model.search import SearchConfig
+from sentio.export.pipelines.demo import DemoConfig
+from sentio.export.pipelines.train import TrainRunConfig
 from sentio.export.recipes import Recipe, load_recipe
 from sentio.runtime.errors import ConfigError, FeatureSpecError
 from sentio.runtime.feature_specs import feature_spec_from_dict
 from sentio.runtime.features import FeatureSpec, FrameSpec
 from sentio.runtime.manifest import Manifest, path_hint
 from sentio.runtime.mixed_features import MixedFeatureSpec
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    """The generated music of ``sentio-train demo``.
-
-    Attributes:
-        songs: songs to generate, each with a random valence and arousal.
-        duration_s: seconds per song.
-    """
-
-    songs: int = 60
-    duration_s: float = 12.0
-
 
 #: Recipe table -> the dataclass its fields belong to.
 SECTIONS: dict[str, type] = {
@@ -591,6 +579,16 @@ def add_demo_args(parser: argparse.ArgumentParser) -> None:
     add_field(g, "demo", "duration_s", "--duration")
 
 
+def force_arg(parser: argparse.ArgumentParser, what: str = "a bundle") -> None:
+    """``--force``: replace what an earlier run wrote at ``--out`` (never anything else)."""
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"replace {what} an earlier run wrote at --out (default: refuse; a file or a "
+        "folder holding anything else is always refused)",
+    )
+
+
 def add_config_arg(parser: argparse.ArgumentParser, what: str = "") -> None:
     parser.add_argument(
         "--config",
@@ -818,14 +816,6 @@ def data_options(
     no ``--label-scale`` again); ``--label-scale`` given overrides it.
     """
     values = settings.section("data")
-    if (
-        model is not None
-        and "label_scale" not in values
-        and values.get("kind", "manifest") == "manifest"
-        and model.data.source is not None
-        and model.data.source.kind == "manifest"
-    ):
-        values["label_scale"] = list(model.data.label_scale)
     if "path" not in values:
         if not required:
             return None
@@ -840,7 +830,14 @@ def data_options(
     options = build(DataOptions, values, "data")
     if options.window < 1 or options.stride < 1:
         raise ConfigError("--window and --stride must be at least 1 frame")
+    if model is not None and not scale_given(settings):
+        options = model_label_scale(options, model)
     return options
+
+
+def scale_given(settings: Settings) -> bool:
+    """Whether the recipe or the options set the labels' scale."""
+    return "label_scale" in settings.values.get("data", {})
 
 
 def feature_spec(settings: Settings | None = None, given: str | Path | None = None) -> FrameSpec:
@@ -909,3 +906,26 @@ def search_config(settings: Settings) -> SearchConfig:
 
 def demo_config(settings: Settings) -> DemoConfig:
     return build(DemoConfig, settings.section("demo"), "demo")
+
+
+#: DataOptions fields a run's recipe leaves out: where this machine caches, how many cores.
+MACHINE_FIELDS = ("cache_dir", "workers", "progress")
+
+
+def recipe_record(settings: Settings, options: DataOptions, mcfg, tcfg) -> dict[str, Any]:
+    """The ``recipe`` entry of a run's manifest: runnable again with ``--config`` (as JSON)."""
+    data = {k: v for k, v in dataclasses.asdict(options).items() if k not in MACHINE_FIELDS}
+    data["label_scale"] = [options.label_scale.low, options.label_scale.high]
+    model = {k: v for k, v in mcfg.to_dict().items() if k not in ("window_frames", "n_features")}
+    return settings.record("export", "features", data=data, model=model, train=tcfg)
+
+
+def train_run_config(
+    settings: Settings, options: DataOptions, out: Path, spec_file: str | None, replace: bool
+) -> TrainRunConfig:
+    """The typed config of one training run: the settings' data, spec, model and training."""
+    spec = feature_spec(settings, spec_file)
+    mcfg = model_config(settings, options.window, spec.n_features)
+    tcfg = train_config(settings)
+    record = recipe_record(settings, options, mcfg, tcfg)
+    return TrainRunConfig(options, spec, mcfg, tcfg, Path(out), replace, record)

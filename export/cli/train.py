@@ -15,19 +15,15 @@ else, is refused (exit 2) before any work starts.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 from sentio.export.cli.common import GATE_FAILED, run_command
 from sentio.export.cli.cv import add_cv_parser
 from sentio.export.cli.options import (
-    Settings,
     add_config_arg,
     add_data_args,
     add_demo_args,
@@ -37,21 +33,21 @@ from sentio.export.cli.options import (
     data_options,
     demo_config,
     feature_spec,
+    force_arg,
     live_conditions,
     model_config,
     parse_live_limits,
     search_config,
     settings_from,
     train_config,
+    train_run_config,
 )
 from sentio.export.data.conditions import CONDITIONS, DEFAULT_SET
 from sentio.export.data.sources import DataOptions
 from sentio.export.evaluation.robustness import LiveLimits, RobustnessConfig
 from sentio.export.model.config import TrainConfig
-
-#: DataOptions fields a run's recipe leaves out: where this machine caches, how many cores.
-_MACHINE_FIELDS = ("cache_dir", "workers", "progress")
-
+from sentio.export.pipelines.demo import DemoRunConfig, demo_data_dir, demo_manifest, demo_run
+from sentio.export.pipelines.train import train_run
 
 # ----------------------------------------------------------------------------- commands
 
@@ -74,67 +70,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def recipe_record(settings: Settings, options: DataOptions, mcfg, tcfg) -> dict[str, Any]:
-    """The ``recipe`` entry of a run's manifest: runnable again with ``--config`` (as JSON)."""
-    data = {k: v for k, v in dataclasses.asdict(options).items() if k not in _MACHINE_FIELDS}
-    data["label_scale"] = [options.label_scale.low, options.label_scale.high]
-    model = {k: v for k, v in mcfg.to_dict().items() if k not in ("window_frames", "n_features")}
-    return settings.record("export", "features", data=data, model=model, train=tcfg)
-
-
-def train_and_write(
-    settings: Settings,
-    options: DataOptions,
-    out: Path,
-    spec_file: str | None = None,
-    replace: bool = False,
-) -> dict:
-    """Train on ``options``' data with ``settings``, write the run bundle, print its metrics.
-    An earlier bundle at ``out`` is replaced only with ``replace`` (``--force``); anything
-    else there is refused before the data is read."""
-    from sentio.runtime.bundle import check_out_dir
-
-    check_out_dir(out, replace)
-    from sentio.export.data.sources import load_training_data
-    from sentio.export.model.predict import datasets_table, metrics_table
-    from sentio.export.model.run import data_sources, run_manifest, write_run
-    from sentio.export.model.train import fit
-
-    spec = feature_spec(settings, spec_file)
-    mcfg = model_config(settings, options.window, spec.n_features)
-    tcfg = train_config(settings)
-    prepared, extraction, copies = load_training_data(options, spec, tcfg.device)
-    print(f"data: {prepared.summary()}")
-    if copies is not None:
-        print(
-            f"device copies: {tcfg.device.copies} per training song; {copies.rendered} rendered, "
-            f"{copies.cache_hits} from the cache, {copies.failed} failed ({copies.seconds:.0f} s)"
-        )
-    # The best model so far survives a crash or Ctrl-C here; it goes once the bundle is written.
-    checkpoint = out.with_name(f"{out.name}.checkpoint.keras")
-    outcome = fit(prepared, mcfg, tcfg, checkpoint=checkpoint)
-    source, also = data_sources(options)
-    record = recipe_record(settings, options, mcfg, tcfg)
-    manifest = run_manifest(
-        prepared, mcfg, tcfg, outcome, extraction, source, recipe=record, also=also
-    )
-    write_run(out, manifest, outcome, replace)
-    checkpoint.unlink(missing_ok=True)
-    print()
-    print(metrics_table(outcome.metrics, "songs", title="per song (mean of its windows)"))
-    print()
-    print(metrics_table(outcome.metrics, "windows", title="per window"))
-    if options.fourq is not None:
-        print()
-        print(datasets_table(outcome.metrics))
-    print(f"\n{prepared.skipped.summary()}")
-    print(f"wrote {out}/ (model.keras, sentio.json, metrics.json, history.csv, report.md)")
-    return outcome.metrics
-
-
 def cmd_fit(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    train_and_write(settings, data_options(settings), args.out, args.spec, args.force)
+    run = train_run(
+        train_run_config(settings, data_options(settings), args.out, args.spec, args.force)
+    )
+    print(run.report())
     return 0
 
 
@@ -142,63 +83,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Generate music, train on it, and export the run: ``--out`` is a bundle
     ``sentio-listen --model OUT`` runs; the run is ``OUT-training``, the generated songs
     ``OUT-data`` (kept, so ``sentio-export --model OUT-training`` and ``evaluate`` find them)."""
-    from sentio.export.cli.common import GATE_FAILED
-    from sentio.export.conversion.exporter import ExportOptions, export_bundle, load_source
-    from sentio.export.data.sources import prepare_for_model
-    from sentio.export.data.synthetic import make_synthetic_dataset
-
     settings = settings_from(args, base="demo")
-    demo = demo_config(settings)
-    seed = train_config(settings).seed
-    start = time.perf_counter()
     out = Path(args.out)
-    run_dir = out.with_name(f"{out.name}-training")
-    data_dir = out.with_name(f"{out.name}-data")
-    _check_demo_outputs(out, run_dir, data_dir, args.force)
+    songs = demo_manifest(demo_data_dir(out))
+    settings.values.setdefault("data", {}).update(kind="manifest", path=songs)
+    train = train_run_config(settings, data_options(settings), out, args.spec, args.force)
+    demo = demo_run(DemoRunConfig.beside(out, demo_config(settings), train))
+    print(demo.trained.report())
+    test = demo.test_songs
     print(
-        f"generating {demo.songs} synthetic songs of {demo.duration_s:g} s "
-        f"with known valence/arousal into {data_dir}/..."
-    )
-    manifest = make_synthetic_dataset(data_dir, demo.songs, demo.duration_s, seed=seed)
-    settings.values.setdefault("data", {}).update(kind="manifest", path=manifest)
-    options = data_options(settings)
-    metrics = train_and_write(settings, options, run_dir, args.spec, args.force)
-    print(f"\nexporting {run_dir} to {out}/ (TFLite, ONNX; verified against the float model)")
-    source = load_source(run_dir)
-    prepared, _ = prepare_for_model(source.manifest, options, own_splits=True)
-    result = export_bundle(source, prepared, ExportOptions(), out, args.force)
-    test = metrics["test"]["songs"]
-    print(
-        f"\ndemo done in {time.perf_counter() - start:.0f} s: test-split song CCC valence "
-        f"{test['valence']['ccc']:.2f}, arousal {test['arousal']['ccc']:.2f}\n"
+        f"\ndemo done in {demo.seconds:.0f} s: test-split song CCC valence "
+        f"{test.dimension('valence').ccc:.2f}, arousal {test.dimension('arousal').ccc:.2f}\n"
         f"listen with it: sentio-listen --model {out} --input SONG.wav"
     )
-    if not result.passed:
+    if not demo.exported.passed:
         print(
             f"error: the accuracy-drop gate failed for an artifact (see {out}/report.md); "
-            f"the bundle runs {result.manifest.default_artifact}",
+            f"the bundle runs {demo.exported.manifest.default_artifact}",
             file=sys.stderr,
         )
         return GATE_FAILED
     return 0
-
-
-def _check_demo_outputs(out: Path, run_dir: Path, data_dir: Path, force: bool) -> None:
-    """The demo's three outputs, checked before anything is generated (see
-    :func:`~sentio.runtime.bundle.check_out_dir`); with ``force``, an earlier demo's songs
-    are removed (the check proved the folder holds nothing else)."""
-    import shutil
-
-    from sentio.export.data.synthetic import synthetic_foreign
-    from sentio.runtime.bundle import check_out_dir
-
-    check_out_dir(out, force)
-    check_out_dir(run_dir, force, option="--out (its training run)")
-    songs = "the demo's generated songs"
-    option = "--out (its generated songs)"
-    check_out_dir(data_dir, force, option=option, what=songs, foreign=synthetic_foreign)
-    if force and data_dir.is_dir() and any(data_dir.iterdir()):
-        shutil.rmtree(data_dir)
 
 
 def _run_and_data(args: argparse.Namespace, own_splits: bool):
@@ -216,15 +121,16 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sentio.export.model.predict import evaluate_model, metrics_table
+    from sentio.export.model.predict import evaluate_model, level, metrics_table
+    from sentio.runtime.manifest import as_json
 
     model, prepared = _run_and_data(args, own_splits=False)
     results = evaluate_model(model, prepared, args.emotion_threshold)
-    print(metrics_table(results, "songs", title="per song"))
-    print(metrics_table(results, "windows", title="per window"))
+    print(metrics_table(level(results, "songs"), title="per song"))
+    print(metrics_table(level(results, "windows"), title="per window"))
     print(prepared.skipped.summary())
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.write_text(json.dumps(as_json(results), indent=2) + "\n")
     return 0
 
 
@@ -364,16 +270,6 @@ def _ray_arg(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 # ----------------------------------------------------------------------------- parser
-
-
-def force_arg(parser: argparse.ArgumentParser, what: str = "a bundle") -> None:
-    """``--force``: replace what an earlier run wrote at ``--out`` (never anything else)."""
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help=f"replace {what} an earlier run wrote at --out (default: refuse; a file or a "
-        "folder holding anything else is always refused)",
-    )
 
 
 def _threshold_arg(parser: argparse.ArgumentParser) -> None:

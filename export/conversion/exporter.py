@@ -592,12 +592,12 @@ def calibration_study(
 
 
 def _study_row(size: int, name: str, check: ArtifactCheck) -> dict:
-    metrics = check.metrics["windows"]
+    windows = check.metrics.windows
     return {
         "size": size,
         "artifact": name,
-        "valence_ccc": metrics["valence"]["ccc"],
-        "arousal_ccc": metrics["arousal"]["ccc"],
+        "valence_ccc": windows.dimension("valence").ccc,
+        "arousal_ccc": windows.dimension("arousal").ccc,
         "drop_valence_ccc": check.drops["valence_ccc"],
         "drop_arousal_ccc": check.drops["arousal_ccc"],
         "mean_abs_diff": check.diff_mean,

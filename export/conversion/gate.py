@@ -7,6 +7,7 @@ not) of each artifact with the float reference's on the same windows.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +19,14 @@ from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.model.metrics import DIMENSIONS
 from sentio.export.model.predict import (
     Predictor,
+    SplitEvaluation,
     evaluate_predictions,
     keras_predictor,
     predict_windows,
 )
 from sentio.export.quiet import native_stderr_quiet
 from sentio.runtime.errors import ConfigError, DatasetError
+from sentio.runtime.manifest import DimensionScores, Scores
 from sentio.runtime.manifest import load as load_manifest
 from sentio.runtime.model import open_runner, predict_many
 
@@ -72,7 +75,7 @@ class ArtifactCheck:
     """One artifact's results on the evaluation songs."""
 
     name: str
-    metrics: dict
+    metrics: SplitEvaluation
     predictions: list[np.ndarray]
     diff_max: float = 0.0
     diff_mean: float = 0.0
@@ -131,17 +134,17 @@ def check_artifacts(
 
 
 def _gate(check: ArtifactCheck, ref: ArtifactCheck, limits: DropLimits) -> None:
-    mine, base = check.metrics["windows"], ref.metrics["windows"]
+    mine, base = check.metrics.windows, ref.metrics.windows
     for dim in DIMENSIONS:
-        ccc_drop = base[dim]["ccc"] - mine[dim]["ccc"]
-        rmse_rise = mine[dim]["rmse"] - base[dim]["rmse"]
+        ccc_drop = base.dimension(dim).ccc - mine.dimension(dim).ccc
+        rmse_rise = mine.dimension(dim).rmse - base.dimension(dim).rmse
         check.drops[f"{dim}_ccc"] = ccc_drop
         check.drops[f"{dim}_rmse"] = rmse_rise
         if ccc_drop > limits.ccc:
             check.failures.append(f"{dim} CCC fell {ccc_drop:.3f} > {limits.ccc}")
         if rmse_rise > limits.rmse:
             check.failures.append(f"{dim} RMSE rose {rmse_rise:.3f} > {limits.rmse}")
-    acc_drop = base["emotion_accuracy"] - mine["emotion_accuracy"]
+    acc_drop = (base.emotion_accuracy or 0.0) - (mine.emotion_accuracy or 0.0)
     check.drops["emotion_accuracy"] = acc_drop
     if acc_drop > limits.emotion_accuracy:
         check.failures.append(f"emotion accuracy fell {acc_drop:.3f} > {limits.emotion_accuracy}")
@@ -159,11 +162,11 @@ def drop_table(checks: dict[str, ArtifactCheck]) -> str:
     )
     lines = [head, "-" * len(head)]
     for name, check in checks.items():
-        w = check.metrics["windows"]
+        w = check.metrics.windows
+        v, a = w.dimension("valence"), w.dimension("arousal")
         row = (
-            f"{name:<22}{w['n']:>8} | {w['valence']['ccc']:6.3f} {w['arousal']['ccc']:6.3f}"
-            f" {w['valence']['rmse']:7.3f} {w['arousal']['rmse']:7.3f}"
-            f" {w['emotion_accuracy']:7.3f} | "
+            f"{name:<22}{w.n:>8} | {v.ccc:6.3f} {a.ccc:6.3f} {v.rmse:7.3f} {a.rmse:7.3f}"
+            f" {w.emotion_accuracy:7.3f} | "
         )
         if check.drops:
             row += (
@@ -180,8 +183,8 @@ def drop_table(checks: dict[str, ArtifactCheck]) -> str:
 def check_summary(check: ArtifactCheck) -> dict[str, Any]:
     """What the manifest records for one artifact: :class:`ModelEntry` fields."""
     return {
-        "test_windows": _short(check.metrics["windows"]),
-        "test_songs": _short(check.metrics["songs"]),
+        "test_windows": _short(check.metrics.windows),
+        "test_songs": _short(check.metrics.songs),
         "vs_float": {
             "max_abs_diff": round(check.diff_max, 6),
             "mean_abs_diff": round(check.diff_mean, 6),
@@ -192,13 +195,23 @@ def check_summary(check: ArtifactCheck) -> dict[str, Any]:
     }
 
 
-def _short(report: dict) -> dict:
-    if not report.get("n"):
-        return {"n": 0}
-    out = {"n": report["n"], "emotion_accuracy": round(report["emotion_accuracy"], 4)}
-    for dim in DIMENSIONS:
-        out[dim] = {k: round(v, 4) for k, v in report[dim].items()}
-    return out
+def _short(scores: Scores) -> Scores:
+    """What a model entry records of a split: n, emotion accuracy and each output's scores,
+    to 4 decimals."""
+    if not scores.n:
+        return Scores()
+
+    def rounded(dim: str) -> DimensionScores:
+        return DimensionScores(
+            **{k: round(v, 4) for k, v in dataclasses.asdict(scores.dimension(dim)).items()}
+        )
+
+    return Scores(
+        n=scores.n,
+        emotion_accuracy=round(scores.emotion_accuracy or 0.0, 4),
+        valence=rounded("valence"),
+        arousal=rounded("arousal"),
+    )
 
 
 @dataclass

@@ -63,7 +63,7 @@ def write_report_md(
         "## Per song (mean of a song's windows)",
         "",
         "```",
-        metrics_table({n: c.metrics for n, c in checks.items()}, "songs"),
+        metrics_table({n: c.metrics.songs for n, c in checks.items()}),
         "```",
     ]
     calibration = manifest.calibration

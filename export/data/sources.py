@@ -167,6 +167,15 @@ def with_model_window(options: DataOptions, manifest: Manifest) -> DataOptions:
     return dataclasses.replace(options, window=manifest.window.frames, stride=stride)
 
 
+def model_label_scale(options: DataOptions, manifest: Manifest) -> DataOptions:
+    """``options`` reading a CSV manifest on the scale the model's training CSV was declared
+    on (``fit --manifest m.csv --label-scale 1 9`` needs no scale again); other data as is."""
+    source = manifest.data.source
+    if options.kind != "manifest" or source is None or source.kind != "manifest":
+        return options
+    return dataclasses.replace(options, label_scale=LabelScale(*manifest.data.label_scale))
+
+
 def prepare_for_model(
     manifest: Manifest, options: DataOptions, own_splits: bool = True
 ) -> tuple[PreparedData, Extraction]:

@@ -14,6 +14,7 @@ from sentio.export.model.metrics import (
     regression_report,
 )
 from sentio.export.model.predict import evaluate_predictions, predict_windows
+from sentio.runtime.manifest import as_json
 
 METRICS = ("rmse", "mae", "r2", "ccc", "accuracy")
 
@@ -24,13 +25,13 @@ def compare_with_baseline(
     """Test-split song metrics (with intervals) of the CRNN ``predict`` and of ridge."""
     test = prepared.splits["test"]
     crnn = evaluate_predictions(test, predict_windows(predict, test, prepared.window), threshold)
-    y = np.array([s["label"] for s in crnn["per_song"]])
-    p_crnn = np.array([s["prediction"] for s in crnn["per_song"]])
+    y = np.array([s.label for s in crnn.per_song])
+    p_crnn = np.array([s.prediction for s in crnn.per_song])
     ridge, alpha_scores = fit_baseline(prepared.splits)
     _, y_ridge, p_ridge = evaluate_baseline(ridge, test, threshold)
     if not np.allclose(y, y_ridge):
         raise AssertionError("CRNN and ridge test songs are not in the same order")
-    datasets = _per_dataset(test, crnn["per_song"], y, p_crnn, p_ridge, n_resamples)
+    datasets = _per_dataset(test, crnn.per_song, y, p_crnn, p_ridge, n_resamples)
     # the value tables score songs with values (quadrant-only songs are in ``datasets``)
     valued = np.array([not s.song.sign_only for s in test]) if len(test) == len(y) else None
     if valued is not None and valued.any():
@@ -40,9 +41,9 @@ def compare_with_baseline(
     return {
         "songs": len(test),
         "crnn": {
-            "report": crnn["songs"],
+            "report": as_json(crnn.songs),
             "intervals": bootstrap_intervals(y, p_crnn, threshold, n_resamples),
-            "groups": crnn["groups"],
+            "groups": as_json(crnn.groups),
         },
         "ridge": {
             "alpha": ridge.alpha,
@@ -53,7 +54,7 @@ def compare_with_baseline(
         },
         "ccc_difference": paired_ccc_difference(y, p_crnn, p_ridge, n_resamples),
         "datasets": datasets,
-        "per_song": crnn["per_song"],
+        "per_song": as_json(crnn.per_song),
     }
 
 
@@ -63,10 +64,10 @@ def _per_dataset(test, per_song, y, p_crnn, p_ridge, n_resamples: int) -> dict[s
     songs = {s.song.song_id: s.song for s in test}
     members: dict[str, list[int]] = {}
     for i, row in enumerate(per_song):
-        members.setdefault(songs[row["song_id"]].dataset or "all", []).append(i)
+        members.setdefault(songs[row.song_id].dataset or "all", []).append(i)
     out = {}
     for name, idx in sorted(members.items()):
-        sign_only = all(songs[per_song[i]["song_id"]].sign_only for i in idx)
+        sign_only = all(songs[per_song[i].song_id].sign_only for i in idx)
         predictions = {"crnn": p_crnn[idx], "ridge": p_ridge[idx]}
         out[name] = compare_on_dataset(y[idx], predictions, sign_only, n_resamples=n_resamples)
     return out

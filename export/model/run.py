@@ -14,7 +14,7 @@ from sentio.export.data.sources import DataOptions
 from sentio.export.data.windows import PreparedData
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
-from sentio.export.model.predict import metrics_table
+from sentio.export.model.predict import level, metrics_table
 from sentio.runtime.about import DISTRIBUTION
 from sentio.runtime.bundle import write_bundle
 from sentio.runtime.manifest import (
@@ -25,6 +25,7 @@ from sentio.runtime.manifest import (
     Manifest,
     ModelEntry,
     Window,
+    as_json,
     path_hint,
 )
 
@@ -139,10 +140,7 @@ def run_manifest(
             "seconds": round(result.seconds, 1),
         },
         recipe=recipe,
-        metrics={
-            name: {k: r[k] for k in ("windows", "songs", "datasets") if k in r}
-            for name, r in outcome.metrics.items()
-        },
+        metrics=outcome.metrics.scores(),
         data=data_provenance(prepared, extraction, source, also),
         tool_versions=tool_versions(),
     )
@@ -157,7 +155,7 @@ def write_run(
 
     def fill(staging: Path) -> None:
         outcome.result.model.save(staging / KERAS_FILE)
-        (staging / "metrics.json").write_text(json.dumps(outcome.metrics, indent=2) + "\n")
+        (staging / "metrics.json").write_text(json.dumps(as_json(outcome.metrics), indent=2) + "\n")
         _write_history(staging / "history.csv", outcome.result.history)
         (staging / "report.md").write_text(training_report(manifest, outcome))
 
@@ -186,17 +184,17 @@ def training_report(manifest: Manifest, outcome: FitOutcome) -> str:
         "",
         "## Per song (mean of a song's windows)",
         "```",
-        metrics_table(outcome.metrics, "songs"),
+        metrics_table(level(outcome.metrics, "songs")),
         "```",
         "",
         "## Per window",
         "```",
-        metrics_table(outcome.metrics, "windows"),
+        metrics_table(level(outcome.metrics, "windows")),
         "```",
     ]
-    groups = outcome.metrics.get("test", {}).get("groups")
+    groups = outcome.metrics.test.groups if outcome.metrics.test is not None else {}
     if groups:
         lines += ["", "## Test split per group", "```"]
-        lines.append(metrics_table({g: {"songs": r} for g, r in groups.items()}, "songs"))
+        lines.append(metrics_table(groups))
         lines.append("```")
     return "\n".join(lines) + "\n"

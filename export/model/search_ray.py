@@ -85,10 +85,10 @@ def tune_trial(
     tune.report({"index": config["index"], **{k: getattr(trial, k) for k in REPORTED}})
 
 
-def _row(plan: list[dict[str, Any]], metrics: dict) -> dict:
-    """A one-machine ``results.json`` row from what a trial reported."""
-    values = {k: metrics[k] for k in REPORTED}
-    return dataclasses.asdict(Trial(params=plan[int(metrics["index"])], **values))
+def _row(plan: list[dict[str, Any]], reported: dict) -> dict:
+    """A one-machine ``results.json`` row from what a trial reported to Tune."""
+    values = {k: reported[k] for k in REPORTED}
+    return dataclasses.asdict(Trial(params=plan[int(reported["index"])], **values))
 
 
 def _rows(plan: list[dict[str, Any]], grid) -> list[dict]:

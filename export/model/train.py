@@ -21,7 +21,7 @@ from sentio.export.model.batches import WindowBatches
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig, build_crnn
 from sentio.export.model.losses import make_loss, make_metrics
-from sentio.export.model.predict import evaluate_model
+from sentio.export.model.predict import Evaluation, evaluate_model
 from sentio.runtime.errors import ConfigError
 
 log = logging.getLogger("sentio.train")
@@ -106,7 +106,7 @@ def train_model(
 @dataclass
 class FitOutcome:
     result: TrainResult
-    metrics: dict[str, dict]
+    metrics: Evaluation
 
 
 def fit(

@@ -15,6 +15,7 @@ from typing import Any
 from sentio.export.data.windows import PreparedData
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
+from sentio.runtime.manifest import Scores
 
 
 @dataclass
@@ -45,9 +46,9 @@ def apply_params(
     )
 
 
-def trial_score(metrics: dict) -> float:
-    songs = metrics["val"]["songs"]
-    return (songs["valence"]["ccc"] + songs["arousal"]["ccc"]) / 2
+def trial_score(songs: Scores) -> float:
+    """A candidate's score: the mean of its validation songs' valence and arousal CCC."""
+    return (songs.dimension("valence").ccc + songs.dimension("arousal").ccc) / 2
 
 
 def train_trial(
@@ -59,13 +60,15 @@ def train_trial(
     mcfg, tcfg = apply_params(params, model, train)
     start = time.perf_counter()
     outcome = fit(prepared, mcfg, tcfg, verbose=0)
-    val = outcome.metrics["val"]["songs"]
+    if outcome.metrics.val is None:
+        raise ValueError("a search trial needs a validation split")
+    val = outcome.metrics.val.songs
     return Trial(
         params=params,
-        score=trial_score(outcome.metrics),
-        val_ccc_valence=val["valence"]["ccc"],
-        val_ccc_arousal=val["arousal"]["ccc"],
-        val_rmse=val["rmse"],
+        score=trial_score(val),
+        val_ccc_valence=val.dimension("valence").ccc,
+        val_ccc_arousal=val.dimension("arousal").ccc,
+        val_rmse=val.rmse if val.rmse is not None else float("nan"),
         epochs=outcome.result.epochs_run,
         seconds=time.perf_counter() - start,
     )

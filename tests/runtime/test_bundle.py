@@ -9,9 +9,21 @@ import sys
 import pytest
 from sentio.runtime.bundle import check_out_dir, write_bundle
 from sentio.runtime.errors import BundleError, OutputPathError
-from sentio.runtime.manifest import FORMAT_VERSION, ModelEntry, current_umask, load
+from sentio.runtime.manifest import (
+    FORMAT_VERSION,
+    Metrics,
+    ModelEntry,
+    Scores,
+    SplitScores,
+    current_umask,
+    load,
+)
 
 from tests.helpers import as_another_user, tiny_manifest, world_dir
+
+
+def _metrics(n: int) -> Metrics:
+    return Metrics(test=SplitScores(songs=Scores(n=n)))
 
 
 def _fill(staging):
@@ -19,9 +31,9 @@ def _fill(staging):
 
 
 def test_bundle_is_written_with_checksums_and_verifies(tmp_path):
-    out = write_bundle(tmp_path / "b", tiny_manifest(metrics={"hello": 1}), _fill)
+    out = write_bundle(tmp_path / "b", tiny_manifest(metrics=_metrics(1)), _fill)
     manifest = load(out)
-    assert manifest.metrics == {"hello": 1} and set(manifest.files) == {"model.bin"}
+    assert manifest.metrics == _metrics(1) and set(manifest.files) == {"model.bin"}
     assert manifest.format_version == FORMAT_VERSION
     (out / "model.bin").write_bytes(b"tampered")
     with pytest.raises(BundleError, match="sha256 mismatch"):
@@ -44,15 +56,15 @@ def test_the_manifest_may_depend_on_the_written_files(tmp_path):
 
 
 def test_a_failed_write_leaves_no_bundle_and_keeps_the_old_one(tmp_path):
-    write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 1}), _fill)
+    write_bundle(tmp_path / "b", tiny_manifest(metrics=_metrics(1)), _fill)
 
     def crash(staging):
         _fill(staging)
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), crash, replace=True)
-    assert load(tmp_path / "b").metrics == {"v": 1}
+        write_bundle(tmp_path / "b", tiny_manifest(metrics=_metrics(2)), crash, replace=True)
+    assert load(tmp_path / "b").metrics == _metrics(1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # no partial folder left
 
 
@@ -101,23 +113,23 @@ def test_an_empty_folder_is_written_into(tmp_path):
 
 
 def test_a_bundle_is_replaced_only_when_asked(tmp_path):
-    write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 1}), _fill)
+    write_bundle(tmp_path / "b", tiny_manifest(metrics=_metrics(1)), _fill)
     with pytest.raises(OutputPathError, match="already holds a Sentio bundle") as e:
-        write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), _fill)
+        write_bundle(tmp_path / "b", tiny_manifest(metrics=_metrics(2)), _fill)
     assert "--force" in e.value.hint
-    assert load(tmp_path / "b").metrics == {"v": 1}
-    write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 2}), _fill, replace=True)
-    assert load(tmp_path / "b").metrics == {"v": 2}
+    assert load(tmp_path / "b").metrics == _metrics(1)
+    write_bundle(tmp_path / "b", tiny_manifest(metrics=_metrics(2)), _fill, replace=True)
+    assert load(tmp_path / "b").metrics == _metrics(2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
 
 
 def test_a_bundle_holding_a_users_file_is_not_replaced_even_when_asked(tmp_path):
-    bundle = write_bundle(tmp_path / "b", tiny_manifest(metrics={"v": 1}), _fill)
+    bundle = write_bundle(tmp_path / "b", tiny_manifest(metrics=_metrics(1)), _fill)
     (bundle / "my-notes.md").write_text("mine")
     with pytest.raises(OutputPathError, match=r"my-notes\.md, which are not part of it"):
-        write_bundle(bundle, tiny_manifest(metrics={"v": 2}), _fill, replace=True)
+        write_bundle(bundle, tiny_manifest(metrics=_metrics(2)), _fill, replace=True)
     assert (bundle / "my-notes.md").read_text() == "mine"
-    assert load(bundle).metrics == {"v": 1}
+    assert load(bundle).metrics == _metrics(1)
 
 
 def test_what_appears_at_out_while_writing_is_kept(tmp_path):

@@ -18,7 +18,10 @@ from sentio.runtime.manifest import (
     DataProvenance,
     DataSource,
     Manifest,
+    Metrics,
     ModelEntry,
+    Scores,
+    SplitScores,
     load,
     path_hint,
     read,
@@ -139,10 +142,13 @@ def test_an_older_manifests_data_path_is_read_as_its_hint(shipped_json):
 
 
 def test_save_and_read_round_trip(tmp_path):
-    manifest = tiny_manifest(metrics={"ccc": 0.5}, default_artifact="x.tflite")
+    scores = Scores(n=3, valence_auc=0.5, arousal_auc=0.75, quadrant_accuracy=0.5)
+    metrics = Metrics(test=SplitScores(songs=scores, datasets={"4q": scores}))
+    manifest = tiny_manifest(metrics=metrics, default_artifact="x.tflite")
     path = save(manifest, tmp_path)
     assert path == tmp_path / MANIFEST_NAME
     assert read(tmp_path).to_dict() == manifest.to_dict()
+    assert read(tmp_path).metrics == metrics
     assert [p.name for p in tmp_path.iterdir()] == [MANIFEST_NAME]  # no temporary file left
 
 
@@ -286,3 +292,13 @@ def test_a_file_outside_the_bundle_is_refused(tmp_path, capsys, name):
 
     code, err = _listen(_tampered_copy(tmp_path, edit), tmp_path, capsys)
     assert code == 2 and "outside the bundle folder" in err, err
+
+
+def test_the_shipped_metrics_are_typed_and_written_back_as_they_were(shipped_json):
+    manifest = Manifest.from_dict(shipped_json)
+    songs = manifest.models[0].test_songs
+    assert songs.n == 48 and 0 < songs.dimension("arousal").ccc < 1 and not songs.signs_only
+    written = manifest.to_dict()
+    for model, original in zip(written["models"], shipped_json["models"], strict=True):
+        assert model["test_windows"] == original["test_windows"]
+        assert model["test_songs"] == original["test_songs"]

@@ -44,7 +44,7 @@ def test_bundle_holds_every_artifact_verified(exported, trained_run):
     assert manifest.recipe == training.recipe and manifest.recipe is not None
     for m in manifest.models:
         assert m.gate == "pass", m
-        assert m.test_windows["n"] > 0
+        assert m.test_windows.n > 0
         assert set(m.vs_float) == {"max_abs_diff", "mean_abs_diff"}
         assert m.input_shape == (1, 200, 40)
     int8 = manifest.model("model_int8.tflite")

@@ -195,26 +195,3 @@ def test_an_earlier_bundle_needs_force(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "already holds a Sentio bundle" in err and "pass --force" in err
     assert not (tmp_path / "b-data").exists() and not (tmp_path / "b-training").exists()
-
-
-def test_the_demo_checks_its_run_and_songs_too(tmp_path):
-    """OUT-training and OUT-data are outputs as well: a user's folder there is refused; an
-    earlier demo's are replaced with --force (its songs removed first)."""
-    from sentio.export.cli.train import _check_demo_outputs
-    from sentio.runtime.errors import OutputPathError
-
-    out, run, data = (tmp_path / n for n in ("demo", "demo-training", "demo-data"))
-    (data / "audio").mkdir(parents=True)
-    (data / "manifest.csv").write_text("path,valence,arousal\n")
-    (data / "audio" / "song0000.wav").write_bytes(b"RIFF")
-    with pytest.raises(OutputPathError, match="already holds the demo's generated songs"):
-        _check_demo_outputs(out, run, data, force=False)
-    (data / "audio" / "mine.wav").write_bytes(b"RIFF")
-    with pytest.raises(OutputPathError, match=r"audio/mine\.wav"):
-        _check_demo_outputs(out, run, data, force=True)
-    (data / "audio" / "mine.wav").unlink()
-    _check_demo_outputs(out, run, data, force=True)
-    assert not data.exists()  # an earlier demo's songs: regenerated
-    _keep(tmp_path).rename(run)
-    with pytest.raises(OutputPathError, match=r"--out \(its training run\)"):
-        _check_demo_outputs(out, run, data, force=True)
