@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import re
 import tempfile
 import types
 import typing
@@ -41,6 +43,26 @@ DEFAULT_HOP_S = 0.5
 #: Model file formats the runtime can run (a ``keras`` entry is the training source).
 RUNNABLE_FORMATS = ("tflite", "onnx")
 OUTPUTS = ("valence", "arousal")
+
+#: Bounds on what a ``sentio.json`` may hold: a crafted or damaged file must give an error
+#: naming the field, never a recursion, a huge allocation or an overflow.
+MAX_MANIFEST_BYTES = 16 * 2**20
+MAX_DEPTH = 32
+MAX_INT = 2**63 - 1
+MAX_WINDOW_FRAMES = 100_000  # 2,000 s at 50 frames/s
+MAX_HOP_S = 3600.0
+#: (low, high) of the feature-spec fields that size arrays or the resampler
+SPEC_LIMITS: dict[str, tuple[float, float]] = {
+    "sample_rate": (1000, 384_000),
+    "nfft": (16, 65_536),
+    "n_mels": (1, 1024),
+    "n_filters": (1, 1024),
+    "n_mfcc": (0, 1024),
+    "n_features": (1, 1024),
+    "contrast_bands": (0, 64),
+    "frame_length_s": (1e-4, 10.0),
+    "frame_step_s": (1e-4, 10.0),
+}
 
 _REEXPORT = "re-export the bundle with sentio-export (or re-train it with sentio-train fit)"
 #: The hint of a bundle the user running Sentio may not read.
@@ -72,8 +94,20 @@ class Window:
     def __post_init__(self) -> None:
         if self.frames < 1:
             raise ValueError(f"frames must be at least 1, got {self.frames}")
-        if not self.default_hop_s > 0:
-            raise ValueError(f"default_hop_s must be positive, got {self.default_hop_s}")
+        if self.frames > MAX_WINDOW_FRAMES:
+            raise ValueError(f"frames must be at most {MAX_WINDOW_FRAMES:,}, got {self.frames}")
+        if not (math.isfinite(self.seconds) and self.seconds > 0):
+            raise ValueError(f"seconds must be a positive number, got {self.seconds}")
+        if not (math.isfinite(self.default_hop_s) and 0 < self.default_hop_s <= MAX_HOP_S):
+            raise ValueError(
+                f"default_hop_s must be positive and at most {MAX_HOP_S:g} s, "
+                f"got {self.default_hop_s}"
+            )
+        stride = self.train_stride_frames
+        if stride is not None and not 1 <= stride <= MAX_WINDOW_FRAMES:
+            raise ValueError(
+                f"train_stride_frames must be 1 to {MAX_WINDOW_FRAMES:,}, got {stride}"
+            )
 
 
 @dataclass(frozen=True)
@@ -84,6 +118,11 @@ class Labels:
     range: tuple[float, float] = (-1.0, 1.0)
     activation: str = "tanh"
 
+    def __post_init__(self) -> None:
+        low, high = self.range
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ValueError(f"range must be two finite numbers, low < high, got {self.range}")
+
 
 @dataclass(frozen=True)
 class Quantization:
@@ -92,6 +131,10 @@ class Quantization:
     dtype: str
     scale: float = 0.0
     zero_point: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.scale) and self.scale >= 0):
+            raise ValueError(f"scale must be a finite number >= 0, got {self.scale}")
 
     @property
     def is_quantized(self) -> bool:
@@ -402,6 +445,7 @@ class Manifest:
         """
         if not isinstance(data, Mapping):
             raise BundleError(f"{where}: expected a JSON object", hint=_REEXPORT)
+        _check_bounds(data, where)
         version = data.get("format_version", 1)
         if not isinstance(version, int) or isinstance(version, bool):
             raise BundleError(
@@ -482,6 +526,14 @@ def _path_hints(body: dict[str, Any]) -> dict[str, Any]:
 def _feature_spec(raw: Any, where: str) -> FrameSpec:
     if not isinstance(raw, Mapping):
         raise BundleError(f"{where}: feature_spec must be an object", hint=_REEXPORT)
+    for name, (low, high) in SPEC_LIMITS.items():
+        value = raw.get(name)
+        if _is_number(value) and not low <= value <= high:
+            raise BundleError(
+                f"{where}: feature_spec.{name}: {value!r:.40} is out of range ({low:g} to "
+                f"{high:g})",
+                hint="fix that field, or " + _REEXPORT,
+            )
     fields = dict(raw)
     fingerprint = fields.pop("fingerprint", None)
     try:
@@ -509,12 +561,125 @@ def _normalization(raw: Any, spec: FrameSpec, where: str) -> FeatureStats:
             f"spec {spec.n_features} features",
             hint=_REEXPORT,
         )
-    if not (np.all(np.isfinite(stats.mean)) and np.all(stats.std > 0)):
-        raise BundleError(
-            f"{where}: normalization holds a non-finite mean or a non-positive std",
-            hint=_REEXPORT,
-        )
+    floor = np.float32(FeatureStats.STD_FLOOR)
+    for name, values, bad in (
+        ("mean", stats.mean, ~np.isfinite(stats.mean)),
+        # an infinite std would turn its feature into a constant 0, silently
+        ("std", stats.std, ~(np.isfinite(stats.std) & (stats.std >= floor))),
+    ):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            need = "finite" if name == "mean" else f"finite and at least {FeatureStats.STD_FLOOR:g}"
+            raise BundleError(
+                f"{where}: normalization.{name}[{i}]: {float(values[i])!r}; every {name} must be "
+                f"{need} ({int(bad.sum())} of {bad.size} are not)",
+                hint=_REEXPORT,
+            )
     return stats
+
+
+# ----------------------------------------------------------------------------- bounds
+
+
+class _Oversize:
+    """An integer literal too long to be any field's value (the JSON parser's stand-in, so that
+    the field can be named instead of ``int()`` failing inside the parser)."""
+
+    def __init__(self, digits: str) -> None:
+        self.digits = digits.lstrip("-")
+
+    def __repr__(self) -> str:
+        return f"a {len(self.digits):,}-digit integer"
+
+
+def _parse_int(text: str) -> int | _Oversize:
+    return int(text) if len(text) <= 20 else _Oversize(text)
+
+
+#: Top-level sections the runtime runs on: no NaN or infinity anywhere in them (the rest is
+#: provenance, where a NaN metric is a measurement that had no value).
+_FINITE_SECTIONS = frozenset(
+    {"format_version", "feature_spec", "normalization", "window", "labels", "calibration"}
+)
+#: A model entry's measurements (NaN allowed); the rest of the entry must be finite.
+_MEASURED = frozenset({"test_windows", "test_songs", "vs_float", "drop"})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_bounds(data: Mapping[str, Any], where: str) -> None:
+    """Refuse, naming the field, what no field may hold: nesting deeper than
+    :data:`MAX_DEPTH`, an integer beyond int64, NaN or infinity where the runtime reads it.
+    Iterative, so that a deep structure cannot exhaust the stack here either."""
+    stack: list[tuple[Any, str, int, bool]] = [(data, "", 0, False)]
+    while stack:
+        value, path, depth, finite = stack.pop()
+        problem = None
+        if depth > MAX_DEPTH:
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        elif isinstance(value, _Oversize) or (
+            _is_number(value) and isinstance(value, int) and abs(value) > MAX_INT
+        ):
+            shown = value if isinstance(value, _Oversize) else f"{value:.3e}"
+            problem = f"{shown} is out of range (integers up to 2**63 - 1)"
+        elif finite and isinstance(value, float) and not math.isfinite(value):
+            problem = f"{value} is not a finite number (NaN and Infinity are not allowed here)"
+        if problem:
+            raise BundleError(
+                f"{where}: {path.lstrip('.') or 'manifest'}: {problem}",
+                hint="fix that field, or " + _REEXPORT,
+            )
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                inner_finite = finite or (depth == 0 and key in _FINITE_SECTIONS)
+                if depth == 2 and path.startswith(".models["):
+                    inner_finite = key not in _MEASURED
+                stack.append((inner, f"{path}.{key}", depth + 1, inner_finite))
+        elif isinstance(value, list | tuple):
+            for i, inner in enumerate(value):
+                stack.append((inner, f"{path}[{i}]", depth + 1, finite))
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]')
+
+
+def _too_deep(text: str) -> int | None:
+    """Where the JSON text first nests deeper than :data:`MAX_DEPTH` (an index), or None.
+    Counted outside strings, before parsing: the parser itself recurses per level."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: " " * len(m.group()), text)
+    codes = np.frombuffer(bare.encode("utf-32-le"), dtype=np.uint32)
+    step = np.isin(codes, (ord("["), ord("{"))).astype(np.int32)
+    step -= np.isin(codes, (ord("]"), ord("}")))
+    deep = np.flatnonzero(np.cumsum(step) > MAX_DEPTH)
+    return int(deep[0]) if deep.size else None
+
+
+def _path_at(text: str, index: int) -> str:
+    """The field path (``data.splits[3]``) that holds position ``index`` of JSON text."""
+    stack: list[list[Any]] = []
+    pending: str | None = None
+    for token in _TOKENS.finditer(text, 0, index):
+        t = token.group()
+        if t in "[{":
+            stack.append([t, 0 if t == "[" else None])
+        elif t in "]}":
+            if stack:
+                stack.pop()
+        elif t == ",":
+            if stack and stack[-1][0] == "[":
+                stack[-1][1] += 1
+        elif t == ":":
+            if stack and pending is not None:
+                stack[-1][1] = pending
+        else:
+            pending = t[1:-1][:40]
+    parts = [f"[{key}]" if kind == "[" else f".{key}" for kind, key in stack if key is not None]
+    shown = "".join(parts[:8]) + ("..." if len(parts) > 8 else "")
+    return shown.lstrip(".") or "manifest"
 
 
 # ----------------------------------------------------------------------------- typed JSON
@@ -594,7 +759,9 @@ def _dataclass(kind: type, value: Any, path: str) -> Any:
     try:
         return kind(**values)
     except (ValueError, TypeError) as err:
-        raise _FieldError(path, str(err)) from None
+        first = str(err).split(" ", 1)[0]  # "frames must be ...": name the field itself
+        named = first in {f.name for f in dataclasses.fields(kind)}
+        raise _FieldError(f"{path}.{first}" if named else path, str(err)) from None
 
 
 def _plain(value: Any) -> Any:
@@ -701,7 +868,22 @@ def read(bundle_dir: Path) -> Manifest:
             hint="point at the folder written by sentio-train / sentio-export",
         )
     try:
-        data = json.loads(path.read_text())
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise BundleError(
+                f"cannot read {path}: larger than {MAX_MANIFEST_BYTES // 2**20} MiB, far more "
+                "than any bundle's manifest",
+                hint=_REEXPORT,
+            )
+        text = raw.decode()
+        deep = _too_deep(text)
+        if deep is not None:
+            raise BundleError(
+                f"{path}: {_path_at(text, deep)}: nested more than {MAX_DEPTH} levels deep",
+                hint="fix that field, or " + _REEXPORT,
+            )
+        data = json.loads(text, parse_int=_parse_int)
     except PermissionError as err:
         raise BundleError(f"cannot read {path}: permission denied", hint=UNREADABLE) from err
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:

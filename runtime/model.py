@@ -225,6 +225,29 @@ class BundleModel:
             )
         self.entry: ModelEntry = entry
         self.runner = open_runner(path / self.artifact, num_threads)
+        self._check_input_shape()
+
+    def _check_input_shape(self) -> None:
+        """The manifest's window and feature count must be what the model file takes: a
+        mismatch would otherwise fail mid-run, on the first window."""
+        shape = tuple(getattr(self.runner, "input_shape", ()))
+        where = f"{self.path / MANIFEST_NAME}"
+        if len(shape) != 3:
+            raise BundleError(
+                f"{self.artifact} takes input of shape {list(shape)}, not (1, frames, features)",
+                hint="re-export the bundle with sentio-export",
+            )
+        expected = (
+            ("window.frames", self.window, "frames per window"),
+            ("feature_spec", self.spec.n_features, "features per frame"),
+        )
+        for size, (field, ours, what) in zip(shape[1:], expected, strict=True):
+            if isinstance(size, int) and size > 0 and size != ours:
+                raise BundleError(
+                    f"{where}: {field} gives {ours} {what}, but {self.artifact} takes {size}",
+                    hint="the manifest was edited or belongs to another model: restore it, or "
+                    "re-export the bundle with sentio-export",
+                )
 
     def _default_artifact(self) -> str:
         if self.manifest.default_artifact:

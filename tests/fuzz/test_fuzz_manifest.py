@@ -1,5 +1,7 @@
 """Fuzzing the manifest loader: any mutation of the shipped sentio.json gives a Manifest or a
-SentioError (a message naming the field), never another exception."""
+SentioError (a message naming the field), never another exception. The text-level targets
+write the file itself (deep nesting, integer literals of thousands of digits, NaN/Infinity,
+out-of-range numbers where the runtime reads them: issue 22 #5) and read it as a bundle."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ import contextlib
 import copy
 import json
 import math
+import tempfile
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 from sentio.runtime.errors import SentioError
-from sentio.runtime.manifest import MANIFEST_NAME, Manifest
+from sentio.runtime.manifest import MANIFEST_NAME, Manifest, read
 from sentio.runtime.model import default_bundle
 
 SHIPPED = json.loads((default_bundle() / MANIFEST_NAME).read_text())
@@ -112,3 +116,106 @@ def test_nan_and_inf_normalization_is_refused_or_loaded():
         if isinstance(data["normalization"][key], list):
             data["normalization"][key][0] = math.nan
     _check(data)
+
+
+# ----------------------------------------------------------------------------- the file's text
+
+HOLE = "__sentio_fuzz_hole__"
+
+#: raw JSON text for a value: what Python's json cannot produce or would refuse to parse
+raw_literals = st.one_of(
+    st.integers(min_value=1, max_value=3000).map(lambda d: "[" * d + "]" * d),
+    st.integers(min_value=1, max_value=3000).map(lambda d: '{"a": ' * d + "1" + "}" * d),
+    st.integers(min_value=15, max_value=6000).map(lambda n: "9" * n),
+    st.integers(min_value=15, max_value=6000).map(lambda n: "-" + "1" * n),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1e-999", "0", "-0.0"]),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+)
+
+#: where the runtime reads numbers, and any field at all
+number_paths = st.sampled_from(
+    [
+        ("window", "frames"),
+        ("window", "seconds"),
+        ("window", "default_hop_s"),
+        ("window", "train_stride_frames"),
+        ("normalization", "std", 0),
+        ("normalization", "mean", 7),
+        ("feature_spec", "n_mels"),
+        ("feature_spec", "nfft"),
+        ("feature_spec", "sample_rate"),
+        ("labels", "range", 1),
+        ("models", 0, "io", "input", "scale"),
+        ("format_version",),
+    ]
+)
+
+
+def _read_text(text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / MANIFEST_NAME).write_text(text)
+        try:
+            manifest = read(Path(folder))
+        except SentioError as err:
+            assert err.message
+            return
+        assert isinstance(manifest, Manifest)
+        json.dumps(manifest.to_dict())
+
+
+def _text_with(path, literal: str) -> str:
+    data = copy.deepcopy(SHIPPED)
+    with contextlib.suppress(KeyError, IndexError, TypeError):
+        _apply(data, path, "set", HOLE)
+    return json.dumps(data).replace(json.dumps(HOLE), literal)
+
+
+@given(st.one_of(number_paths, st.sampled_from(PATHS)), raw_literals)
+def test_a_raw_literal_anywhere_in_the_file_loads_or_is_a_sentio_error(path, literal):
+    _read_text(_text_with(path, literal))
+
+
+@given(raw_literals)
+def test_a_file_that_is_one_raw_literal_is_a_sentio_error(literal):
+    _read_text(literal)
+
+
+@given(
+    number_paths,
+    st.one_of(
+        st.integers(min_value=-(2**80), max_value=2**80),
+        st.floats(allow_nan=True, allow_infinity=True),
+    ),
+)
+def test_any_number_where_the_runtime_reads_one_loads_or_is_a_sentio_error(path, value):
+    data = copy.deepcopy(SHIPPED)
+    with contextlib.suppress(KeyError, IndexError, TypeError):
+        _apply(data, path, "set", value)
+    _check(data)
+
+
+def test_the_issue_22_cases_are_each_refused_naming_the_field():
+    """The cases that gave tracebacks (or ran silently wrong) before issue 22 #5."""
+    cases = {
+        "nested 2,000 deep": ("[" * 2000 + "]" * 2000, "nested more than"),
+        "a 5,000-digit integer": (_text_with(("window", "frames"), "9" * 5000), "window.frames"),
+        "default_hop_s Infinity": (
+            _text_with(("window", "default_hop_s"), "Infinity"),
+            "window.default_hop_s",
+        ),
+        "window.frames 10**12": (_text_with(("window", "frames"), str(10**12)), "window.frames"),
+        "std Infinity": (
+            _text_with(("normalization", "std", 0), "Infinity"),
+            "normalization.std[0]",
+        ),
+    }
+    for case, (text, field) in cases.items():
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / MANIFEST_NAME).write_text(text)
+            try:
+                read(Path(folder))
+            except SentioError as err:
+                assert field in err.message, (case, err.message)
+            else:
+                raise AssertionError(f"{case}: loaded")

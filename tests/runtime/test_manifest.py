@@ -4,6 +4,7 @@ that names it."""
 
 import copy
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -292,6 +293,131 @@ def test_a_file_outside_the_bundle_is_refused(tmp_path, capsys, name):
 
     code, err = _listen(_tampered_copy(tmp_path, edit), tmp_path, capsys)
     assert code == 2 and "outside the bundle folder" in err, err
+
+
+# ----------------------------------------------------------------------------- bounds (issue 22 #5)
+
+
+def _with_raw_manifest(tmp_path, text):
+    """A copy of the shipped default model whose sentio.json is ``text`` (sentio.json is not
+    in its own file list, so the model files still verify)."""
+    bundle = tmp_path / "model"
+    shutil.copytree(SHIPPED, bundle)
+    (bundle / MANIFEST_NAME).write_text(text)
+    return bundle
+
+
+def _shipped_text(edit=None, extra=""):
+    data = json.loads((SHIPPED / MANIFEST_NAME).read_text())
+    if edit:
+        edit(data)
+    text = json.dumps(data)
+    return text[:-1] + extra + "}" if extra else text
+
+
+BAD_MANIFESTS = {
+    # before: RecursionError traceback
+    "nested 2,000 deep": ("[" * 2000 + "]" * 2000, "[0][0][0]", "nested more than 32"),
+    "a field nested 2,000 deep": (
+        _shipped_text(extra=', "x": {"y": [1, ' + "[" * 2000 + "]" * 2000 + "]}"),
+        "x.y[1][0]",
+        "nested more than 32",
+    ),
+    # before: ValueError (int() of more than 4,300 digits) traceback
+    "a 5,000-digit integer": (
+        _shipped_text(extra=', "x": ' + "9" * 5000),
+        "x:",
+        "5,000-digit integer",
+    ),
+    # before: OverflowError traceback when the engine turned the hop into frames
+    "default_hop_s Infinity": (
+        _shipped_text(lambda d: d["window"].update(default_hop_s=math.inf)),
+        "window.default_hop_s",
+        "not a finite number",
+    ),
+    "default_hop_s 1e999": (
+        _shipped_text().replace('"default_hop_s": 0.5', '"default_hop_s": 1e999'),
+        "window.default_hop_s",
+        "not a finite number",
+    ),
+    "default_hop_s a year": (
+        _shipped_text(lambda d: d["window"].update(default_hop_s=3e7)),
+        "window.default_hop_s",
+        "at most 3600",
+    ),
+    # before: tried to allocate 291 TiB
+    "window.frames 10**12": (
+        _shipped_text(lambda d: d["window"].update(frames=10**12)),
+        "window.frames",
+        "at most 100,000",
+    ),
+    # before: exit 0, the feature a constant 0, no warning
+    "normalization std Infinity": (
+        _shipped_text(lambda d: d["normalization"]["std"].__setitem__(3, math.inf)),
+        "normalization.std[3]",
+        "not a finite number",
+    ),
+    "normalization std 1e-30": (
+        _shipped_text(lambda d: d["normalization"]["std"].__setitem__(5, 1e-30)),
+        "normalization.std[5]",
+        "at least 1e-06",
+    ),
+    "normalization mean NaN": (
+        _shipped_text(lambda d: d["normalization"]["mean"].__setitem__(0, math.nan)),
+        "normalization.mean[0]",
+        "not a finite number",
+    ),
+    "feature_spec.n_mels 10**9": (
+        _shipped_text(lambda d: d["feature_spec"].update(n_mels=10**9)),
+        "feature_spec.n_mels",
+        "out of range",
+    ),
+    "labels.range Infinity": (
+        _shipped_text(lambda d: d["labels"].update(range=[-1, math.inf])),
+        "labels.range[1]",
+        "not a finite number",
+    ),
+    "a quantization scale -1": (
+        _shipped_text(lambda d: d["models"][0]["io"]["input"].update(scale=-1.0)),
+        "models[0].io.input.scale",
+        "finite number >= 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+def test_a_bad_manifest_is_refused_naming_the_field(tmp_path, case):
+    text, field, problem = BAD_MANIFESTS[case]
+    with pytest.raises(BundleError) as info:
+        read(_with_raw_manifest(tmp_path, text))
+    assert f": {field}" in info.value.message and problem in info.value.message, info.value
+    assert "re-export" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    "case", ["nested 2,000 deep", "a 5,000-digit integer", "default_hop_s Infinity"]
+)
+def test_a_bad_manifest_exits_2_through_sentio_listen(tmp_path, capsys, case):
+    text, field, _ = BAD_MANIFESTS[case]
+    code, err = _listen(_with_raw_manifest(tmp_path, text), tmp_path, capsys)
+    assert code == 2 and field in err and "Traceback" not in err, err
+
+
+def test_a_manifest_larger_than_any_bundle_needs_is_not_read(tmp_path):
+    text = _shipped_text(extra=', "x": "' + "a" * (17 * 2**20) + '"')
+    with pytest.raises(BundleError, match="larger than 16 MiB"):
+        read(_with_raw_manifest(tmp_path, text))
+
+
+def test_a_nan_metric_is_provenance_and_still_loads(shipped_json):
+    """NaN is refused where the runtime reads numbers; a metric that had no value (a CCC of
+    constant predictions) is a measurement, and exported bundles may hold it."""
+    dims = {"rmse": 0.5, "mae": 0.4, "r2": 0.0, "ccc": math.nan, "accuracy": 0.5}
+    shipped_json["models"][0]["test_windows"] = {"n": 5, "valence": dims}
+    shipped_json["metrics"] = {"test": {"songs": {"n": 5, "arousal": dims}}}
+    manifest = Manifest.from_dict(shipped_json)
+    assert math.isnan(manifest.models[0].test_windows.dimension("valence").ccc)
+    assert math.isnan(manifest.metrics.test.songs.dimension("arousal").ccc)
 
 
 def test_the_shipped_metrics_are_typed_and_written_back_as_they_were(shipped_json):

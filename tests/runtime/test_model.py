@@ -66,3 +66,42 @@ def test_threads_that_cannot_work_are_a_config_error_not_a_corrupt_file(threads)
 
     with pytest.raises(ConfigError, match="inference threads"):
         BundleModel(num_threads=threads)
+
+
+def _edited_copy(tmp_path, edit):
+    import json
+    import shutil
+
+    from sentio.runtime.manifest import MANIFEST_NAME
+
+    bundle = shutil.copytree(default_bundle(), tmp_path / "model")
+    data = json.loads((bundle / MANIFEST_NAME).read_text())
+    edit(data)
+    (bundle / MANIFEST_NAME).write_text(json.dumps(data))
+    return bundle
+
+
+def _fewer_features(data):
+    data["feature_spec"]["n_mfcc"] -= 1
+    del data["feature_spec"]["fingerprint"]
+    for key in ("mean", "std"):
+        data["normalization"][key] = data["normalization"][key][:-1]
+
+
+@pytest.mark.parametrize("artifact", ["model_dynamic.tflite", "model.onnx"])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # issue 22 #5: a traceback on the first window, mid-run
+        (lambda d: d["window"].update(frames=300), "window.frames gives 300 frames per window"),
+        (_fewer_features, "feature_spec gives 39 features per frame"),
+    ],
+)
+def test_a_manifest_that_does_not_fit_the_model_is_refused_at_load(
+    tmp_path, edit, message, artifact
+):
+    from sentio.runtime.errors import BundleError
+
+    with pytest.raises(BundleError) as info:
+        BundleModel(_edited_copy(tmp_path, edit), artifact=artifact)
+    assert message in info.value.message and f"{artifact} takes" in info.value.message
