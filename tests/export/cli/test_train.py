@@ -85,7 +85,7 @@ def test_deterministic_from_seed(synthetic_dataset, tmp_path):
             "--epochs",
             "2",
             "--limit",
-            "24",
+            "12",
             "--seed",
             "7",
             "--out",
