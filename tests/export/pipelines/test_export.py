@@ -25,7 +25,7 @@ def _train(out: Path) -> TrainRunConfig:
 def test_out_may_not_be_the_model_or_the_training_run(tmp_path):
     run = tmp_path / "run"
     with pytest.raises(OutputPathError, match="is the --model folder"):
-        check_outputs(ExportRunConfig(out=run, model=run / "model.keras"))
+        check_outputs(ExportRunConfig(out=run, model=run))
     with pytest.raises(OutputPathError, match="is the --training-out folder"):
         check_outputs(ExportRunConfig(out=run, train=_train(run)))
     with pytest.raises(ConfigError, match="exclude each other"):

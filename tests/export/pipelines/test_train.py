@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from sentio.export.model.crnn import CRNNConfig
 from sentio.export.pipelines.train import TrainRunConfig, train_run
 from sentio.runtime.errors import OutputPathError
 from sentio.runtime.features import FeatureSpec
+from sentio.runtime.manifest import as_json, load
 
 
 def test_a_refused_out_stops_the_run_before_the_data_is_read(tmp_path):
@@ -38,6 +40,8 @@ def test_a_run_trains_writes_its_bundle_and_reports(tmp_path):
     out = tmp_path / "run"
     run = train_run(TrainRunConfig(data, spec, model, TrainConfig(epochs=1), out))
     assert (out / "model.keras").is_file() and (out / "sentio.json").is_file()
-    assert run.manifest.data.songs == 8 and set(run.metrics) >= {"train", "test"}
+    assert run.manifest.data.songs == 8 and set(run.metrics.splits()) >= {"train", "test"}
     assert "per song" in run.report() and f"wrote {out}/" in run.report()
     assert not Path(f"{out}.checkpoint.keras").exists()
+    written, scored = load(out).metrics, run.metrics.scores()  # NaN CCCs: compare the JSON
+    assert json.dumps(as_json(written)) == json.dumps(as_json(scored))
