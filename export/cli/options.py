@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import re
 import types
 import typing
@@ -171,6 +172,11 @@ def _default_recipe() -> Recipe | None:
         return None
 
 
+#: ``section.field`` -> the option that sets it (filled as the parsers are built): what an
+#: error about a value given on the command line names.
+OPTION_FLAGS: dict[str, str] = {}
+
+
 def add_field(
     group,
     section: str,
@@ -203,8 +209,10 @@ def add_field(
         if recorded is not None and _coerce(kind, recorded, "") != default:
             text += f"; the default model's recipe: {_shown(_coerce(kind, recorded, ''))}"
         text += ")"
+    flags = flags or (f"--{name.replace('_', '-')}",)
+    OPTION_FLAGS[f"{section}.{name}"] = flags[0]
     group.add_argument(
-        *(flags or (f"--{name.replace('_', '-')}",)),
+        *flags,
         dest=f"{section}.{name}",
         default=argparse.SUPPRESS,
         help=text.replace("%", "%%"),
@@ -413,6 +421,7 @@ def add_augment_args(parser: argparse.ArgumentParser) -> None:
         "short_min_frames": ("FRAMES", "shortest such crop"),
     }
     for name, (metavar, text) in helps.items():
+        OPTION_FLAGS[f"train.augmentation.{name}"] = f"--{name.replace('_', '-')}"
         g.add_argument(
             f"--{name.replace('_', '-')}",
             dest=f"train.augmentation.{name}",
@@ -430,6 +439,8 @@ def add_device_args(parser: argparse.ArgumentParser) -> None:
         "noise, gains and capture rates, cached (export/data/device_copies.py); the recipe's "
         "[train.device] table sets the rest",
     )
+    OPTION_FLAGS["train.device.copies"] = "--device-copies"
+    OPTION_FLAGS["train.device.clean_share"] = "--clean-share"
     g.add_argument(
         "--device-copies",
         dest="train.device.copies",
@@ -698,7 +709,194 @@ def settings_from(args: argparse.Namespace, base: str | None = None) -> Settings
                 values[section][name] = merged
             else:
                 values.setdefault(section, {})[name] = value
+    check_values(values, recipe.name if recipe else "", given)
     return Settings(values, given, recipe)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting may take: ``low``/``high``, each included unless its
+    ``open_`` flag says otherwise."""
+
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        low = "(" if self.open_low else "["
+        high = ")" if self.open_high else "]"
+        return f"{low}{_number(self.low)}, {_number(self.high)}{high}"
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+_SEED = Bounds(0, 2**32 - 1)
+_COUNT = Bounds(1, 1_000_000)
+_SOME = Bounds(0, 1_000_000)
+_SHARE = Bounds(0, 1)
+_FRACTION = Bounds(0, 1, open_high=True)
+_POSITIVE = Bounds(0, 1_000_000, open_low=True)
+#: Ranges of the numeric settings, ``section.field`` (``train.augmentation.noise``) -> bounds;
+#: a tuple field's bounds hold for each value. Every other number is checked for its type and
+#: for being finite.
+RANGES: dict[str, Bounds] = {
+    "data.window": Bounds(1, 100_000),
+    "data.stride": Bounds(1, 100_000),
+    "data.split_seed": _SEED,
+    "data.limit": _COUNT,
+    "data.workers": Bounds(1, 1024),
+    "model.conv_filters": Bounds(1, 4096),
+    "model.kernel_size": Bounds(1, 1000),
+    "model.pool_size": Bounds(1, 1000),
+    "model.lstm_units": Bounds(1, 4096),
+    "model.dense_units": Bounds(1, 4096),
+    "model.dropout": _FRACTION,
+    "model.recurrent_dropout": _FRACTION,
+    "model.l2": Bounds(0, 10),
+    "model.bn_momentum": _SHARE,
+    "model.attention_heads": Bounds(0, 64),
+    "model.attention_key_dim": Bounds(1, 1024),
+    "train.epochs": _COUNT,
+    "train.batch_size": _COUNT,
+    "train.learning_rate": Bounds(0, 10, open_low=True),
+    "train.beta_1": _FRACTION,
+    "train.beta_2": _FRACTION,
+    "train.epsilon": Bounds(0, 1, open_low=True),
+    "train.valence_weight": _SOME,
+    "train.arousal_weight": _SOME,
+    "train.huber_delta": _POSITIVE,
+    "train.patience": _SOME,
+    "train.lr_factor": Bounds(0, 1, open_low=True, open_high=True),
+    "train.lr_patience": _SOME,
+    "train.min_lr": Bounds(0, 10),
+    "train.emotion_threshold": Bounds(0, 2, open_low=True),
+    "train.seed": _SEED,
+    "train.mixup": _SOME,
+    "train.sign_weight": _SOME,
+    "train.sign_margin": _FRACTION,
+    "train.augmentation.jitter": _SOME,
+    "train.augmentation.time_masks": _SOME,
+    "train.augmentation.time_mask_frames": _SOME,
+    "train.augmentation.feature_masks": _SOME,
+    "train.augmentation.feature_mask_width": _SOME,
+    "train.augmentation.noise": Bounds(0, 1000),
+    "train.augmentation.short_share": _SHARE,
+    "train.augmentation.short_min_frames": Bounds(1, 100_000),
+    "train.device.copies": Bounds(0, 1000),
+    "train.device.seed": _SEED,
+    "train.device.clean_share": _SHARE,
+    "train.device.rooms": _SOME,
+    "train.device.p_speaker": _SHARE,
+    "train.device.p_room": _SHARE,
+    "train.device.p_noise": _SHARE,
+    "train.device.p_capture": _SHARE,
+    "export.calibration_size": _COUNT,
+    "export.calibration_seed": _SEED,
+    "export.study_sizes": _COUNT,
+    "export.threshold": Bounds(0, 2, open_low=True),
+    "export.limits": Bounds(0, 10),
+    "export.live_limits": Bounds(0, 10),
+    "search.trials": Bounds(1, 100_000),
+    "search.budget_minutes": _POSITIVE,
+    "demo.songs": Bounds(1, 100_000),
+    "demo.duration_s": Bounds(0, 3600, open_low=True),
+}
+#: Dataclass-valued fields whose numbers are checked inside (their tables or their objects).
+_NUMBER_TABLES: dict[str, type] = {
+    "train.augmentation": Augmentation,
+    "train.device": DeviceCopies,
+    "export.limits": DropLimits,
+    "export.live_limits": LiveLimits,
+}
+
+
+def check_values(values: dict[str, dict[str, Any]], recipe: str = "", given=None) -> None:
+    """Every number of the settings checked before any work: its type (a whole number where
+    the field is an integer), finite, and in :data:`RANGES`; a ConfigError names the field (and
+    the option or the recipe it came from)."""
+    given = given or {}
+    for section, table in values.items():
+        cls = SECTIONS.get(section)
+        if cls is None or not isinstance(table, dict):
+            continue  # [features]: the spec class checks its own fields
+        hints = typing.get_type_hints(cls)
+        options = given.get(section, {})
+
+        def source(key: str, options: dict[str, Any]) -> str:
+            if key.rsplit(".", 1)[-1] in options:
+                return OPTION_FLAGS.get(key, "command line")
+            return f"recipe {recipe}" if recipe else ""
+
+        for name, value in table.items():
+            key = f"{section}.{name}"
+            if key in _NUMBER_TABLES and isinstance(value, dict):
+                inner = typing.get_type_hints(_NUMBER_TABLES[key])
+                nested = options.get(name) if isinstance(options.get(name), dict) else {}
+                for item, item_value in value.items():
+                    if item in inner:
+                        where = source(f"{key}.{item}", nested)
+                        check_value(inner[item], item_value, f"{key}.{item}", where)
+            elif name in hints:
+                check_value(hints[name], value, key, source(key, options))
+
+
+def check_value(kind: Any, value: Any, key: str, source: str = "") -> None:
+    """One setting's value (as read: TOML, JSON or an option) against its field type and
+    :data:`RANGES`; raises a ConfigError naming ``key``."""
+    where = f"{key} ({source})" if source else key
+
+    def fail(problem: str, hint: str) -> None:
+        raise ConfigError(f"{where}: {problem}", hint=hint)
+
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or value is False:  # an optional left unset
+            return
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        origin = typing.get_origin(kind)
+    if key in _NUMBER_TABLES:
+        table = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        if isinstance(table, dict):
+            inner = typing.get_type_hints(_NUMBER_TABLES[key])
+            for name, item in table.items():
+                if name in inner:
+                    check_value(inner[name], item, f"{key}.{name}", source)
+        return
+    if origin is tuple and isinstance(value, list | tuple):
+        args = [a for a in typing.get_args(kind) if a is not Ellipsis]
+        for i, item in enumerate(value):
+            check_value(args[min(i, len(args) - 1)], item, key, source)
+        return
+    if kind is LabelScale and isinstance(value, list | tuple):
+        for item in value:
+            check_value(float, item, key, source)
+        return
+    if kind not in (int, float):
+        return
+    bounds = RANGES.get(key, RANGES.get(key.rsplit(".", 1)[0]))
+    shown = f"{value!r:.40}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        fail(
+            f"expected a {'whole number' if kind is int else 'number'}, got {shown}",
+            hint=f"write a number{f' in {bounds}' if bounds else ''} (no quotes in a recipe)",
+        )
+    if not math.isfinite(value):
+        fail(f"{shown} is not a finite number", hint=f"use a number in {bounds or 'range'}")
+    if kind is int and not isinstance(value, int):
+        fail(f"expected a whole number, got {shown}", hint="write it without a fraction")
+    if bounds is not None and not bounds.holds(value):
+        fail(f"{shown} is out of range: it must be in {bounds}", hint="fix the setting")
 
 
 def _check_fields(section: str, table: dict[str, Any], where: str) -> None:
@@ -746,7 +944,9 @@ def build(cls: type, values: dict[str, Any], where: str = "", **fixed: Any) -> A
     for name, value in values.items():
         if name not in hints:
             raise ConfigError(f"{where}: unknown setting {name}")
-        kwargs[name] = _coerce(hints[name], value, f"{where}.{name}".lstrip("."))
+        key = f"{where}.{name}".lstrip(".")
+        check_value(hints[name], value, key)
+        kwargs[name] = _coerce(hints[name], value, key)
     kwargs.update(fixed)
     try:
         return cls(**kwargs)
@@ -764,7 +964,8 @@ def _coerce(kind: Any, value: Any, where: str) -> Any:
         kind, origin = options[0], typing.get_origin(options[0])
     if origin is tuple and isinstance(value, list | tuple):
         (inner, *_) = typing.get_args(kind)
-        return tuple(inner(v) if inner in (int, float) else v for v in value)
+        # numbers are checked (check_value), never truncated: int(1.5) would be 1
+        return tuple(float(v) if inner is float and _is_int(v) else v for v in value)
     if kind is Path and isinstance(value, str):
         return Path(value).expanduser()
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -783,6 +984,10 @@ def _coerce(kind: Any, value: Any, where: str) -> Any:
     if kind is LiveLimits and isinstance(value, str):
         return LiveLimits.parse(value)
     return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _plain(value: Any) -> Any:

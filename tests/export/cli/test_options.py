@@ -55,7 +55,7 @@ def test_augment_then_its_parts():
     assert train_config(s).augmentation == RECOMMENDED.__class__(
         **{**RECOMMENDED.__dict__, "noise": 0.5}
     )
-    with pytest.raises(ConfigError, match="cannot be negative"):
+    with pytest.raises(ConfigError, match=r"train.augmentation.jitter \(--jitter\): -1 is out"):
         train_config(_settings("fit", "--manifest", "m", "--jitter", "-1", "--out", "o"))
 
 
@@ -81,6 +81,65 @@ def test_bad_recipes_name_the_field(tmp_path, text, message):
     recipe.write_text(text)
     with pytest.raises(ConfigError, match=message):
         _settings("fit", "--config", str(recipe), "--manifest", "m", "--out", "o")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # issue 22 #10: a TypeError / "All-NaN slice" traceback after the data was prepared
+        ("[train]\nepochs = 1.5\n", "train.epochs (recipe bad.toml): expected a whole number"),
+        ("[train]\nepochs = inf\n", "train.epochs (recipe bad.toml): inf is not a finite"),
+        ("[train]\nlearning_rate = nan\n", "train.learning_rate (recipe bad.toml): nan is not"),
+        # refused before, without the field's name
+        ('[train]\nepochs = "ten"\n', "train.epochs (recipe bad.toml): expected a whole"),
+        ("[train]\nepochs = true\n", "train.epochs (recipe bad.toml): expected a whole"),
+        ("[train]\nbatch_size = 0\n", "train.batch_size (recipe bad.toml): 0 is out of range"),
+        ("[train]\nlr_factor = 1.0\n", "train.lr_factor (recipe bad.toml): 1.0 is out of range"),
+        ("[model]\nconv_filters = [16, 1.5]\n", "model.conv_filters (recipe bad.toml)"),
+        ("[model]\ndropout = 1.0\n", "model.dropout (recipe bad.toml): 1.0 is out of range"),
+        ("[data]\nwindow = 1e12\n", "data.window (recipe bad.toml): expected a whole number"),
+        ("[train.augmentation]\nnoise = -inf\n", "train.augmentation.noise (recipe bad"),
+        ("[train.device]\np_room = 2\n", "train.device.p_room (recipe bad.toml): 2 is out"),
+        ("[export]\nlimits = {ccc = nan}\n", "export.limits.ccc (recipe bad.toml): nan"),
+        ("[demo]\nsongs = -5\n", "demo.songs (recipe bad.toml): -5 is out of range"),
+    ],
+)
+def test_every_recipe_number_is_checked_naming_the_field(tmp_path, text, message):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        _settings("fit", "--config", str(recipe), "--manifest", "m", "--out", "o")
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lr", "nan"], "train.learning_rate (--lr): nan is not a finite"),
+        (["--lr", "inf"], "train.learning_rate (--lr): inf is not a finite"),
+        (["--clean-share", "1.5"], "train.device.clean_share (--clean-share): 1.5 is out"),
+        (["--noise", "nan"], "train.augmentation.noise (--noise): nan is not a finite"),
+        (["--dropout", "-0.5"], "model.dropout (--dropout): -0.5 is out of range"),
+    ],
+)
+def test_every_option_number_is_checked_naming_the_option(argv, message):
+    with pytest.raises(ConfigError) as info:
+        _settings("fit", "--manifest", "m", "--out", "o", *argv)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("line", ["epochs = 1.5", "epochs = inf", "learning_rate = nan"])
+def test_a_bad_recipe_number_exits_2_before_any_work(tmp_path, capsys, line):
+    """Issue 22 #10: the demo generated its songs and trained, then a traceback, with OUT-data
+    and OUT.checkpoint.keras left behind. Now: exit 2 naming the field, nothing written."""
+    from sentio.export.cli.train import main
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f"[train]\n{line}\n")
+    assert main(["demo", "--config", str(recipe), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"train.{line.split()[0]} (recipe r.toml)" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.toml"]
 
 
 def test_missing_recipe_lists_the_bundled_ones():
