@@ -273,6 +273,8 @@ class ModelEntry:
         drop: metric drops against the float model.
         gate: ``pass`` or ``fail`` against the export's drop limits.
         failures: which limits failed.
+        ms_per_window: median time per window on the exporting machine (one thread, batch
+            1, interleaved with the other artifacts); set for artifacts that passed the gate.
     """
 
     file: str
@@ -290,6 +292,7 @@ class ModelEntry:
     drop: dict[str, float] | None = None
     gate: str | None = None
     failures: tuple[str, ...] = ()
+    ms_per_window: float | None = None
 
     @property
     def runnable(self) -> bool:
