@@ -175,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="WAV",
         help="also save the audio as heard (debugging); a new file: one that exists is "
-        "refused without --force, the --input file always",
+        "refused without --force, the --input file always. A write that fails mid-run (a "
+        "full disk) stops the recording, not the listening: one warning, the file kept "
+        "valid with what was written, the stats line says so",
     )
     parser.add_argument(
         "--force",

@@ -16,6 +16,8 @@ A program that already has its audio uses :class:`~sentio.runtime.engine.Engine`
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
 import time
@@ -32,6 +34,8 @@ from sentio.runtime.engine import FIRST_S, SILENCE_DBFS, Engine, EngineStats
 from sentio.runtime.errors import ConfigError, OutputPathError
 from sentio.runtime.model import BundleModel
 from sentio.runtime.replay import FileSource
+
+log = logging.getLogger("sentio")
 
 #: ``record`` writes 32-bit float samples: formats that hold them.
 RECORD_SUFFIXES = (".wav", ".w64", ".rf64", ".aiff", ".aif", ".caf")
@@ -128,14 +132,94 @@ class ListenerStats(EngineStats):
     dropped: int = 0
     started: float = field(default_factory=time.monotonic)
     first_window_s: float | None = None  # process-independent: from start() to first window
+    #: why ``record`` stopped early (a full disk, ...); None while it records or never did
+    record_error: str | None = None
+    #: seconds of audio the recording holds (when it stopped early)
+    recorded_s: float = 0.0
 
     def line(self) -> str:
-        return (
+        text = (
             f"sentio: {self.windows} windows over {self.audio_s:.1f} s of audio in "
             f"{time.monotonic() - self.started:.1f} s; inference {self.compute_mean_ms:.2f} ms "
             f"mean, {self.compute_max_ms:.2f} ms max; overflows {self.overflows}, "
             f"dropped samples {self.dropped}"
         )
+        if self.record_error is not None:
+            text += f"; recording stopped after {self.recorded_s:.1f} s ({self.record_error})"
+        return text
+
+
+class Recorder:
+    """``Listener(record=...)``'s file. A write that fails (a full disk, a file-size limit,
+    the folder gone) stops the recording, never the listening: a lamp should not go dark
+    because the recording disk filled. The file is closed with what was written (libsndfile
+    writes the header's sizes on close: a valid WAV of the audio before the failure), or
+    removed if even that cannot be read back; one warning is logged, and ``stats`` says so in
+    the final line."""
+
+    def __init__(self, path: Path, rate: int, stats: ListenerStats) -> None:
+        import soundfile
+
+        self.path, self.rate, self.stats = path, rate, stats
+        self._file: soundfile.SoundFile | None = soundfile.SoundFile(
+            str(path), "w", samplerate=rate, channels=1, subtype="FLOAT"
+        )
+
+    def write(self, chunk: np.ndarray) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(chunk)
+        except (RuntimeError, OSError, AssertionError) as err:  # LibsndfileError; short write
+            self._stop(err)
+
+    def _stop(self, err: BaseException) -> None:
+        import soundfile
+
+        file, self._file = self._file, None
+        with contextlib.suppress(RuntimeError, OSError):
+            file.close()
+        reason = _write_error(err, self.path)
+        try:
+            kept_s = soundfile.info(str(self.path)).frames / self.rate
+            kept = f"the {kept_s:.1f} s written are kept in {self.path} (a valid file)"
+        except (RuntimeError, OSError):
+            kept_s = 0.0
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            kept = f"{self.path} could not be closed readable and was removed"
+        self.stats.record_error, self.stats.recorded_s = reason, kept_s
+        log.warning(
+            "--record %s: %s: recording stopped, listening goes on; %s", self.path, reason, kept
+        )
+
+    def close(self) -> None:
+        if self._file is not None:
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except (RuntimeError, OSError) as err:  # the header's last update failed
+                self._file = file
+                self._stop(err)
+
+
+def _write_error(err: BaseException, path: Path) -> str:
+    """Why a recording's write failed, in words: libsndfile says only "System error"."""
+    import errno
+
+    with contextlib.suppress(OSError):
+        if os.statvfs(path.parent).f_bavail == 0:
+            return "the disk is full"
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and path.stat().st_size >= limit:
+            return f"the file reached this process's file-size limit ({limit:,} bytes, ulimit -f)"
+    if getattr(err, "errno", None) == errno.ENOSPC:
+        return "the disk is full"
+    lines = str(err).strip().splitlines()
+    return f"a write failed: {lines[-1] if lines else type(err).__name__}"
 
 
 class Listener:
@@ -222,7 +306,7 @@ class Listener:
         engine = self.engine
         engine.reset()
         self.stats = engine.stats = ListenerStats()
-        recorder = self._open_recorder()
+        recorder = self._open_recorder(self.stats)
         try:
             for chunk in self.source.chunks():
                 if recorder is not None:
@@ -246,15 +330,13 @@ class Listener:
             prediction.overflows, prediction.dropped = stats.overflows, stats.dropped
         return predictions
 
-    def _open_recorder(self):
+    def _open_recorder(self, stats: ListenerStats) -> Recorder | None:
         if self.record is None:
             return None
         import soundfile
 
         try:
-            return soundfile.SoundFile(
-                str(self.record), "w", samplerate=self.source.rate, channels=1, subtype="FLOAT"
-            )
+            return Recorder(self.record, self.source.rate, stats)
         except (soundfile.LibsndfileError, OSError, TypeError, ValueError) as err:
             # checked up front; this is what changed since (the folder went away, a full disk)
             raise ConfigError(

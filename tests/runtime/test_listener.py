@@ -117,3 +117,74 @@ def test_a_record_path_that_cannot_work_is_refused_before_the_model_loads(song, 
         with pytest.raises(ConfigError, match=message):
             Listener.from_file(song, not_a_bundle, record=record)
     assert sorted(tmp_path.iterdir()) == []  # nothing created
+
+
+# ----------------------------------------------------------- a full disk (issue 22 #8)
+
+
+def test_a_recording_disk_that_fills_stops_the_recording_not_the_listening(
+    tmp_path, monkeypatch, caplog
+):
+    """The writer raises as libsndfile does on a full disk after 3 blocks: the recording stops
+    with one warning and what was written kept (a valid WAV); every prediction still comes."""
+    import errno
+
+    from sentio.runtime import listener as listener_module
+
+    song = write_tone(tmp_path / "song.wav", seconds=14.0)
+    expected = Listener.from_file(song, None).run(lambda p: None).windows
+    real_write, calls = soundfile.SoundFile.write, []
+
+    def full_disk(self, data):
+        calls.append(len(data))
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(soundfile.SoundFile, "write", full_disk)
+    monkeypatch.setattr(listener_module.os, "statvfs", lambda p: type("V", (), {"f_bavail": 0})())
+    heard = tmp_path / "heard.wav"
+    predictions = []
+    with caplog.at_level("WARNING", logger="sentio"):
+        stats = Listener.from_file(song, None, record=heard).run(predictions.append)
+    assert stats.windows == expected and len(predictions) >= expected
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "the disk is full: recording stopped" in warnings[0]
+    assert "listening goes on" in warnings[0]
+    written = sum(calls[:3])
+    assert soundfile.info(str(heard)).frames == written
+    assert stats.record_error == "the disk is full"
+    assert stats.recorded_s == pytest.approx(written / 22050)
+    assert "recording stopped after" in stats.line() and "(the disk is full)" in stats.line()
+
+
+def test_sentio_listen_at_a_file_size_limit_keeps_listening_and_a_valid_recording(tmp_path):
+    """A real short write: a child process under RLIMIT_FSIZE (SIGXFSZ ignored), as a full
+    disk gives it. Before: a LibsndfileError traceback, exit 1, a part-written WAV."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    song = write_tone(tmp_path / "song.wav", seconds=14.0)
+    heard = tmp_path / "heard.wav"
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    run = subprocess.run(
+        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(song), "--record", str(heard)],
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.count("recording stopped, listening goes on") == 1
+    assert "file-size limit" in run.stderr
+    assert len(read_json_lines(run.stdout)) >= 22  # every window of the 14 s
+    kept = soundfile.read(str(heard))[0]
+    assert 0 < len(kept) < 14 * 22050
+    assert "; recording stopped after " in run.stderr.strip().splitlines()[-1]
