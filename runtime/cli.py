@@ -47,6 +47,9 @@ from sentio.runtime.option_values import (
     smooth_seconds,
     thread_count,
 )
+from sentio.runtime.outputs.options import add_arguments as add_output_arguments
+from sentio.runtime.outputs.options import check as check_output_options
+from sentio.runtime.outputs.options import open_sinks as open_output_sinks
 
 EXIT_BAD_INPUT = 2
 #: No input device now: the microphone is missing, busy or went away (systemd restarts on
@@ -170,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a live view in the terminal instead of lines on stdout",
     )
+    add_output_arguments(parser)  # --web, --sacn (runtime/outputs/options.py)
     parser.add_argument(
         "--record",
         type=Path,
@@ -230,6 +234,7 @@ def listen(args: argparse.Namespace) -> int:
     if args.record is not None:
         check_record_path(args.record, args.input, args.force)
     mqtt_targets = _mqtt_targets(args)
+    check_output_options(args)
     model = BundleModel(args.model, args.artifact, args.threads)
     options = {
         "hop_s": args.hop,
@@ -252,7 +257,14 @@ def listen(args: argparse.Namespace) -> int:
         listener.hop_s,
         listener.engine.window_s,
     )
-    outputs = open_outputs(args, mqtt_targets)
+    info = {
+        "source": str(args.input) if args.input is not None else (args.device or "default input"),
+        "model": str(model.path),
+        "artifact": model.artifact,
+        "hop_s": listener.hop_s,
+        "window_s": listener.engine.window_s,
+    }
+    outputs = open_outputs(args, mqtt_targets, info)
     try:
         with outputs, listener:
             emit = outputs.emit if not args.skip_partial else _whole_windows(outputs.emit)
@@ -307,8 +319,11 @@ def _mqtt_targets(args: argparse.Namespace) -> list:
     return mqtt_targets(args.mqtt, password_file=args.mqtt_password_file, ca_file=args.mqtt_ca)
 
 
-def open_outputs(args: argparse.Namespace, mqtt_targets: list | None = None):
-    """The sinks the options ask for, as one :class:`~sentio.runtime.outputs.sinks.Sinks`."""
+def open_outputs(
+    args: argparse.Namespace, mqtt_targets: list | None = None, info: dict | None = None
+):
+    """The sinks the options ask for, as one :class:`~sentio.runtime.outputs.sinks.Sinks`
+    (``info``: the run as ``--web``'s page shows it)."""
     from sentio.runtime.outputs.sinks import JsonLinesSink, Sinks, TextSink
 
     network = []
@@ -323,6 +338,7 @@ def open_outputs(args: argparse.Namespace, mqtt_targets: list | None = None):
             from sentio.runtime.outputs.mqtt import MqttSink
 
             network += [MqttSink(target) for target in mqtt_targets]
+        network += open_output_sinks(args, info)  # --sacn, --web
     except SentioError:
         Sinks(*network).close()
         raise
@@ -332,10 +348,23 @@ def open_outputs(args: argparse.Namespace, mqtt_targets: list | None = None):
         view = LiveView()
         outputs = Sinks(*network, view)
         view.sink_stats = outputs.stats
+        _show_all_outputs(outputs)
         view.open()
         return outputs
     local = {"json": JsonLinesSink, "text": TextSink, "none": None}[args.format]
-    return Sinks(*network, *([local()] if local else []))
+    outputs = Sinks(*network, *([local()] if local else []))
+    _show_all_outputs(outputs)
+    return outputs
+
+
+def _show_all_outputs(outputs) -> None:
+    """The live page shows every output's counters."""
+    from sentio.runtime.outputs.web import WebSink
+
+    for sink in outputs.sinks:
+        if isinstance(sink, WebSink):
+            sink.sink_stats = outputs.stats
+            logging.getLogger("sentio").info("live page at %s", sink.url)
 
 
 def _usage(message: str) -> SentioError:
