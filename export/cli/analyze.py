@@ -18,6 +18,11 @@ holds another catalogue's table adds its rows to it (a file's row is replaced by
 the rows of other files are kept). One run at a time writes an OUT: a second one exits 2 and
 names the first (pid, start time, command).
 
+Also writes OUT/report.html (self-contained, opens offline: every song of the table on the
+valence/arousal plane by quadrant, histograms, and the windows of the files named with
+--timelines, whose rows need --series); --playlists writes OUT/playlists/ (one M3U per
+quadrant, and energy-ramp.m3u by arousal).
+
 Exit codes: 0 done (skipped files are listed in the summary); 1 no file could be analysed;
 2 bad input or options (no audio files, a bad bundle, --ray without Ray installed, OUT in use
 by another run), or OUT cannot be written (a full disk: the files finished are kept in the
@@ -33,8 +38,9 @@ import sys
 from pathlib import Path
 
 from sentio.export.analyze.catalogue import AnalysisSettings, read_file_list
+from sentio.export.analyze.report import write_playlists, write_report
 from sentio.export.analyze.run import AnalyzeConfig, AnalyzeResult, analyze_catalogue
-from sentio.export.analyze.table import JOURNAL, SUMMARY, TABLE_CSV, TABLE_JSONL
+from sentio.export.analyze.table import JOURNAL, SUMMARY, TABLE_CSV, TABLE_JSONL, read_rows
 from sentio.export.cli.common import (
     CLUSTER_UNAVAILABLE,
     INTERRUPTED,
@@ -127,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="CPUs of a local Ray (default: all cores)",
     )
+    parser.add_argument(
+        "--playlists",
+        action="store_true",
+        help="also write OUT/playlists/: one M3U per quadrant and energy-ramp.m3u (by arousal)",
+    )
+    parser.add_argument(
+        "--timelines",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="draw these files' windows over time in OUT/report.html (their rows need "
+        "--series); give it after the inputs",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
@@ -171,6 +191,19 @@ def report(result: AnalyzeResult) -> list[str]:
     return lines
 
 
+def pictures(out_dir: Path, timelines: list[str], playlists: bool) -> list[str]:
+    """OUT/report.html (and with ``playlists`` OUT/playlists/) from the table in ``out_dir``;
+    the lines to print."""
+    rows = read_rows(out_dir)
+    made = write_report(out_dir, rows, timelines)
+    lines = [f"wrote {made.path} ({made.songs} songs, {len(made.timelines)} timeline(s))"]
+    lines += [f"  no timeline for {wanted}: {why}" for wanted, why in made.missing]
+    if playlists:
+        paths = write_playlists(out_dir, rows)
+        lines.append(f"wrote {len(paths)} playlists in {paths[0].parent}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handle_sigterm()
@@ -192,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     for line in report(result):
         print(line)
+    try:
+        for line in pictures(result.out_dir, args.timelines, args.playlists):
+            print(line)
+    except OSError as err:
+        print(f"error: cannot write the report in {result.out_dir}: {err}", file=sys.stderr)
+        return BAD_INPUT
     return NONE_ANALYZED if (result.files or result.skipped) and not result.rows else 0
 
 
