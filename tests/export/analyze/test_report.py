@@ -106,3 +106,21 @@ def test_report_in_headless_chromium(tmp_path):
         assert tip.startswith("block rage.flac")
         shot = browser.screenshot(tmp_path / "report.png")
     assert shot.stat().st_size > 10_000
+
+
+def test_sentio_analyze_writes_the_report_and_playlists(tmp_path, capsys):
+    from sentio.export.cli.analyze import main
+
+    from tests.helpers import write_catalogue
+
+    songs = write_catalogue(tmp_path / "music", songs=2, seconds=13.0)
+    out = tmp_path / "out"
+    argv = [str(tmp_path / "music"), "--out", str(out), "--workers", "1", "--quiet"]
+    code = main([*argv, "--series", "--playlists", "--timelines", str(songs[0]), "gone.wav"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {out / 'report.html'} (2 songs, 1 timeline(s))" in printed
+    assert "no timeline for gone.wav: not in the table" in printed
+    ramp = entries(out / "playlists" / "energy-ramp.m3u")
+    assert sorted(ramp) == sorted(str(p) for p in songs)
+    assert sum(len(entries(p)) for p in (out / "playlists").glob("*-*.m3u")) - 2 == 2
