@@ -1,23 +1,33 @@
-"""Sentio beside the peer models a user could pick instead, on the same test songs, with the
+"""Sentio beside the peer models a user could pick instead, on the same songs, with the
 same scoring, and their CPU cost on one pinned core measured in the same run.
 
     python -m benchmarks.peers --emotify ../shared/data/emotify --fourq ../shared/data/4q \\
-        [--bundle runtime/default_model --bundle runs/mixed-bundle] [--out experiments/peers.md]
+        [--bundle v2=runtime/default_model ...] [--cores 0,1 --shards 2] \\
+        [--save-runs runs.json | --reuse-runs runs.json] [--out experiments/peers.md]
 
-Songs: the TEST splits only. Emotify: ``split_songs(songs, seed=0)`` (the default model's
-70/15/15 split by song); 4Q: the same with ``groups`` = artist (artist-disjoint). Every
-contender runs in its own worker process (``benchmarks/peer_workers/``: a request file of
-audio paths in, a JSON reply of clip-level [valence, arousal] out), pinned with ``taskset`` to
-one core, one contender after the other. Sentio runs the runtime path of ``sentio-listen
---input``; Essentia (MusiCNN + emoMusic / DEAM heads) and vibenet run in their own venvs under
-``--cache-dir`` (made on first use, never a dependency of the package). The peer models and
-the data are read where they lie (``../shared/``), never copied into the repository.
+Songs. 4Q: ``4q-all``, all clips (the peers never trained on 4Q: the largest fair set; Sentio
+trained on most of them, so it is left out there); ``4q-holdout``, the untouched balanced
+holdout every shipped number uses from now on (``development_and_test``, 15%, whole artists,
+seed 0: 26 clips per quadrant); ``4q-recorded-test``, the test split recorded in the first
+bundle's manifest (for v2 the old unbalanced split, for reference). How many songs of each set
+were in each bundle's recorded train / val / test splits is reported. Emotify: its test split
+(``split_songs(songs, seed=0)``, 70/15/15 by song). Every contender runs in worker processes
+(``benchmarks/peer_workers/``: a request file of audio paths in, a JSON reply of clip-level
+[valence, arousal] out), each pinned with ``taskset`` to one core (``--cores``: one worker per
+core at a time; ``--shards``: worker processes per contender, its files split). Sentio runs
+the runtime path of ``sentio-listen --input``; Essentia (MusiCNN + emoMusic / DEAM heads) and
+vibenet run in their own venvs under ``--cache-dir`` (made on first use, never a dependency
+of the package). The peer models and the data are read where they lie (``../shared/``), never
+copied into the repository. ``--save-runs`` keeps the workers' replies; ``--reuse-runs``
+re-scores them without running anything.
 
-Scoring: 4Q valence-sign and arousal-sign AUC (rank-based), quadrant accuracy of each model's
-outputs centred by its own median over the test songs; Emotify Pearson r and Spearman rho per
-dimension, and CCC for Sentio only (its scale is the labels'). 95% intervals: 1,000 bootstrap
-resamples of the songs, seeded, the same resamples for every contender (so differences are
-paired).
+Scoring. 4Q: :mod:`sentio.export.evaluation.quadrant_scores` (valence and arousal AUC, happy vs
+angry and sad vs calm valence AUCs and their mean, quadrant accuracy, balanced accuracy,
+per-quadrant recall, the confusion matrix), each model's outputs centred by its own median
+over the scored clips (the peers' scales have no meaningful zero), Sentio also on its own
+zero; 95% intervals from 1,000 bootstrap resamples of the *artists*. Emotify: Pearson r and
+Spearman rho per dimension, and CCC for Sentio only (its scale is the labels'); resamples of
+the songs. The same resamples for every contender (so differences are paired).
 """
 
 from __future__ import annotations
@@ -199,7 +209,13 @@ def _imports(python: Path, module: str) -> bool:
 
 @dataclass
 class TestSet:
-    """One dataset's test songs: ids, audio paths, labels (n, 2) and a description."""
+    """One scored set of songs: ids, audio paths, labels (n, 2) and a description.
+
+    ``kind`` is ``"4q"`` (quadrant labels, scored with
+    :func:`sentio.export.evaluation.quadrant_scores.quadrant_scores`, bootstrap over
+    ``artists``) or ``"emotify"`` (values; Pearson/Spearman/CCC, bootstrap over songs).
+    ``peers_only``: Sentio trained on most of these songs, so it is not scored on them.
+    ``groups``: a per-song tag for the raw JSON (4Q: the quadrant, Emotify: the genre)."""
 
     name: str
     ids: list[str]
@@ -207,6 +223,24 @@ class TestSet:
     labels: np.ndarray
     description: str
     groups: list[str] = field(default_factory=list)
+    kind: str = ""
+    artists: list[str] = field(default_factory=list)
+    quadrants: list[int] = field(default_factory=list)
+    peers_only: bool = False
+
+    def __post_init__(self):
+        self.kind = self.kind or ("4q" if self.name.startswith("4q") else "emotify")
+
+    def subset(self, keep: Sequence[bool] | np.ndarray) -> None:
+        """Keep the songs where ``keep`` is true (in place)."""
+        keep = np.asarray(keep, bool)
+
+        def pick(values):
+            return [v for v, k in zip(values, keep, strict=True) if k] if values else values
+
+        self.ids, self.paths, self.groups = pick(self.ids), pick(self.paths), pick(self.groups)
+        self.artists, self.quadrants = pick(self.artists), pick(self.quadrants)
+        self.labels = self.labels[keep]
 
 
 def emotify_test(root: Path, seed: int = 0) -> TestSet:
@@ -224,29 +258,76 @@ def emotify_test(root: Path, seed: int = 0) -> TestSet:
         f"{len(test)} of {len(dataset.songs)} songs (70/15/15 by song, seed {seed}, stratified "
         "by quadrant of the GEMS-derived labels)",
         [s.group for s in test],
+        kind="emotify",
     )
 
 
-def fourq_test(root: Path, seed: int = 0) -> TestSet:
-    """4Q's artist-disjoint test split (70/15/15 by artist, seed 0); labels are +-1 signs."""
+def fourq_sets(
+    root: Path, seed: int = 0, recorded: dict[str, set[str]] | None = None
+) -> dict[str, TestSet]:
+    """The 4Q sets a run scores, each a :class:`TestSet` with quadrants and artists:
+
+    - ``4q-all``: all clips (the peers never trained on 4Q; Sentio did, so peers only);
+    - ``4q-holdout``: the untouched balanced holdout every shipped number uses from now on
+      (:func:`sentio.export.evaluation.cv.development_and_test`, 15%, whole artists, quadrants
+      in proportion, ``seed``);
+    - ``4q-recorded-test``: the test split recorded in the first bundle's manifest
+      (``recorded``: split name -> bare ids), where it records one: the old, unbalanced split
+      that bundle was scored on.
+    """
     from sentio.export.data.quadrants import load_4q
-    from sentio.export.data.splits import split_songs
+    from sentio.export.evaluation.cv import development_and_test
 
     dataset = load_4q(root)
-    groups = {s.song_id: dataset.clips[s.song_id].artist for s in dataset.songs}
-    test = sorted(
-        split_songs(dataset.songs, seed=seed, groups=groups)["test"], key=lambda s: s.song_id
-    )
-    artists = {groups[s.song_id] for s in test}
-    return TestSet(
-        "4q",
-        [s.song_id for s in test],
-        [Path(s.path).resolve() for s in test],
-        np.array([[s.valence, s.arousal] for s in test]),
-        f"{len(test)} of {len(dataset.songs)} clips by {len(artists)} artists (70/15/15 by "
-        f"artist, seed {seed}, stratified by the artist's majority quadrant)",
-        [f"Q{dataset.clips[s.song_id].quadrant}" for s in test],
-    )
+    songs = sorted(dataset.songs, key=lambda s: s.song_id)
+    _, held = development_and_test(songs, 0.15, seed)
+    held_ids = {s.song_id for s in held}
+
+    def make(name, members, description, peers_only=False):
+        clips = [dataset.clips[s.song_id] for s in members]
+        counts = "/".join(str(sum(c.quadrant == q for c in clips)) for q in (1, 2, 3, 4))
+        artists = {c.artist or s.song_id for s, c in zip(members, clips, strict=True)}
+        return TestSet(
+            name,
+            [s.song_id for s in members],
+            [Path(s.path).resolve() for s in members],
+            np.array([[s.valence, s.arousal] for s in members]),
+            f"{len(members)} of {len(songs)} clips by {len(artists)} artists, Q1/Q2/Q3/Q4 "
+            f"{counts}; {description}",
+            [f"Q{c.quadrant}" for c in clips],
+            kind="4q",
+            artists=[c.artist or s.song_id for s, c in zip(members, clips, strict=True)],
+            quadrants=[c.quadrant for c in clips],
+            peers_only=peers_only,
+        )
+
+    sets = {
+        "4q-all": make("4q-all", songs, "every clip (Sentio trained on most: peers only)", True),
+        "4q-holdout": make(
+            "4q-holdout",
+            [s for s in songs if s.song_id in held_ids],
+            f"the balanced holdout (`development_and_test`, 15%, whole artists, seed {seed})",
+        ),
+    }
+    if recorded and recorded.get("test"):
+        sets["4q-recorded-test"] = make(
+            "4q-recorded-test",
+            [s for s in songs if s.song_id in recorded["test"]],
+            "the old test split recorded in the first bundle's manifest (70/15/15 by artist, "
+            "unbalanced)",
+        )
+    return sets
+
+
+def recorded_splits(bundle: Path) -> dict[str, set[str]]:
+    """A bundle's recorded splits as bare ids (``{}`` where it records none or is unreadable)."""
+    from sentio.runtime.manifest import load
+
+    try:
+        splits = load(Path(bundle), verify=False).data.splits
+    except Exception:  # a report line elsewhere, not a failure
+        return {}
+    return {name: {_bare(i) for i in ids} for name, ids in (splits or {}).items()}
 
 
 def audio_seconds(path: Path) -> float:
@@ -265,22 +346,22 @@ def centred(values: np.ndarray) -> np.ndarray:
     return values - np.median(values, axis=0)
 
 
-def quadrant_accuracy(signs: np.ndarray, centred_values: np.ndarray) -> float:
-    """Share of songs whose centred valence AND arousal fall on their label's side (a centred
-    value of exactly 0 counts as negative)."""
-    return float(np.mean(np.all((centred_values > 0) == (np.asarray(signs) > 0), axis=1)))
+def fourq_metrics(quadrants: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Every scalar of :class:`~sentio.export.evaluation.quadrant_scores.QuadrantScores` for
+    ``values`` (n, 2) against ``quadrants`` (n,) 1..4; a value >= 0 counts as positive, so
+    centre a peer's ``values`` first for the accuracy, recalls and confusion to mean anything
+    (the AUCs are rank-based and do not care)."""
+    from sentio.export.evaluation.quadrant_scores import QuadrantScores, quadrant_scores
+
+    scores = quadrant_scores(quadrants, values)
+    return {name: scores.value(name) for name in QuadrantScores.metric_names()}
 
 
-def fourq_metrics(signs: np.ndarray, values: np.ndarray) -> dict[str, float]:
-    """Valence/arousal-sign AUC and the quadrant accuracy of median-centred ``values``
-    (``values`` must already be centred for the accuracy to mean that)."""
-    from sentio.export.model.metrics import auc
+def confusion(quadrants: np.ndarray, values: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    """4x4 counts, rows the true quadrant 1..4, columns the quadrant of ``values``' signs."""
+    from sentio.export.evaluation.quadrant_scores import quadrant_scores
 
-    return {
-        "valence_auc": auc(signs[:, 0], values[:, 0]),
-        "arousal_auc": auc(signs[:, 1], values[:, 1]),
-        "quadrant_accuracy": quadrant_accuracy(signs, values),
-    }
+    return quadrant_scores(quadrants, values).confusion
 
 
 def pearson(y: np.ndarray, p: np.ndarray) -> float:
@@ -314,6 +395,14 @@ def resamples(n_items: int, n_resamples: int = 1000, seed: int = 0) -> list[np.n
     return [rng.integers(0, n_items, n_items) for _ in range(n_resamples)]
 
 
+def artist_draws(artists: Sequence[str], n_resamples: int = 1000, seed: int = 0):
+    """Bootstrap index sets that resample *artists* (each draw takes all of a drawn artist's
+    clips); the same for every contender (seeded)."""
+    from sentio.export.evaluation.quadrant_scores import artist_resamples
+
+    return artist_resamples(list(artists), n_resamples, seed)
+
+
 def bootstrap(
     metrics: Callable[[np.ndarray], dict[str, float]], draws: Sequence[np.ndarray]
 ) -> dict[str, np.ndarray]:
@@ -331,20 +420,33 @@ def interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
 
 
 def score(
-    labels: np.ndarray, values: np.ndarray, kind: str, with_ccc: bool, draws: Sequence[np.ndarray]
+    labels: np.ndarray,
+    values: np.ndarray,
+    kind: str,
+    with_ccc: bool,
+    draws: Sequence[np.ndarray],
+    centre: bool = True,
 ) -> dict:
-    """Point metrics and their bootstrap draws for one contender on one dataset."""
+    """Point metrics and their bootstrap draws for one contender on one dataset.
+
+    4Q (``labels`` = quadrants 1..4): ``values`` are centred by their own median over the
+    scored songs when ``centre`` (once; the resamples keep that centring), and the result also
+    holds the ``confusion`` matrix. Emotify (``labels`` = (n, 2) values): r, rho, CCC."""
     if kind == "4q":
-        values = centred(values)  # once, over all test songs; resamples keep that centring
+        labels = np.asarray(labels, dtype=int)
+        values = centred(values) if centre else np.asarray(values, dtype=np.float64)
 
         def metrics(idx):
             return fourq_metrics(labels[idx], values[idx])
+
+        extra = {"confusion": confusion(labels, values), "centred": centre}
     else:
 
         def metrics(idx):
             return emotify_metrics(labels[idx], values[idx], with_ccc)
 
-    return {"point": metrics(np.arange(len(labels))), "draws": bootstrap(metrics, draws)}
+        extra = {}
+    return {"point": metrics(np.arange(len(labels))), "draws": bootstrap(metrics, draws), **extra}
 
 
 # -- the run
@@ -365,16 +467,25 @@ class Results:
     scores: dict[str, dict[str, dict]]
     split_checks: list[str]
     wall_s: float
-    core: int | None
+    cores: str
     n_resamples: int
     seed: int
+    note: str = ""
+
+
+def bundle_names(bundles: Sequence[str | Path]) -> list[tuple[str, Path]]:
+    """``NAME=PATH`` or ``PATH`` (named after its folder) -> (name, path) pairs."""
+    out = []
+    for item in bundles:
+        text = str(item)
+        name, _, path = text.partition("=") if "=" in text else ("", "", text)
+        out.append((name or Path(path).resolve().name, Path(path)))
+    return out
 
 
 def build_contenders(args) -> tuple[list[Contender], dict[str, str]]:
     contenders, unavailable = [], {}
-    for bundle in args.bundle:
-        bundle = Path(bundle)
-        name = bundle.resolve().name
+    for name, bundle in bundle_names(args.bundle):
         contenders.append(
             Contender(
                 f"sentio:{name}",
@@ -423,39 +534,186 @@ def build_contenders(args) -> tuple[list[Contender], dict[str, str]]:
     return contenders, unavailable
 
 
-def run(args, command: str) -> Results:
-    began = time.monotonic()
-    tests = {
-        "4q": fourq_test(args.fourq, args.split_seed),
-        "emotify": emotify_test(args.emotify, args.split_seed),
-    }
-    if args.limit:
-        for test in tests.values():
-            keep = slice(0, args.limit)
-            test.ids, test.paths, test.labels = test.ids[keep], test.paths[keep], test.labels[keep]
-            test.groups = test.groups[keep]
-    files = [p for test in tests.values() for p in test.paths]
-    audio_s = {str(p): audio_seconds(p) for p in files}
-    contenders, unavailable = build_contenders(args)
-    runs: dict[str, WorkerRun] = {}
-    with tempfile.TemporaryDirectory(prefix="sentio-peers-") as scratch:
+def merge_runs(parts: Sequence[WorkerRun]) -> WorkerRun:
+    """One contender's shards as one run: items merged, CPU and wall summed (worker-seconds),
+    the largest peak RSS."""
+    items: dict[str, dict] = {}
+    for part in parts:
+        items.update(part.items)
+    return WorkerRun(
+        parts[0].about,
+        sum(p.setup_cpu_s for p in parts),
+        items,
+        sum(p.process_cpu_s for p in parts),
+        sum(p.wall_s for p in parts),
+        max(p.max_rss_mb for p in parts),
+    )
+
+
+def run_contenders(
+    contenders: Sequence[Contender],
+    files: Sequence[Path] | dict[str, Sequence[Sequence[Path]]],
+    cores: Sequence[int | None],
+    shards: int,
+    scratch: Path,
+    logs: Path,
+    on_done: Callable[[dict[str, WorkerRun]], None] | None = None,
+) -> tuple[dict[str, WorkerRun], dict[str, str]]:
+    """Every contender over ``files``, each part split into ``shards`` interleaved shards, one
+    worker process per shard; ``len(cores)`` workers at a time, worker ``i`` pinned to
+    ``cores[i]`` (a core may be named twice; each worker measures its own CPU time).
+
+    ``files`` is one list for every contender, or ``contender key -> parts`` (lists of files):
+    the first part of every contender runs before any second part, so the files that matter
+    most come first. ``on_done(runs so far)`` is called after every shard (to save them).
+
+    Returns:
+        (contender key -> its merged run; output labels -> why it could not run).
+    """
+    import queue
+    import threading
+
+    if not isinstance(files, dict):
+        files = {c.key: [list(files)] for c in contenders}
+    jobs: queue.Queue = queue.Queue()
+    for stage in range(max(len(v) for v in files.values()) if files else 0):
         for contender in contenders:
-            log = args.cache_dir / "logs" / f"{contender.key.replace(':', '-')}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            print(f"running {contender.key} on {len(files)} files ...", file=sys.stderr)
+            parts_of = files.get(contender.key, [])
+            mine = list(parts_of[stage]) if stage < len(parts_of) else []
+            for i in range(shards):
+                if mine[i::shards]:
+                    jobs.put((contender, f"{stage}-{i}" if stage else str(i), mine[i::shards]))
+    parts: dict[str, list[WorkerRun]] = {c.key: [] for c in contenders}
+    errors: dict[str, str] = {}
+    lock = threading.Lock()
+    began = time.monotonic()
+
+    def merged():
+        return {k: merge_runs(v) for k, v in parts.items() if v and k not in errors}
+
+    def work(core):
+        while True:
             try:
-                runs[contender.key] = run_worker(
+                contender, shard, mine = jobs.get_nowait()
+            except queue.Empty:
+                return
+            if contender.key in errors:
+                continue
+            tag = f"{contender.key.replace(':', '-')}-{shard}"
+            print(f"running {tag} on {len(mine)} files, core {core} ...", file=sys.stderr)
+            try:
+                done = run_worker(
                     contender.python,
                     contender.worker,
-                    files,
+                    mine,
                     contender.options,
-                    Path(scratch) / contender.key.replace(":", "-"),
-                    args.core,
-                    log,
+                    scratch / tag,
+                    core,
+                    logs / f"{tag}.log",
                 )
+                with lock:
+                    parts[contender.key].append(done)
+                    if on_done is not None:
+                        on_done(merged())
             except Unavailable as err:
-                unavailable[", ".join(contender.outputs.values())] = str(err)
-            print(f"  done in {time.monotonic() - began:.0f} s", file=sys.stderr)
+                errors[contender.key] = str(err)
+            print(f"  {tag} done at {time.monotonic() - began:.0f} s", file=sys.stderr)
+
+    logs.mkdir(parents=True, exist_ok=True)
+    threads = [threading.Thread(target=work, args=(core,)) for core in cores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    unavailable = {
+        ", ".join(c.outputs.values()): errors[c.key] for c in contenders if c.key in errors
+    }
+    return merged(), unavailable
+
+
+def save_runs(runs: dict[str, WorkerRun], path: Path, command: str, wall_s: float) -> None:
+    """The workers' replies and measurements, so a report can be re-scored without rerunning:
+    ``{"command", "date", "wall_s", "runs": {key: WorkerRun fields}}``."""
+    data = {
+        "command": command,
+        "date": datetime.date.today().isoformat(),
+        "wall_s": wall_s,
+        "runs": {k: vars(r) for k, r in runs.items()},
+    }
+    path.write_text(json.dumps(data))
+
+
+def load_runs(path: Path) -> tuple[dict[str, WorkerRun], dict]:
+    """What :func:`save_runs` wrote: (runs, the rest: command, date, wall_s)."""
+    data = json.loads(Path(path).read_text())
+    runs = data.pop("runs")
+    return {k: WorkerRun(**v) for k, v in runs.items()}, data
+
+
+def parse_cores(text: str) -> list[int | None]:
+    """``"0,1"`` -> [0, 1]; ``"none"`` -> [None] (no pinning)."""
+    if text.strip().lower() == "none":
+        return [None]
+    return [int(c) for c in text.split(",") if c.strip()]
+
+
+def run(args, command: str) -> Results:
+    began = time.monotonic()
+    bundles = bundle_names(args.bundle)
+    recorded = recorded_splits(bundles[0][1]) if bundles else {}
+    tests = {**fourq_sets(args.fourq, args.split_seed, recorded)}
+    tests["emotify"] = emotify_test(args.emotify, args.split_seed)
+    if args.sets:
+        wanted = [name.strip() for name in args.sets.split(",") if name.strip()]
+        unknown = sorted(set(wanted) - set(tests))
+        if unknown:
+            raise SystemExit(f"--sets: unknown {', '.join(unknown)} (have {', '.join(tests)})")
+        tests = {name: tests[name] for name in wanted}
+    if args.limit:
+        for test in tests.values():
+            test.subset(np.arange(len(test.ids)) < args.limit)
+    files = list(dict.fromkeys(p for test in tests.values() for p in test.paths))
+    audio_s = {str(p): audio_seconds(p) for p in files}
+    contenders, unavailable = build_contenders(args)
+    note = ""
+    if args.reuse_runs:
+        runs, meta = load_runs(args.reuse_runs)
+        note = (
+            f"Re-scored from the workers' saved replies (`--reuse-runs`); the workers ran "
+            f"{meta.get('date', '?')} as\n\n```\n{meta.get('command', '?')}\n```\n\nin "
+            f"{meta.get('wall_s', float('nan')) / 60:.1f} min wall (workers included)."
+        )
+        args.cores = "as in the workers' command above"
+        for contender in contenders:
+            if contender.key not in runs:
+                unavailable[", ".join(contender.outputs.values())] = "not in --reuse-runs"
+    else:
+        # Sentio only where it is scored; the peers on those files first, then on the rest
+        first = list(dict.fromkeys(p for t in tests.values() if not t.peers_only for p in t.paths))
+        rest = [p for p in files if p not in set(first)]
+        per_contender = {
+            c.key: [first] if c.key.startswith("sentio:") else [first, rest] for c in contenders
+        }
+
+        def save(so_far):
+            if args.save_runs:
+                save_runs(so_far, args.save_runs, command, time.monotonic() - began)
+
+        with tempfile.TemporaryDirectory(prefix="sentio-peers-") as scratch:
+            cheap_first = sorted(
+                contenders, key=lambda c: (c.key != "vibenet", c.key == "essentia")
+            )
+            runs, failed = run_contenders(
+                cheap_first,
+                per_contender,
+                parse_cores(args.cores),
+                args.shards,
+                Path(scratch),
+                args.cache_dir / "logs",
+                save,
+            )
+        unavailable.update(failed)
+        save(runs)
     contenders = [c for c in contenders if c.key in runs]
     scored_ids, dropped, scores = score_tests(tests, contenders, runs, args.resamples, args.seed)
     return Results(
@@ -470,9 +728,10 @@ def run(args, command: str) -> Results:
         scores,
         split_checks(args.bundle, tests),
         time.monotonic() - began,
-        args.core,
+        args.cores,
         args.resamples,
         args.seed,
+        note,
     )
 
 
@@ -483,15 +742,23 @@ def score_tests(
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> tuple[dict[str, list[str]], dict, dict[str, dict[str, dict]]]:
-    """Score every model output on every test set, on the songs ALL of them predicted.
+    """Score every model output on every test set, on the songs ALL of them predicted (a
+    ``peers_only`` set leaves Sentio out). On 4Q every model is scored median-centred (see
+    :func:`score`), and Sentio once more on its own zero (``RAW`` appended to its label): the
+    signs a lamp shows.
 
     Returns:
         (scored song ids per test set; per test set and model, the ids it gave no prediction
         for and those it failed on; per test set and model, :func:`score`'s result).
     """
-    outputs = [(c, key) for c in contenders for key in c.outputs]
     scored_ids, dropped, scores = {}, {}, {}
     for name, test in tests.items():
+        outputs = [
+            (c, key)
+            for c in contenders
+            if not (test.peers_only and c.key.startswith("sentio:"))
+            for key in c.outputs
+        ]
         values, keep = {}, np.ones(len(test.ids), bool)
         dropped[name] = {}
         for contender, key in outputs:
@@ -511,38 +778,44 @@ def score_tests(
             values[label] = np.array(rows, dtype=np.float64).reshape(-1, 2)
             dropped[name][label] = {"no prediction": short, "failed": failed}
         scored_ids[name] = [i for i, k in zip(test.ids, keep, strict=True) if k]
-        labels = test.labels[keep]
-        draws = resamples(int(keep.sum()), n_resamples, seed)
-        scores[name] = {
-            label: score(labels, v[keep], name, label.startswith("Sentio"), draws)
-            for label, v in values.items()
-        }
+        if test.kind == "4q":
+            truth = np.asarray(test.quadrants, dtype=int)[keep]
+            artists = [a for a, k in zip(test.artists, keep, strict=True) if k]
+            draws = artist_draws(artists, n_resamples, seed)
+        else:
+            truth = test.labels[keep]
+            draws = resamples(int(keep.sum()), n_resamples, seed)
+        scores[name] = {}
+        for label, v in values.items():
+            sentio = label.startswith("Sentio")
+            scores[name][label] = score(truth, v[keep], test.kind, sentio, draws)
+            if test.kind == "4q" and sentio:
+                scores[name][label + RAW] = score(truth, v[keep], "4q", sentio, draws, False)
     return scored_ids, dropped, scores
 
 
-def split_checks(bundles: Sequence[Path], tests: dict[str, TestSet]) -> list[str]:
-    """Whether any test song was in a bundle's recorded training or validation split (a
-    leak), from the splits its manifest recorded."""
-    from sentio.runtime.manifest import load
+#: appended to a Sentio label for its scores on its own zero (not median-centred)
+RAW = ", own zero"
 
+
+def split_checks(bundles: Sequence[str | Path], tests: dict[str, TestSet]) -> list[str]:
+    """How many songs of each test set were in each bundle's recorded train / val / test
+    splits (a song in train or val is one the bundle learned from or was chosen on)."""
     lines = []
-    for bundle in bundles:
-        try:
-            splits = load(Path(bundle), verify=False).data.splits
-        except Exception as err:  # a report line, not a failure
-            lines.append(f"{Path(bundle).name}: manifest unreadable ({err})")
-            continue
+    for name, bundle in bundle_names(bundles):
+        splits = recorded_splits(bundle)
         if not splits:
-            lines.append(f"{Path(bundle).name}: records no splits; leakage not checked")
+            lines.append(f"{name}: records no splits (or is unreadable); overlap not checked")
             continue
-        seen = {_bare(i) for name in ("train", "val") for i in splits.get(name, ())}
-        recorded_test = {_bare(i) for i in splits.get("test", ())}
-        for name, test in tests.items():
-            leaked = [i for i in test.ids if i in seen]
-            same = sum(i in recorded_test for i in test.ids)
+        for test_name, test in tests.items():
+            counts = {
+                split: sum(i in splits.get(split, ()) for i in test.ids)
+                for split in ("train", "val", "test")
+            }
             lines.append(
-                f"{Path(bundle).name} on {name}: {len(leaked)} of the {len(test.ids)} test songs "
-                f"are in its recorded train/val splits; {same} are in its recorded test split"
+                f"{name} on {test_name} ({len(test.ids)} songs): {counts['train']} in its "
+                f"recorded train split, {counts['val']} in val, {counts['test']} in test"
+                + (", so Sentio is not scored on it" if test.peers_only else "")
             )
     return lines
 
@@ -555,6 +828,14 @@ def _bare(song_id: str) -> str:
 # -- cost
 
 
+def dataset_files(tests: dict[str, TestSet]) -> dict[str, list[str]]:
+    """Each dataset's files over all its sets (4Q's sets overlap), in order, once each."""
+    out: dict[str, dict[str, None]] = {}
+    for test in tests.values():
+        out.setdefault(test.kind, {}).update(dict.fromkeys(str(p) for p in test.paths))
+    return {kind: list(paths) for kind, paths in out.items()}
+
+
 def cost_rows(results: Results) -> list[dict]:
     """CPU seconds per audio second of each model output: over every file its worker ran, and
     per test set. A head's cost is its worker's time minus the other heads' own time.
@@ -565,10 +846,10 @@ def cost_rows(results: Results) -> list[dict]:
     hop. The model time is the engine's wall clock around inference, which on a shared core is
     at least its CPU time, so the estimate errs high.
     """
-    total_audio = sum(results.audio_s.values())
     rows = []
     for contender in results.contenders:
         run_ = results.runs[contender.key]
+        total_audio = sum(results.audio_s.get(p, 0.0) for p in run_.items)
         for key, label in contender.outputs.items():
             others = [f"head:{k}" for k in contender.outputs if k != key]
 
@@ -593,11 +874,11 @@ def cost_rows(results: Results) -> list[dict]:
                 "max_rss_mb": run_.max_rss_mb,
                 "about": run_.about,
             }
-            for name, test in results.tests.items():
-                paths = [str(p) for p in test.paths if str(p) in run_.items]
+            for kind, paths in dataset_files(results.tests).items():
+                paths = [p for p in paths if p in run_.items]
                 audio = sum(results.audio_s.get(p, 0.0) for p in paths)
                 if audio:
-                    row["per_test"][name] = cpu_of([run_.items[p] for p in paths]) / audio
+                    row["per_test"][kind] = cpu_of([run_.items[p] for p in paths]) / audio
             parts = [item.get("cpu_parts") or {} for item in items]
             windows = sum(part.get("windows", 0) for part in parts)
             hops = [part["hop_s"] for part in parts if "hop_s" in part]
@@ -613,10 +894,29 @@ def cost_rows(results: Results) -> list[dict]:
 
 # -- report
 
-FOURQ_COLUMNS = (
-    ("valence_auc", "valence-sign AUC"),
-    ("arousal_auc", "arousal-sign AUC"),
-    ("quadrant_accuracy", "quadrant accuracy (median-centred)"),
+#: 4Q ranking metrics (rank-based: the same centred or not)
+RANKING_COLUMNS = (
+    ("valence_auc", "valence AUC"),
+    ("arousal_auc", "arousal AUC"),
+    ("happy_vs_angry", "happy vs angry (V AUC, Q1 vs Q2)"),
+    ("sad_vs_calm", "sad vs calm (V AUC, Q4 vs Q3)"),
+    ("balanced_valence", "balanced valence"),
+)
+#: 4Q quadrant metrics (signs: these depend on where a model's zero is)
+QUADRANT_COLUMNS = (
+    ("accuracy", "quadrant accuracy"),
+    ("balanced_accuracy", "balanced accuracy"),
+    ("recall_happy", "Q1 happy"),
+    ("recall_angry", "Q2 angry"),
+    ("recall_sad", "Q3 sad"),
+    ("recall_calm", "Q4 calm"),
+)
+#: the paired Sentio-minus-peer table on 4Q
+PAIRED_COLUMNS = (
+    ("valence_auc", "valence AUC"),
+    ("arousal_auc", "arousal AUC"),
+    ("balanced_valence", "balanced valence"),
+    ("accuracy", "quadrant accuracy"),
 )
 EMOTIFY_COLUMNS = (
     ("valence_r", "valence r"),
@@ -626,53 +926,103 @@ EMOTIFY_COLUMNS = (
     ("valence_ccc", "valence CCC"),
     ("arousal_ccc", "arousal CCC"),
 )
+QUADRANT_LABELS = ("Q1 happy", "Q2 angry", "Q3 sad", "Q4 calm")
+TITLES = {
+    "4q-all": "4Q, all clips (peers only)",
+    "4q-holdout": "4Q, the balanced holdout",
+    "4q-recorded-test": "4Q, v2's recorded (old) test split, for reference",
+    "emotify": "Emotify test split",
+}
 
 
 def _cell(result: dict, metric: str) -> str:
-    if metric not in result["point"]:
+    if metric not in result["point"] or not np.isfinite(result["point"][metric]):
         return "n/a"
     lo, hi = interval(result["draws"][metric])
     return f"{result['point'][metric]:.3f} [{lo:.2f}, {hi:.2f}]"
 
 
-def _table(scores: dict[str, dict], columns) -> list[str]:
+def _table(scores: dict[str, dict], columns, with_raw: bool = True) -> list[str]:
     lines = [
         "| model | " + " | ".join(title for _, title in columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
     for label, result in scores.items():
+        if label.endswith(RAW) and not with_raw:
+            continue
         lines.append(f"| {label} | " + " | ".join(_cell(result, m) for m, _ in columns) + " |")
     return lines
 
 
 def _paired(scores: dict[str, dict], columns) -> list[str]:
-    """Sentio's first bundle minus each other model, over the same resamples."""
-    labels = list(scores)
-    if not labels or not labels[0].startswith("Sentio") or len(labels) < 2:
+    """The first Sentio model (median-centred) minus each peer, over the same resamples."""
+    sentio = [k for k in scores if k.startswith("Sentio") and not k.endswith(RAW)]
+    others = [k for k in scores if not k.startswith("Sentio")]
+    if not sentio or not others:
         return []
-    base = scores[labels[0]]
+    base = scores[sentio[0]]
+    used = [(m, title) for m, title in columns if m in base["point"]]
     lines = [
         "",
-        f"Paired differences, {labels[0]} minus each model (same bootstrap resamples; "
-        "share of resamples in which Sentio is higher):",
+        f"Paired differences, {sentio[0]} minus each peer (same bootstrap resamples; share of "
+        "resamples in which Sentio is higher):",
         "",
-        "| versus | " + " | ".join(title for m, title in columns if m in base["point"]) + " |",
-        "|---|" + "---|" * sum(m in base["point"] for m, _ in columns),
+        "| versus | " + " | ".join(title for _, title in used) + " |",
+        "|---|" + "---|" * len(used),
     ]
-    for label in labels[1:]:
+    for label in others:
         cells = []
-        for metric, _ in columns:
-            if metric not in base["point"]:
-                continue
+        for metric, _ in used:
             if metric not in scores[label]["point"]:
                 cells.append("n/a")
                 continue
             diff = base["draws"][metric] - scores[label]["draws"][metric]
             lo, hi = interval(diff)
             point = base["point"][metric] - scores[label]["point"][metric]
-            cells.append(f"{point:+.3f} [{lo:+.2f}, {hi:+.2f}]; {np.mean(diff > 0):.0%}")
+            cells.append(
+                f"{point:+.3f} [{lo:+.2f}, {hi:+.2f}]; {np.mean(diff[np.isfinite(diff)] > 0):.0%}"
+            )
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _confusions(scores: dict[str, dict]) -> list[str]:
+    """Every model's confusion matrix in one table: a row per model and true quadrant."""
+    lines = [
+        "| model | true | " + " | ".join(f"-> {q}" for q in QUADRANT_LABELS) + " |",
+        "|---|---|" + "---:|" * 4,
+    ]
+    for label, result in scores.items():
+        for q, row in enumerate(result["confusion"]):
+            name = label if q == 0 else ""
+            lines.append(
+                f"| {name} | {QUADRANT_LABELS[q]} | " + " | ".join(str(c) for c in row) + " |"
+            )
+    return lines
+
+
+def fourq_section(name: str, results: Results) -> list[str]:
+    """One 4Q set: ranking table, quadrant table, paired differences, confusion matrices."""
+    scores = results.scores[name]
+    n = len(results.scored_ids[name])
+    lines = [
+        f"## {TITLES.get(name, name)} (`{name}`, n = {n}), song level",
+        "",
+        "Ranking (rank-based, so each model's own scale does not matter):",
+        "",
+    ]
+    lines += _table(scores, RANKING_COLUMNS, with_raw=False)
+    lines += [
+        "",
+        "Quadrants (both signs right; each model median-centred over these clips, and Sentio "
+        f"also on its own zero, `{RAW.strip(', ')}`: the quadrant a lamp shows):",
+        "",
+    ]
+    lines += _table(scores, QUADRANT_COLUMNS)
+    lines += _paired(scores, PAIRED_COLUMNS)
+    lines += ["", "Confusion matrices (rows: the true quadrant; columns: the model's):", ""]
+    lines += _confusions(scores)
+    return [*lines, ""]
 
 
 def render(results: Results) -> str:
@@ -686,85 +1036,106 @@ def render(results: Results) -> str:
         results.command,
         "```",
         "",
-        f"Run {today}; wall time {results.wall_s / 60:.1f} min on a shared 2-core machine. "
+        f"Run {today}; this command's wall time {results.wall_s / 60:.1f} min on a shared 2-core "
+        "machine. "
         "Made by `benchmarks/peers.py`; reads `../shared/data/` and `../shared/peers/` where they "
         "lie (nothing of them is in the repository). Song level = each model's mean over the "
-        "clip. Intervals: 95% percentile bootstrap, "
-        f"{results.n_resamples} resamples of the songs (seed {results.seed}), the same resamples "
-        "for every model.",
-        "",
-        "## Songs",
-        "",
+        f"clip. Intervals: 95% percentile bootstrap, {results.n_resamples} resamples (seed "
+        f"{results.seed}), the same resamples for every model (so differences are paired); on "
+        "4Q the resamples draw **artists** (all of a drawn artist's clips), on Emotify songs.",
     ]
+    if results.note:
+        lines += ["", results.note]
+    lines += ["", "## Songs", ""]
     for name, test in results.tests.items():
         excluded = len(test.ids) - len(results.scored_ids[name])
         lines.append(
-            f"- **{name}** test split: {test.description}; **{len(results.scored_ids[name])} "
-            f"scored**, {excluded} excluded for every model."
+            f"- **{name}**: {test.description}; **{len(results.scored_ids[name])} scored**, "
+            f"{excluded} excluded for every model."
         )
         for label, why in results.dropped[name].items():
             for reason, ids in why.items():
                 if ids:
-                    lines.append(f"  - {label}: {len(ids)} {reason}: {', '.join(ids)}")
+                    more = f" and {len(ids) - 12} more" if len(ids) > 12 else ""
+                    lines.append(f"  - {label}: {len(ids)} {reason}: {', '.join(ids[:12])}{more}")
     lines += [
         "",
-        "A clip shorter than Sentio's 12 s window gets no Sentio prediction (the runtime path "
-        "emits none); such clips, and any clip a model failed on, are excluded for EVERY model "
-        "so all score the same songs.",
+        "A clip any model failed on or gave no prediction for is excluded for EVERY model so "
+        "all score the same songs.",
     ]
     if results.split_checks:
-        lines += ["", "Split check against the bundles' recorded splits:", ""]
+        lines += ["", "Overlap with the bundles' recorded splits (from their manifests):", ""]
         lines += [f"- {line}" for line in results.split_checks]
     if results.unavailable:
         lines += ["", "## Not run", ""]
         lines += [f"- {name}: {why}" for name, why in results.unavailable.items()]
-
-    lines += ["", f"## 4Q test split (n = {len(results.scored_ids['4q'])}), song level", ""]
-    lines += _table(results.scores["4q"], FOURQ_COLUMNS)
-    lines += _paired(results.scores["4q"], FOURQ_COLUMNS)
     lines += [
         "",
-        "AUCs are rank-based, so each model's own scale does not matter. Quadrant accuracy: "
-        "each model's valence and arousal are centred by its own median over these test songs "
-        "(so every model calls about half the songs positive on each axis, as the balanced "
-        "labels are); a song counts when both signs are right (chance 0.25).",
+        "## How 4Q is scored",
         "",
-        f"## Emotify test split (n = {len(results.scored_ids['emotify'])}), song level",
+        "`sentio.export.evaluation.quadrant_scores`: valence and arousal AUC over the whole set; "
+        "valence AUC *within* each arousal half (happy vs angry = Q1 vs Q2, sad vs calm = Q4 vs "
+        "Q3) and their mean, the **balanced valence** (it cannot be won by telling loud from "
+        "soft songs, which a whole-set valence AUC rewards where valence and arousal are "
+        "correlated); quadrant accuracy (both signs right, chance 0.25), balanced accuracy (the "
+        "mean of the four recalls) and each quadrant's recall.",
+        "",
+        "Median-centring still matters for the sign-based columns: the peers' outputs are not "
+        "on a [-1, 1] scale around 0 (Essentia ~1..9, vibenet 0..1), so each model's valence "
+        "and arousal are centred by its own median over the scored clips (it then calls half "
+        "the clips positive on each axis, as a balanced set is). Sentio's outputs are on the "
+        "labels' scale; its row on its own zero is what the device shows, and differs from its "
+        "centred row where its zero is off (the AUCs are the same).",
         "",
     ]
-    lines += _table(results.scores["emotify"], EMOTIFY_COLUMNS)
-    lines += _paired(results.scores["emotify"], EMOTIFY_COLUMNS)
+    for name, test in results.tests.items():
+        if test.kind == "4q":
+            lines += fourq_section(name, results)
+    if "emotify" in results.scores:
+        lines += [
+            f"## Emotify test split (n = {len(results.scored_ids['emotify'])}), song level",
+            "",
+        ]
+        lines += _table(results.scores["emotify"], EMOTIFY_COLUMNS)
+        lines += _paired(results.scores["emotify"], EMOTIFY_COLUMNS)
+        lines += [
+            "",
+            "Labels: Emotify's GEMS-derived valence/arousal on [-1, 1] (a proxy, see "
+            "export/DATASETS.md). CCC only for Sentio, whose outputs are on the labels' scale: "
+            "the peers' are not, and CCC after z-scoring a model's outputs to the labels' mean "
+            "and standard deviation is identically Pearson's r, so it would add nothing. "
+            "Intervals resample songs (Emotify has no artists here).",
+            "",
+        ]
+    kinds = list(dataset_files(results.tests))
     lines += [
-        "",
-        "Labels: Emotify's GEMS-derived valence/arousal on [-1, 1] (a proxy, see "
-        "export/DATASETS.md). CCC only for Sentio, whose outputs are on the labels' scale: the "
-        "peers' are not (Essentia ~1..9, vibenet 0..1), and CCC after z-scoring a model's "
-        "outputs to the labels' mean and standard deviation is identically Pearson's r, so it "
-        "would add nothing.",
-        "",
         "## Cost: CPU seconds per audio second, one pinned core",
         "",
-        f"Each worker ran alone, pinned with `taskset -c {results.core}`, one thread per "
-        f"library, over the same {n_audio} files ({total_audio / 60:.1f} min of audio, both "
-        "test splits). **CPU s per audio s** = the worker's own `process_time` per file "
-        "(decoding, resampling, features, inference, all threads) summed, over the audio "
-        "seconds; model loading and interpreter start-up are not in it but are in the "
-        "process total (`wait4` rusage of the worker).",
+        f"Each worker process was pinned with `taskset` to one core (cores {results.cores}, "
+        "one worker process per entry at a time), one thread per library. The peers ran over "
+        f"all {n_audio} files ({total_audio / 60:.1f} min of audio, every set); Sentio over "
+        "the files of the sets it is scored on (the `files` column), so compare the per-dataset "
+        "columns. **CPU s per audio s** = the worker's own `process_time` per file (decoding, "
+        "resampling, features, inference, all threads) summed, over the audio seconds; model "
+        "loading and interpreter start-up are not in it but are in the process total (`wait4` "
+        "rusage; a contender split over several worker processes sums them, and its wall is "
+        "their sum). The machine was far busier than the cores named (other jobs' load about "
+        "8-16 on 2 cores), so wall seconds say nothing about speed.",
         "",
         "| model | CPU s / audio s | x Sentio | "
-        + " | ".join(f"on {name}" for name in results.tests)
-        + " | CPU s (files) | process CPU s (all) | wall s | peak RSS MB | software |",
-        "|---|---:|---:|" + "---:|" * len(results.tests) + "---:|---:|---:|---:|---|",
+        + " | ".join(f"on {kind}" for kind in kinds)
+        + " | files | CPU s (files) | process CPU s (all) | wall s | peak RSS MB | software |",
+        "|---|---:|---:|" + "---:|" * len(kinds) + "---:|---:|---:|---:|---:|---|",
     ]
     rows = cost_rows(results)
     sentio = next((r for r in rows if r["label"].startswith("Sentio")), None)
     for row in rows:
         ratio = f"{row['per_audio_s'] / sentio['per_audio_s']:.1f}" if sentio else "n/a"
-        per_test = " | ".join(f"{row['per_test'].get(n, float('nan')):.4f}" for n in results.tests)
+        per_test = " | ".join(f"{row['per_test'].get(k, float('nan')):.4f}" for k in kinds)
         lines.append(
             f"| {row['label']} | {row['per_audio_s']:.4f} | {ratio} | {per_test} | "
-            f"{row['cpu_s']:.1f} | {row['process_cpu_s']:.1f} | {row['wall_s']:.0f} | "
-            f"{row['max_rss_mb']:.0f} | {row['about']} |"
+            f"{row['files']} | {row['cpu_s']:.1f} | {row['process_cpu_s']:.1f} | "
+            f"{row['wall_s']:.0f} | {row['max_rss_mb']:.0f} | {row['about']} |"
         )
     essentia = next((r for r in rows if r["label"].startswith("Essentia")), None)
     lines.append("")
@@ -780,7 +1151,9 @@ def render(results: Results) -> str:
                 f"have fewer windows per second, the 4Q clips fewest): "
                 f"**{row['live_per_audio_s']:.4f} CPU s per audio s** "
                 f"({row['model_ms_per_window']:.1f} ms of model per window over "
-                f"{row['windows']} windows){versus}."
+                f"{row['windows']} windows){versus}. The model time in it is the engine's "
+                "wall clock around inference, so on a busy machine it errs high, by as much as "
+                "the machine is oversubscribed."
             )
     if sentio and essentia:
         lines.append(
@@ -792,13 +1165,15 @@ def render(results: Results) -> str:
         "",
         "## Caveats",
         "",
-        "- The machine is shared (2 cores, a training run and other workers beside this run): "
-        "CPU seconds are the workers' own and far steadier than wall time, but cache and "
-        "frequency effects of the neighbours remain; wall time is not a speed measure here. "
-        "Repeat the run before trusting a cost ratio close to a target.",
-        "- The 4Q test split is dealt by artist (few artists, several clips each), so its "
-        "scores move when the split does; compare models within one run (the paired tables), "
-        "not across runs made with different splits.",
+        "- The machine is shared (2 cores, training runs beside this run): CPU seconds are the "
+        "workers' own and far steadier than wall time, but cache and frequency effects of the "
+        "neighbours remain; wall time is not a speed measure here.",
+        "- Sentio's default model (v2) was trained on 4Q: on the old artist split recorded in "
+        "its manifest (see the overlap lines above). So it is not scored on all clips, and on "
+        "the new balanced holdout most clips were in its training or validation split: its "
+        "holdout row flatters it. Its clean numbers are on its own recorded test split, which "
+        "is small, unbalanced and clustered by artist. The peers were trained elsewhere (MSD "
+        "tags + emoMusic/DEAM; FMA), so no 4Q or Emotify clip is theirs.",
         "- Essentia's two heads share one MusiCNN pass in one worker; each head's cost row is "
         "the whole pass minus the other head's own time. Essentia's emoMusic head outputs are "
         "read as [valence, arousal] and the DEAM head's columns in the same order; measured on "
@@ -808,12 +1183,10 @@ def render(results: Results) -> str:
         "(distilled), not human ratings.",
         "- Sentio runs the bundle's default artifact through the runtime path of "
         "`sentio-listen --input` (FileSource -> Listener -> Engine, default hop, no smoothing) "
-        "and its clip value is the mean of raw predictions over its windows. Emotify is the "
-        "default model's training dataset (these are its held-out test songs); 4Q is not in "
-        "its training data. Peers were trained elsewhere (MSD tags + emoMusic/DEAM; FMA), so "
-        "neither test set is theirs.",
-        "- 4Q labels are AllMusic editorial quadrants (signs only); Emotify's are a GEMS proxy "
-        "of induced emotion. Both test sets are small; read the intervals.",
+        "and its clip value is the mean of raw predictions over its windows (a clip shorter "
+        "than a window: its one partial estimate).",
+        "- 4Q labels are AllMusic editorial quadrants (perceived emotion, signs only); "
+        "Emotify's are a GEMS proxy of induced emotion.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -844,6 +1217,16 @@ def to_json(results: Results) -> dict:
             name: {label: r["point"] for label, r in by.items()}
             for name, by in results.scores.items()
         },
+        "intervals": {
+            name: {
+                label: {m: interval(d) for m, d in r["draws"].items()} for label, r in by.items()
+            }
+            for name, by in results.scores.items()
+        },
+        "confusion": {
+            name: {label: r["confusion"] for label, r in by.items() if "confusion" in r}
+            for name, by in results.scores.items()
+        },
         "cost": cost_rows(results),
         "unavailable": results.unavailable,
         "songs": songs,
@@ -860,19 +1243,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fourq", type=Path, required=True, help="the 4Q folder")
     parser.add_argument(
         "--bundle",
-        type=Path,
         action="append",
-        help="a Sentio bundle (repeat for several; default: runtime/default_model)",
+        help="a Sentio bundle, PATH or NAME=PATH (repeat for several; default: "
+        "runtime/default_model)",
     )
     parser.add_argument("--peers", type=Path, default=DEFAULT_PEERS, help="the peer models")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="venvs and logs")
     parser.add_argument("--out", type=Path, default=REPO / "experiments" / "peers.md")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
-    parser.add_argument("--core", type=int, default=1, help="the core each worker is pinned to")
+    parser.add_argument(
+        "--cores",
+        default="1",
+        help="cores the workers are pinned to, one worker per core at a time (e.g. 0,1; none)",
+    )
+    parser.add_argument(
+        "--shards", type=int, default=1, help="worker processes per contender (files split)"
+    )
+    parser.add_argument("--save-runs", type=Path, help="write the workers' raw replies here")
+    parser.add_argument(
+        "--reuse-runs", type=Path, help="score the raw replies saved by --save-runs; run nothing"
+    )
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--split-seed", type=int, default=0, help="the splits' seed")
     parser.add_argument("--limit", type=int, default=0, help="first N test songs per dataset")
+    parser.add_argument(
+        "--sets",
+        help="only these sets, comma-separated (4q-all, 4q-holdout, 4q-recorded-test, emotify)",
+    )
     parser.add_argument("--no-essentia", action="store_true", help="skip Essentia")
     parser.add_argument("--no-vibenet", action="store_true", help="skip vibenet")
     return parser
@@ -880,7 +1278,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    args.bundle = args.bundle or [REPO / "runtime" / "default_model"]
+    args.bundle = args.bundle or [str(REPO / "runtime" / "default_model")]
     command = "python -m benchmarks.peers " + shlex.join(sys.argv[1:] if argv is None else argv)
     results = run(args, command)
     text = render(results)
