@@ -42,7 +42,9 @@ from sentio.export.conversion.report import (
     write_report_md,
     write_report_png,
 )
+from sentio.export.conversion.speed import ms_per_window
 from sentio.export.conversion.tflite import (
+    CALIBRATED_TFLITE_KINDS,
     FLOAT_TFLITE_KINDS,
     convert_tflite,
     tf_keras_inference_model,
@@ -78,12 +80,15 @@ from sentio.runtime.model import open_runner
 
 log = logging.getLogger("sentio.export")
 
-# The runtime's pick, first that passed the gate. Measured (BENCHMARKS.md): dynamic-range
-# TFLite is as accurate as float on the test split (CCC within 0.001), runs in LiteRT (a base
-# dependency, unlike onnxruntime) and is 1.7x faster than float32 TFLite; full int8 is the
-# slowest measured (x86: its int8 LSTM kernel) and the least accurate, so it comes last.
+# The runtime's pick is the fastest artifact that passed the gate, as measured on the exporting
+# machine (``speed.ms_per_window``), among the LiteRT ones (a base dependency, unlike
+# onnxruntime); this order breaks ties and is the pick when nothing was timed. Measured
+# (BENCHMARKS.md): dynamic-range TFLite is as accurate as float on the test split and 1.7x
+# faster than float32 TFLite; int8_hybrid (int8 convs, hybrid LSTMs) is as fast or faster;
+# full int8 is the slowest on a CPU (its integer LSTM kernel), so it comes last.
 DEFAULT_ARTIFACT_ORDER = (
     "model_dynamic.tflite",
+    "model_int8_hybrid.tflite",
     "model_float32.tflite",
     "model_float16.tflite",
     "model.onnx",
@@ -99,7 +104,8 @@ class ExportOptions:
     Attributes:
         int8: also produce full-integer TFLite and int8 ONNX (needs a calibration set).
         int8_io: the int8 TFLite model takes and returns int8 (else float I/O).
-        onnx_int8: ``dynamic`` (LSTM quantized too) or ``static`` (QDQ; LSTM stays float).
+        onnx_int8: ``dynamic`` (LSTM quantized too), ``static`` (QDQ; LSTM stays float) or
+            ``hybrid`` (QDQ convs, dynamic LSTM: the fastest measured, BENCHMARKS.md).
         calibration_size: windows in the representative set.
         calibration_seed: seed of the set's song order.
         calibration: a saved set to reuse instead of drawing one.
@@ -314,7 +320,12 @@ def export_bundle(
         t2 = time.perf_counter()
         if options.include_keras:
             source.model.save(staging / KERAS_FILE)
-        models = tuple(_model_entry(staging, a, checks[a.file]) for a in artifacts)
+        passed = {a.file: staging / a.file for a in artifacts if checks[a.file].passed}
+        log.info("timing %d artifact(s) that passed the gate", len(passed))
+        speed = ms_per_window(passed)
+        models = tuple(
+            _model_entry(staging, a, checks[a.file], speed.get(a.file)) for a in artifacts
+        )
         t3 = time.perf_counter()
         live = _live_conditions(staging, _default_artifact(models), prepared, options)
         t4 = time.perf_counter()
@@ -443,7 +454,9 @@ def _convert_all(
     inference, staging: Path, options: ExportOptions, calibration: CalibrationSet | None
 ) -> list[Artifact]:
     artifacts = []
-    kinds = (*options.tflite_kinds, "int8") if options.int8 else options.tflite_kinds
+    kinds = (
+        (*options.tflite_kinds, *CALIBRATED_TFLITE_KINDS) if options.int8 else options.tflite_kinds
+    )
     for kind in kinds:
         log.info("converting TFLite %s", kind)
         windows = calibration.windows if calibration is not None else None
@@ -463,11 +476,11 @@ def _convert_all(
             options.onnx_int8,
             calibration.windows if calibration is not None else None,
         )
-        note = (
-            "onnxruntime quantize_dynamic: int8 weights, LSTM as DynamicQuantizeLSTM"
-            if options.onnx_int8 == "dynamic"
-            else "onnxruntime static QDQ: conv/dense int8, LSTM float"
-        )
+        note = {
+            "dynamic": "onnxruntime quantize_dynamic: int8 weights, LSTM as DynamicQuantizeLSTM",
+            "static": "onnxruntime static QDQ: conv/dense int8, LSTM float",
+            "hybrid": "onnxruntime static QDQ conv/dense int8, LSTM as DynamicQuantizeLSTM",
+        }[options.onnx_int8]
         artifacts.append(Artifact("model_int8.onnx", "onnx", "int8", ops, note))
     return artifacts
 
@@ -479,10 +492,14 @@ def _tflite_note(kind: str, int8_io: bool) -> str:
         "dynamic": "int8 weights, float activations (dynamic range)",
         "int8": "full integer: int8 weights/activations, int16 LSTM cell state, "
         + ("int8 I/O" if int8_io else "float I/O"),
+        "int8_hybrid": "int8 convolutions and dense layers; LSTMs with int8 weights and float "
+        "activations (hybrid kernel); " + ("int8 I/O" if int8_io else "float I/O"),
     }[kind]
 
 
-def _model_entry(staging: Path, artifact: Artifact, check: ArtifactCheck) -> ModelEntry:
+def _model_entry(
+    staging: Path, artifact: Artifact, check: ArtifactCheck, ms: float | None = None
+) -> ModelEntry:
     runner = open_runner(staging / artifact.file)
     return ModelEntry(
         file=artifact.file,
@@ -493,13 +510,23 @@ def _model_entry(staging: Path, artifact: Artifact, check: ArtifactCheck) -> Mod
         ops=tuple(artifact.ops),
         input_shape=tuple(int(d) for d in runner.input_shape),
         io=ModelIO(runner.input_quantization, runner.output_quantization),
+        ms_per_window=ms,
         **check_summary(check),
     )
 
 
 def _default_artifact(models: tuple[ModelEntry, ...]) -> str | None:
-    passed = {m.file for m in models if m.passed}
-    return next((f for f in DEFAULT_ARTIFACT_ORDER if f in passed), None)
+    """The fastest LiteRT artifact that passed the gate (the fastest passing one where no
+    TFLite model passed); by :data:`DEFAULT_ARTIFACT_ORDER` where nothing was timed."""
+    passed = [m for m in models if m.passed]
+    timed_ = [m for m in passed if m.ms_per_window is not None]
+    pool = [m for m in timed_ if m.format == "tflite"] or timed_
+    order = {f: i for i, f in enumerate(DEFAULT_ARTIFACT_ORDER)}
+    if pool:
+        fastest = min(pool, key=lambda m: (m.ms_per_window, order.get(m.file, len(order))))
+        return fastest.file
+    names = {m.file for m in passed}
+    return next((f for f in DEFAULT_ARTIFACT_ORDER if f in names), None)
 
 
 def _base_manifest(source: Source, prepared: PreparedData) -> Manifest:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from sentio.runtime.errors import ConversionError
 
-ONNX_INT8_MODES = ("dynamic", "static")
+ONNX_INT8_MODES = ("dynamic", "static", "hybrid")
 
 
 def convert_onnx(inference_model, path: Path, opset: int = 17) -> tuple[str, ...]:
@@ -34,7 +34,9 @@ def quantize_onnx(
 
     ``dynamic``: int8 weights everywhere, the LSTMs become ``DynamicQuantizeLSTM`` (activations
     quantized on the fly). ``static``: QDQ with activation ranges from ``calibration``; conv and
-    dense run in int8, onnxruntime keeps the LSTMs float. See BENCHMARKS.md for the measured
+    dense run in int8, onnxruntime keeps the LSTMs float. ``hybrid``: ``static``, then its float
+    LSTMs made ``DynamicQuantizeLSTM``: int8 convolutions (``dynamic``'s ``ConvInteger`` is
+    its slowest part) and int8 LSTM weights. See BENCHMARKS.md (issue 26) for the measured
     choice between them.
     """
     from onnxruntime.quantization import (
@@ -53,26 +55,34 @@ def quantize_onnx(
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
         if mode == "dynamic":
             quantize_dynamic(str(prepared), str(out_path), weight_type=QuantType.QInt8)
-        else:
-            if calibration is None or not len(calibration):
-                raise ConversionError("static ONNX quantization needs a calibration set")
+            return onnx_ops(out_path)
+        static_path = Path(tmp) / "static.onnx" if mode == "hybrid" else out_path
+        if calibration is None or not len(calibration):
+            raise ConversionError("static ONNX quantization needs a calibration set")
 
-            class Reader(CalibrationDataReader):
-                def __init__(self) -> None:
-                    self._windows = iter(calibration)
+        class Reader(CalibrationDataReader):
+            def __init__(self) -> None:
+                self._windows = iter(calibration)
 
-                def get_next(self):
-                    window = next(self._windows, None)
-                    return None if window is None else {"features": window[None]}
+            def get_next(self):
+                window = next(self._windows, None)
+                return None if window is None else {"features": window[None]}
 
-            quantize_static(
-                str(prepared),
+        quantize_static(
+            str(prepared),
+            str(static_path),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+        )
+        if mode == "hybrid":
+            quantize_dynamic(
+                str(static_path),
                 str(out_path),
-                Reader(),
-                quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QInt8,
                 weight_type=QuantType.QInt8,
-                per_channel=True,
+                op_types_to_quantize=["LSTM"],
             )
     return onnx_ops(out_path)
 

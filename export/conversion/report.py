@@ -40,15 +40,23 @@ def write_report_md(
         "",
         "## Artifacts",
         "",
-        "| file | format | kind | size (KB) | input | output | ops |",
-        "|---|---|---|---:|---|---|---|",
+        "| file | format | kind | size (KB) | ms per window | input | output | ops |",
+        "|---|---|---|---:|---:|---|---|---|",
     ]
     for m in manifest.models:
         size = "-" if m.bytes is None else f"{m.bytes / 1024:.0f}"
+        ms = "-" if m.ms_per_window is None else f"{m.ms_per_window:.2f}"
+        if m.file == manifest.default_artifact:
+            ms = f"**{ms}** (default: the fastest LiteRT model that passed)"
         lines.append(
-            f"| {m.file} | {m.format} | {m.kind} | {size} | "
+            f"| {m.file} | {m.format} | {m.kind} | {size} | {ms} | "
             f"{_io(m.io and m.io.input)} | {_io(m.io and m.io.output)} | {', '.join(m.ops)} |"
         )
+    lines += [
+        "",
+        "ms per window: median on the exporting machine, one thread, batch 1, the artifacts "
+        "that passed the gate timed side by side (`export/conversion/speed.py`).",
+    ]
     lines += [
         "",
         "## Accuracy drop (per window, test split)",

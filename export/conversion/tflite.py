@@ -24,7 +24,12 @@ from sentio.export.quiet import native_stderr_quiet
 from sentio.runtime.errors import ConversionError
 
 FLOAT_TFLITE_KINDS = ("float32", "float16", "dynamic")
-TFLITE_KINDS = (*FLOAT_TFLITE_KINDS, "int8")
+#: Kinds that need a calibration set. ``int8``: full integer (what a microcontroller or an NPU
+#: runs). ``int8_hybrid``: the same int8 convolutions and dense layers, the LSTMs with int8
+#: weights and float activations (LiteRT's hybrid LSTM kernel, as in ``dynamic``): on a CPU
+#: the integer LSTM kernel is ~14x slower than the hybrid one (BENCHMARKS.md, issue 26).
+CALIBRATED_TFLITE_KINDS = ("int8", "int8_hybrid")
+TFLITE_KINDS = (*FLOAT_TFLITE_KINDS, *CALIBRATED_TFLITE_KINDS)
 
 
 def tf_keras_inference_model(model, config: CRNNConfig):
@@ -64,8 +69,9 @@ def convert_tflite(
 
     Args:
         inference_model: from :func:`tf_keras_inference_model`.
-        kind: ``float32``, ``float16`` (weights), ``dynamic`` (int8 weights, float activations)
-            or ``int8`` (full integer; needs ``representative``).
+        kind: ``float32``, ``float16`` (weights), ``dynamic`` (int8 weights, float activations),
+            ``int8`` (full integer; needs ``representative``) or ``int8_hybrid`` (full-integer
+            convolutions and dense layers, hybrid LSTMs; needs ``representative``).
         representative: normalized calibration windows, (n, frames, features).
         int8_io: for ``int8``, take and return int8 tensors (else float I/O around an int8 body).
     """
@@ -80,12 +86,15 @@ def convert_tflite(
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if kind == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if kind == "int8":
+    if kind in CALIBRATED_TFLITE_KINDS:
         if representative is None or not len(representative):
             raise ConversionError(
                 "full-integer conversion needs a calibration set", hint="pass calibration windows"
             )
         converter.representative_dataset = _representative(representative)
+    if kind == "int8_hybrid":
+        return _int8_hybrid(converter, int8_io)
+    if kind == "int8":
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if int8_io:
             converter.inference_input_type = tf.int8
@@ -99,6 +108,78 @@ def convert_tflite(
             hint="check the toolchain versions against BENCHMARKS.md",
         ) from err
     return remove_cell_clip(flatbuffer)
+
+
+_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+
+
+def _int8_hybrid(converter, int8_io: bool) -> bytes:
+    """Full integer with the LSTMs left out (the calibrate-only pass, then the MLIR quantizer
+    with the LSTM denylisted: what the quantization debugger's ``denylisted_ops`` does), then
+    the float LSTMs given int8 weights (:func:`hybrid_lstm_weights`)."""
+    import tensorflow as tf
+    from tensorflow.lite.python import convert
+
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True
+    io_type = tf.int8 if int8_io else tf.float32
+    try:
+        with native_stderr_quiet():
+            calibrated = converter.convert()
+            flatbuffer = convert.mlir_quantize(
+                calibrated,
+                fully_quantize=True,
+                input_data_type=io_type,
+                output_data_type=io_type,
+                denylisted_ops=[_LSTM],
+            )
+    except Exception as err:  # the converter raises many untyped errors
+        raise ConversionError(
+            f"TFLite int8_hybrid conversion failed: {err}",
+            hint="check the toolchain versions against BENCHMARKS.md",
+        ) from err
+    return hybrid_lstm_weights(remove_cell_clip(flatbuffer))
+
+
+_LSTM_WEIGHT_INPUTS = (1, 2, 3, 4, 5, 6, 7, 8, 16)  # input and recurrent weights, projection
+
+
+def hybrid_lstm_weights(flatbuffer: bytes) -> bytes:
+    """Every float fused LSTM's weight matrices to int8 (per tensor, symmetric: what the
+    dynamic-range converter writes) and its inputs quantized on the fly (asymmetric): LiteRT's
+    hybrid LSTM kernel, the one ``model_dynamic.tflite`` runs. Biases stay float; an LSTM
+    whose weights are already int8 is left as it is."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(flatbuffer, 0))
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            if max(code.builtinCode, code.deprecatedBuiltinCode) != getattr(
+                schema.BuiltinOperator, _LSTM
+            ):
+                continue
+            if graph.tensors[op.inputs[0]].type != schema.TensorType.FLOAT32:
+                continue  # an integer LSTM
+            op.builtinOptions.asymmetricQuantizeInputs = True
+            for slot in _LSTM_WEIGHT_INPUTS:
+                if slot >= len(op.inputs) or op.inputs[slot] < 0:
+                    continue
+                tensor = graph.tensors[op.inputs[slot]]
+                if tensor.type != schema.TensorType.FLOAT32:
+                    continue
+                buffer = model.buffers[tensor.buffer]
+                weights = np.frombuffer(bytes(bytearray(buffer.data)), np.float32)
+                scale = float(np.abs(weights).max()) / 127.0 or 1.0
+                buffer.data = np.clip(np.round(weights / scale), -127, 127).astype(np.int8)
+                tensor.type = schema.TensorType.INT8
+                tensor.quantization = schema.QuantizationParametersT()
+                tensor.quantization.scale = [scale]
+                tensor.quantization.zeroPoint = [0]
+    builder = flatbuffers.Builder(len(flatbuffer))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 def _representative(windows: np.ndarray) -> Callable[[], Iterable[list[np.ndarray]]]:

@@ -23,6 +23,7 @@ ARTIFACTS = {
     "model_float16.tflite",
     "model_dynamic.tflite",
     "model_int8.tflite",
+    "model_int8_hybrid.tflite",
     "model.onnx",
     "model_int8.onnx",
 }
@@ -49,6 +50,9 @@ def test_bundle_holds_every_artifact_verified(exported, trained_run):
         assert m.input_shape == (1, 200, 40)
     int8 = manifest.model("model_int8.tflite")
     assert int8.io.input.dtype == "int8" and int8.io.input.scale > 0
+    assert all(m.ms_per_window > 0 for m in manifest.models)  # timed: every one passed
+    litert = [m for m in manifest.models if m.format == "tflite"]
+    assert manifest.default_artifact == min(litert, key=lambda m: m.ms_per_window).file
 
 
 def test_calibration_comes_from_the_training_split_with_provenance(exported, trained_run):

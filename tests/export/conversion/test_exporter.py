@@ -48,3 +48,25 @@ def test_a_bad_architecture_names_the_field(shipped, tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(BundleError, match="lstm_unit"):
         load_source(bundle)
+
+
+def test_the_default_artifact_is_the_fastest_litert_model_that_passed():
+    from sentio.export.conversion.exporter import _default_artifact
+    from sentio.runtime.manifest import ModelEntry
+
+    def entry(file, ms, gate="pass"):
+        fmt = "onnx" if file.endswith(".onnx") else "tflite"
+        return ModelEntry(file=file, format=fmt, gate=gate, ms_per_window=ms)
+
+    models = (
+        entry("model_dynamic.tflite", 2.0),
+        entry("model_int8_hybrid.tflite", 1.5),
+        entry("model_int8.tflite", None, gate="fail"),
+        entry("model.onnx", 1.0),  # faster, but needs onnxruntime (not a base dependency)
+    )
+    assert _default_artifact(models) == "model_int8_hybrid.tflite"
+    only_onnx = (entry("model_dynamic.tflite", None, gate="fail"), entry("model.onnx", 1.0))
+    assert _default_artifact(only_onnx) == "model.onnx"
+    untimed = (entry("model_int8.tflite", None), entry("model_dynamic.tflite", None))
+    assert _default_artifact(untimed) == "model_dynamic.tflite"  # DEFAULT_ARTIFACT_ORDER
+    assert _default_artifact((entry("model_dynamic.tflite", 2.0, gate="fail"),)) is None

@@ -27,3 +27,17 @@ def test_onnx_float_and_int8(full_size, tmp_path):
     for name in ("dyn.onnx", "static.onnx"):
         predictions = predict_many(open_runner(tmp_path / name), test)
         assert np.abs(predictions - reference).max() <= TOLERANCE["onnx_int8"], name
+
+
+def test_hybrid_int8_onnx_has_int8_convs_and_a_dynamic_lstm(tmp_path):
+    """On the shipped float ONNX (no conversion: fast) with a few random calibration windows."""
+    from pathlib import Path
+
+    shipped = Path(__file__).parents[3] / "runtime" / "default_model" / "model.onnx"
+    calibration = np.random.default_rng(0).normal(size=(4, 600, 40)).astype(np.float32)
+    ops = quantize_onnx(shipped, tmp_path / "hybrid.onnx", "hybrid", calibration)
+    assert "QuantizeLinear" in ops and "com.microsoft.DynamicQuantizeLSTM" in ops
+    assert "LSTM" not in ops and "ConvInteger" not in ops
+    runner = open_runner(tmp_path / "hybrid.onnx")
+    float_out = open_runner(shipped).predict(calibration[0])
+    assert np.abs(runner.predict(calibration[0]) - float_out).max() < 0.2

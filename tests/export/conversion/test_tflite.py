@@ -15,6 +15,7 @@ pytest.importorskip("keras", reason="the export extra (TensorFlow) is not instal
 from sentio.export.conversion.tflite import (
     TFLITE_KINDS,
     convert_tflite,
+    hybrid_lstm_weights,
     remove_cell_clip,
     tflite_lstm_cell_clips,
     tflite_ops,
@@ -34,6 +35,7 @@ TFLITE_BUILTINS = {
     "FULLY_CONNECTED",
     "TANH",
     "DEQUANTIZE",  # float16: weights stored half, dequantized once
+    "QUANTIZE",  # int8_hybrid: the float LSTMs' outputs back to int8
 }
 
 
@@ -42,6 +44,7 @@ TOLERANCE = {
     "float16": 2e-2,
     "dynamic": 0.1,
     "int8": 0.2,
+    "int8_hybrid": 0.2,
 }
 
 
@@ -142,3 +145,36 @@ def test_scrambled_int8_scales_change_the_outputs(full_size, tflite_models, tmp_
     broken.write_bytes(scramble_int8_scales(tflite_models["int8"].read_bytes()))
     predictions = predict_many(open_runner(broken), test)
     assert np.abs(predictions - reference).mean() > 0.05
+
+
+def test_hybrid_lstm_weights_gives_the_float_lstms_int8_weights_and_keeps_the_outputs():
+    """On the shipped float32 model (no conversion: fast): both LSTMs get int8 weights, the
+    file shrinks, the outputs stay close, and a second pass changes nothing."""
+    from pathlib import Path
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    float32 = (
+        Path(__file__).parents[3] / "runtime/default_model/model_float32.tflite"
+    ).read_bytes()
+    window = np.random.default_rng(0).normal(size=(1, 600, 40)).astype(np.float32)
+
+    def run(content):
+        interpreter = Interpreter(model_content=content, num_threads=1)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], window)
+        interpreter.invoke()
+        details = {t["index"]: t for t in interpreter.get_tensor_details()}
+        weights = [
+            np.dtype(details[op["inputs"][1]]["dtype"]).name
+            for op in interpreter._get_ops_details()
+            if op["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+        ]
+        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), weights
+
+    hybrid = hybrid_lstm_weights(float32)
+    (reference, before), (out, after) = run(float32), run(hybrid)
+    assert before == ["float32", "float32"] and after == ["int8", "int8"]
+    assert len(hybrid) < 0.6 * len(float32)
+    assert np.abs(out - reference).max() < 0.05
+    assert np.array_equal(run(hybrid_lstm_weights(hybrid))[0], out)
