@@ -265,27 +265,50 @@ def listen(args: argparse.Namespace) -> int:
         "window_s": listener.engine.window_s,
     }
     outputs = open_outputs(args, mqtt_targets, info)
+    whole = _WholeWindows(outputs.emit)
     try:
         with outputs, listener:
-            emit = outputs.emit if not args.skip_partial else _whole_windows(outputs.emit)
-            stats = listener.run(emit)
+            stats = listener.run(whole if args.skip_partial else outputs.emit)
             summary = stats.line()  # before closing outputs takes time
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
         return 0
     lines = [summary, *outputs.report_lines()]
     if stats.windows == 0:
         lines.insert(1, _no_window_line(args, listener, stats.audio_s))
+    elif args.skip_partial and whole.sent == 0:
+        lines.insert(1, _all_partial_line(args, listener, stats))
     for line in lines:
         print(line, file=sys.stderr)
     return 0
 
 
-def _whole_windows(emit):
-    def only_whole(prediction) -> None:
-        if not prediction.partial:
-            emit(prediction)
+class _WholeWindows:
+    """``--skip-partial``: passes on only estimates made on a whole window, counting them."""
 
-    return only_whole
+    def __init__(self, emit) -> None:
+        self.emit, self.sent = emit, 0
+
+    def __call__(self, prediction) -> None:
+        if not prediction.partial:
+            self.sent += 1
+            self.emit(prediction)
+
+
+def _all_partial_line(args: argparse.Namespace, listener, stats) -> str:
+    """Why ``--skip-partial`` sent nothing: every estimate was made on less than a window."""
+    source = f"{args.input}" if args.input is not None else "the input"
+    held = f"{stats.windows} partial estimate{'s' if stats.windows != 1 else ''}"
+    window = f"the {listener.engine.window_s:g} s window a whole estimate needs"
+    if listener.stopping and stats.audio_s < listener.engine.window_s:
+        why = f"stopped after {stats.audio_s:.1f} s of audio, less than {window}"
+    elif stats.audio_s < listener.engine.window_s:
+        why = f"{source} holds {stats.audio_s:.1f} s of audio, less than {window}"
+    else:
+        why = f"the music changed each time before {window} was in"
+    return (
+        f"sentio: no prediction sent: --skip-partial held back {held}; {why} (without "
+        "--skip-partial they are sent, marked partial)"
+    )
 
 
 def _no_window_line(args: argparse.Namespace, listener, audio_s: float) -> str:

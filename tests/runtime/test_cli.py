@@ -44,6 +44,19 @@ def test_skip_partial_sends_only_whole_windows_and_text_marks_partial(tmp_path, 
     assert "PARTIAL(4.0s)" in text[0] and "PARTIAL" not in text[-1]  # first hop past 3 s
 
 
+def test_skip_partial_on_a_clip_shorter_than_a_window_says_why_nothing_came(tmp_path, capsys):
+    """Issue 22 (minor): it printed the stats line and nothing else."""
+    path = tmp_path / "five.wav"
+    soundfile.write(path, synth_song(0.5, 0.5, 5.0, 22050, seed=4), 22050)
+    assert main(["--input", str(path), "--skip-partial"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        f"no prediction sent: --skip-partial held back 4 partial estimates; {path} holds 5.0 s "
+        "of audio, less than the 12 s window a whole estimate needs" in captured.err
+    )
+
+
 @pytest.mark.parametrize(("option", "value"), [("--first", "0"), ("--silence-below", "3")])
 def test_responsiveness_options_out_of_range_are_refused(option, value, capsys):
     with pytest.raises(SystemExit) as info:
