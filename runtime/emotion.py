@@ -9,6 +9,9 @@ from sentio.runtime.errors import ConfigError
 from sentio.runtime.outputs.color import Color, emotion_color
 
 QUADRANTS = ("happy/excited", "tense/angry", "sad/depressed", "calm/content")
+#: The quadrant of a prediction made on silence before any sound was heard (a stream, or a
+#: file, of digital silence): no mood at all, not the quadrant of the neutral (0, 0).
+SILENT = "silent"
 
 
 def quadrant(valence: float, arousal: float) -> str:
@@ -28,7 +31,8 @@ class Prediction:
     Attributes:
         t: audio time of the window's end, seconds since the stream started.
         valence, arousal: in [-1, 1], smoothed when smoothing is on.
-        quadrant: mood quadrant of (valence, arousal).
+        quadrant: mood quadrant of (valence, arousal); ``"silent"`` (:data:`SILENT`) while
+            nothing but silence has been heard (valence and arousal then read 0, 0).
         valence_raw, arousal_raw: the model's output for this window alone.
         compute_ms: inference time of this window.
         peak_dbfs: loudest sample since the previous prediction (dBFS).

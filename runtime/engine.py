@@ -17,7 +17,8 @@ Responsiveness: from ``first_s`` (3 s) into a stream the engine answers on the a
 repeated to a window (``partial`` predictions, ``window_s`` < 12 s), growing until the window
 is full; a change of music (``changes.ChangeSettings``: novelty in the features, or silence
 and back) starts the estimate and the smoothing again from the change; while the audio is
-silent the output holds its last value (neutral 0, 0 before any). Whatever the block sizes,
+silent the output holds its last value (before any: 0, 0 with the quadrant ``"silent"``, so a
+stream or a file of silence never reads as a mood). Whatever the block sizes,
 the predictions equal the offline pipeline's on the same audio (:func:`offline_predictions`:
 ``audio.load_audio`` -> ``features.extract_features`` -> ``changes.find_changes`` ->
 ``windows.window_ends`` -> ``BundleModel.predict``).
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from sentio.runtime.audio import SILENCE_PEAK, to_mono
 from sentio.runtime.changes import OFF, ChangeDetector, ChangeSettings
-from sentio.runtime.emotion import Prediction, Smoother, quadrant
+from sentio.runtime.emotion import SILENT, Prediction, Smoother, quadrant
 from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.features import extract_features
 from sentio.runtime.model import BundleModel
@@ -164,7 +165,7 @@ class Engine:
         self._silent_frames = np.zeros(0, bool)  # per frame since the last prediction's end
         self._frames_seen = 0
         self._last_end = 0
-        self._held: tuple[float, float] = (0.0, 0.0)
+        self._held: tuple[float, float] | None = None  # nothing but silence heard yet
         self._new_segment = False
         self._smooth = Smoother(self.smooth_s, self.hop_s)
         self._peak = 0.0
@@ -299,9 +300,11 @@ class Engine:
         if change:
             self._smooth = Smoother(self.smooth_s, self.hop_s)  # the old song's mood is gone
         if silent:  # hold: silence has no mood, and room noise is not the music's
-            valence, arousal = self._held
+            valence, arousal = self._held or (0.0, 0.0)
+            mood = quadrant(valence, arousal) if self._held else SILENT
         else:
             valence, arousal = self._held = self._smooth(valence_raw, arousal_raw)
+            mood = quadrant(valence, arousal)
         fps = self.model.spec.frames_per_second
         stats = self.stats
         stats.windows += 1
@@ -311,7 +314,7 @@ class Engine:
             t=end / fps,
             valence=valence,
             arousal=arousal,
-            quadrant=quadrant(valence, arousal),
+            quadrant=mood,
             valence_raw=valence_raw,
             arousal_raw=arousal_raw,
             compute_ms=1e3 * elapsed,

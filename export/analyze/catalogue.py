@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sentio.runtime.emotion import Prediction, quadrant
+from sentio.runtime.emotion import SILENT, Prediction, quadrant
 from sentio.runtime.engine import SHORTEST_S
 from sentio.runtime.errors import AudioError, ConfigError, SentioError
 from sentio.runtime.manifest import MANIFEST_NAME, sha256_file
@@ -316,17 +316,21 @@ def analyze_file(path: Path, model: BundleModel, settings: AnalysisSettings) -> 
 
 def summarize(predictions: list[Prediction]) -> dict:
     """Song-level values of a file's windows: mean and spread (standard deviation) of valence
-    and arousal, and the quadrant and colour of the mean point."""
-    valence = np.array([p.valence for p in predictions], dtype=np.float64)
-    arousal = np.array([p.arousal for p in predictions], dtype=np.float64)
+    and arousal, and the quadrant and colour of the mean point. Windows of silence have no
+    mood and are left out of the means; a file of nothing but silence (digital silence, below
+    the silence level) reads 0, 0 with the quadrant ``"silent"``."""
+    heard = [p for p in predictions if not p.silent] or predictions
+    valence = np.array([p.valence for p in heard], dtype=np.float64)
+    arousal = np.array([p.arousal for p in heard], dtype=np.float64)
     v_mean, a_mean = float(valence.mean()), float(arousal.mean())
+    silent = all(p.silent for p in predictions)
     return {
         "windows": len(predictions),
         "valence_mean": round(v_mean, DECIMALS),
         "valence_std": round(float(valence.std()), DECIMALS),
         "arousal_mean": round(a_mean, DECIMALS),
         "arousal_std": round(float(arousal.std()), DECIMALS),
-        "quadrant": quadrant(v_mean, a_mean),
+        "quadrant": SILENT if silent else quadrant(v_mean, a_mean),
         "color": emotion_color(v_mean, a_mean).hex,
     }
 

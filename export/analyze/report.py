@@ -31,6 +31,7 @@ QUADRANT_COLORS = {
     "tense/angry": "#d8342c",
     "sad/depressed": "#3a62d8",
     "calm/content": "#2f9e44",
+    "silent": "#8a8a8a",  # a file of silence: in no quadrant's playlist nor the energy ramp
 }
 CENTRES = {
     "happy/excited": (0.5, 0.5),
@@ -74,7 +75,8 @@ def write_playlists(out_dir: Path, rows: list[dict]) -> list[Path]:
         mine = [r for r in rows if r["quadrant"] == quadrant]
         mine.sort(key=lambda r: math.hypot(r["valence_mean"] - cx, r["arousal_mean"] - cy))
         written.append(write_text_atomic(folder / playlist_name(quadrant), _m3u(mine)))
-    ramp = sorted(rows, key=lambda r: (r["arousal_mean"], r["path"]))
+    heard = [r for r in rows if r["quadrant"] in QUADRANTS]
+    ramp = sorted(heard, key=lambda r: (r["arousal_mean"], r["path"]))
     written.append(write_text_atomic(folder / ENERGY_RAMP, _m3u(ramp)))
     return written
 

@@ -18,7 +18,7 @@ PREFIX/state               JSON: the prediction (``Prediction.to_dict()``: ``par
                            ``window_s`` and ``change`` included) plus ``"color": {"hex":
                            "#rrggbb", "rgb": [r, g, b] 0..255, "hsv": [h°, s, v]}``
 PREFIX/valence, /arousal   the value as text, e.g. ``0.3125``
-PREFIX/quadrant            happy/excited, tense/angry, sad/depressed or calm/content
+PREFIX/quadrant            happy/excited, tense/angry, sad/depressed or calm/content (silent)
 PREFIX/color               ``#rrggbb``
 PREFIX/rgb                 ``r,g,b`` (0..255)
 =========================  ====================================================================
@@ -48,7 +48,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sentio.runtime.about import installed_version
-from sentio.runtime.emotion import QUADRANTS, Prediction
+from sentio.runtime.emotion import QUADRANTS, SILENT, Prediction
 from sentio.runtime.errors import OutputError
 from sentio.runtime.outputs.sinks import BackgroundSink, import_extra
 
@@ -280,7 +280,7 @@ SENSORS = {
         "name": "Mood",
         "value_template": "{{ value_json.quadrant }}",
         "device_class": "enum",
-        "options": list(QUADRANTS),
+        "options": [*QUADRANTS, SILENT],
         "icon": "mdi:drama-masks",
     },
     "color": {

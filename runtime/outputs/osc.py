@@ -8,7 +8,7 @@ address             arguments   meaning
 ==================  ==========  ==================================================
 /sentio/valence     f           valence in [-1, 1]
 /sentio/arousal     f           arousal in [-1, 1]
-/sentio/quadrant    s           happy/excited, tense/angry, sad/depressed, calm/content
+/sentio/quadrant    s           happy/excited, tense/angry, sad/depressed, calm/content (silent)
 /sentio/color       f f f       red, green, blue as floats in [0, 1]
 /sentio/color8      i i i       red, green, blue as integers in 0..255
 /sentio/hsv         f f f       hue, saturation, value, each in [0, 1]

@@ -135,6 +135,22 @@ def test_silence_and_clipping_are_flagged(model):
     assert not clipped[0].silent and clipped[0].clipped > 0 and clipped[0].peak_dbfs > -0.1
 
 
+def test_silence_before_any_sound_reads_silent_not_a_mood(model):
+    """Issue 22 (minor): all-zero audio was labelled happy/excited, the quadrant of (0, 0)."""
+    rate = model.spec.sample_rate
+    engine = Engine(model, hop_s=1.0)
+    quiet = engine.process(np.zeros(14 * rate, np.float32), rate)
+    assert quiet and all(p.silent and p.quadrant == "silent" for p in quiet)
+    assert all(p.valence == p.arousal == 0.0 for p in quiet)
+    # music, then silence: the output holds the music's value and its quadrant
+    engine.reset()
+    music = engine.process(synth_song(-0.7, -0.7, 13.0, rate, seed=2), rate)
+    after = music + engine.process(np.zeros(4 * rate, np.float32), rate)
+    last_heard = [p for p in after if not p.silent][-1]
+    held = [p for p in after if p.silent]
+    assert held and {p.quadrant for p in held} == {last_heard.quadrant} != {"silent"}
+
+
 def test_hop_and_model_defaults():
     engine = Engine()  # the bundled model, its hop
     assert engine.model.path == BundleModel().path

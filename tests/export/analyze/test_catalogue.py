@@ -61,6 +61,27 @@ def test_a_file_shorter_than_a_window_gets_one_partial_estimate(tmp_path, model)
     assert row["windows"] == 1 and row["series"]["t"] == [pytest.approx(4.98, abs=0.02)]
 
 
+def test_a_file_of_silence_reads_silent_and_silence_has_no_weight(tmp_path, model):
+    """Issue 22 (minor): all-zero audio was labelled happy/excited, the quadrant of (0, 0)."""
+    import soundfile
+
+    silence = tmp_path / "silence.wav"
+    soundfile.write(silence, np.zeros(14 * 22050, np.float32), 22050)
+    row = analyze_file(silence, model, AnalysisSettings())
+    assert row["quadrant"] == "silent" and row["valence_mean"] == row["arousal_mean"] == 0.0
+    # a song after 14 s of silence: its mean is the song's, not pulled towards (0, 0)
+    song = write_tone(tmp_path / "song.wav", seconds=14.0)
+    audio, rate = soundfile.read(song, dtype="float32")
+    both = tmp_path / "both.wav"
+    soundfile.write(both, np.concatenate([np.zeros(14 * rate, np.float32), audio]), rate)
+    alone, after = (
+        analyze_file(song, model, AnalysisSettings()),
+        analyze_file(both, model, AnalysisSettings()),
+    )
+    assert after["quadrant"] == alone["quadrant"] != "silent"
+    assert abs(after["valence_mean"] - alone["valence_mean"]) < 0.2
+
+
 def test_the_series_is_kept_only_when_asked(tmp_path, model):
     (song,) = write_catalogue(tmp_path, songs=1)
     assert "series" not in analyze_file(song, model, AnalysisSettings())

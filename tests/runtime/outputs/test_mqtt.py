@@ -85,7 +85,7 @@ def test_cli_publishes_discovery_state_and_availability(broker, subscribers, son
         assert config["device"]["identifiers"] == ["sentio_living_room"]
         assert config["value_template"].startswith("{{ value_json.")
     mood = next(c for c in configs.values() if c["unique_id"].endswith("_quadrant"))
-    assert mood["device_class"] == "enum" and mood["options"] == list(QUADRANTS)
+    assert mood["device_class"] == "enum" and mood["options"] == [*QUADRANTS, "silent"]
     # connecting takes a moment and --input is fast: the first windows may have failed,
     # but the latest state goes out on connect and every window is accounted for
     sent, failed, dropped = sink_counts(captured.err, f"mqtt://127.0.0.1:{broker.port}/{prefix}")
