@@ -3,7 +3,7 @@
 A window of 12 s needs 12 s of the new song before it describes only the new song; a lamp
 that waits that long shows the old song's colour through the first verse of the next. Two
 signs of a change are watched, both measured on concatenated test songs
-(``experiments/song_changes.md``, ``python -m benchmarks.song_changes``):
+(``experiments/responsive_output.md``, ``python -m benchmarks.song_changes``):
 
 - **novelty**: every ``check_s`` the mean and spread of the last ``recent_s`` of feature
   frames (normalized, as the model sees them) are compared with the ``past_s`` before them
@@ -36,7 +36,7 @@ class ChangeSettings:
     Attributes:
         novelty: also watch the features for a change (default off: measured on test songs
             it did not shorten the response to a cut and found 53 false changes an hour,
-            experiments/song_changes.md; silence and back is always watched).
+            experiments/responsive_output.md; silence and back is always watched).
         recent_s: span compared against what came before it.
         past_s: longest span before it that is compared.
         min_past_s: shortest such span (so a new segment needs ``min_past_s + recent_s``

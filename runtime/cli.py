@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 from sentio.runtime.changes import OFF, ChangeSettings
-from sentio.runtime.engine import FIRST_S, SILENCE_DBFS
+from sentio.runtime.engine import FIRST_S, SHORTEST_S, SILENCE_DBFS
 from sentio.runtime.errors import ConfigError, DeviceUnavailableError, SentioError
 from sentio.runtime.manifest import DEFAULT_HOP_S
 from sentio.runtime.option_values import (
@@ -108,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=FIRST_S,
         metavar="SECONDS",
         help=f"seconds of audio before the first estimate, which is partial (made on the "
-        f"audio so far, marked \"partial\": true) until a whole window is in; 'full': only "
-        f"whole windows (default {FIRST_S:g})",
+        f'audio so far, marked "partial": true) until a whole window is in; at least '
+        f"{SHORTEST_S:g} (the shortest file that gets an estimate); 'full': only whole windows "
+        f"(default {FIRST_S:g})",
     )
     parser.add_argument(
         "--changes",
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="silence",
         help="start the estimate again when the music changes: silence (silence and back), "
         "novelty (also a change in the sound; experimental: more false changes than it "
-        "helps, see experiments/song_changes.md), off (default silence)",
+        "helps, see experiments/responsive_output.md), off (default silence)",
     )
     parser.add_argument(
         "--silence-below",

@@ -45,7 +45,9 @@ from sentio.runtime.windows import fill_window, window_ends
 FULL_SCALE = 0.999
 FLOOR_DBFS = -120.0  # digital silence reads as this (JSON has no -inf)
 FIRST_S = 3.0  # seconds of audio before the first (partial) estimate
-SHORTEST_S = 1.0  # a stream or clip this long still gets an estimate at its end
+#: The one minimum of audio for an estimate: a stream or clip this long still gets one at its
+#: end, and the first estimate (``first_s``) comes after at least this much.
+SHORTEST_S = 1.0
 SILENCE_DBFS = 20 * math.log10(SILENCE_PEAK)  # -80 dBFS: digital silence
 
 
@@ -80,8 +82,9 @@ class Engine:
             rounded to whole feature frames, see :attr:`hop_s`.
         smooth_s: exponential smoothing time constant in seconds (0: off).
         first_s: seconds of audio before the first estimate, which is partial (made on the
-            audio so far) until a whole window is in; ``None`` (or a whole window or more):
-            full windows only, the first after one window.
+            audio so far) until a whole window is in; at least :data:`SHORTEST_S` (1 s, the
+            shortest clip that gets an estimate); ``None`` (or a whole window or more): full
+            windows only, the first after one window.
         changes: how changes of music are found (``True``: the defaults; ``False``: never,
             one estimate from the start of the stream).
         silence_dbfs: audio whose peak stays below this level (per 20 ms step) is silence:
@@ -93,7 +96,8 @@ class Engine:
     Raises:
         BundleError: the bundle cannot be loaded (see :class:`BundleModel`).
         ConfigError: a hop, smoothing constant or first estimate that cannot work (not a
-            finite number, a hop <= 0, a smoothing constant < 0, a first estimate <= 0);
+            finite number, a hop <= 0, a smoothing constant < 0, a first estimate under
+            :data:`SHORTEST_S`);
             checked before the model loads.
     """
 
@@ -379,10 +383,11 @@ def _check_first(first_s: float | None) -> float | None:
     if first_s is None:
         return None
     first = _finite("first_s", first_s)
-    if not first > 0:
+    if not first >= SHORTEST_S:  # a 0.5 s file gets no estimate: neither does a stream
         raise ConfigError(
-            f"the first estimate needs some audio: first_s must be > 0, got {first_s}",
-            hint="pass first_s > 0 (e.g. 3), or None for full windows only",
+            f"the first estimate needs at least {SHORTEST_S:g} s of audio (the shortest clip "
+            f"that gets one), got first_s {first_s}",
+            hint=f"pass first_s >= {SHORTEST_S:g} (e.g. 3), or None for full windows only",
         )
     return first
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from sentio.runtime.engine import SHORTEST_S
+
 #: The ranges the numeric options accept (argparse rejects anything else with exit 2).
 HOP_RANGE_S = (0.0, 3600.0)  # exclusive of 0
 SMOOTH_RANGE_S = (0.0, 3600.0)
@@ -52,11 +54,12 @@ def _whole(low: int, high: int, what: str):
 
 hop_seconds = _seconds(*HOP_RANGE_S, zero_ok=False, what="the hop")
 smooth_seconds = _seconds(*SMOOTH_RANGE_S, zero_ok=True, what="the smoothing time constant")
-_first = _seconds(0.0, 3600.0, zero_ok=False, what="the first estimate")
+_first = _seconds(SHORTEST_S, 3600.0, zero_ok=True, what="the first estimate")
 
 
 def first_seconds(text: str) -> float | None:
-    """``--first``: seconds, or ``full`` (None: whole windows only)."""
+    """``--first``: seconds, at least :data:`~sentio.runtime.engine.SHORTEST_S` (1 s: the
+    shortest clip that gets an estimate), or ``full`` (None: whole windows only)."""
     return None if text.strip().lower() == "full" else _first(text)
 
 

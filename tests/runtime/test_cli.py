@@ -64,6 +64,18 @@ def test_responsiveness_options_out_of_range_are_refused(option, value, capsys):
     assert info.value.code == 2 and option in capsys.readouterr().err
 
 
+def test_every_file_the_help_cites_exists(capsys):
+    """Issue 22: --help cited experiments/song_changes.md, which does not exist."""
+    from pathlib import Path
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps a path at a hyphen
+    cited = re.findall(r"\b((?:experiments|firmware_notes|benchmarks)/[\w./-]*\w)", text)
+    root = Path(__file__).resolve().parents[2]
+    assert cited and all((root / path).exists() for path in cited), cited
+
+
 def test_sigterm_stops_cleanly_with_a_stats_line(exported, song):
     proc = subprocess.Popen(
         [

@@ -172,6 +172,9 @@ def test_hop_and_model_defaults():
         ({"smooth_s": float("inf")}, "smooth_s must be finite"),  # froze the output
         ({"smooth_s": float("nan")}, "smooth_s must be finite"),  # printed "valence": NaN
         ({"smooth_s": -0.5}, "smoothing must be 0"),
+        # issue 22 (minor): 1e-9 gave an estimate on 0.5 s of audio, a 0.5 s file none
+        ({"first_s": 1e-9}, "at least 1 s of audio"),
+        ({"first_s": 0.5}, "at least 1 s of audio"),
     ],
 )
 def test_a_hop_or_smoothing_that_cannot_work_is_refused_before_the_model_loads(
