@@ -5,6 +5,7 @@ Every label inside Sentio is on [-1, 1]; datasets declare the scale they come on
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -109,3 +110,29 @@ def parse_quadrant(text: str) -> int | None:
     if len(name) == 2 and name[0] == "Q" and name[1] in "1234":
         return int(name[1])
     return None
+
+
+def center_valued(songs: list) -> list:
+    """``songs`` with each valued dataset's mean valence and arousal removed (songs whose
+    labels are only signs, 4Q's, are left as they are): a per-dataset offset for training only.
+
+    Emotify's valence comes from the GEMS feelings a piece *induced* (mean +0.28: tenderness,
+    calmness and nostalgia count as pleasant); trained as it is, that offset becomes every
+    song's, and soft sad music reads as pleasant. Centred, Emotify still teaches which of its
+    songs are more or less pleasant, and 4Q's signs set where zero is.
+    """
+    by_dataset: dict[str, list] = {}
+    for song in songs:
+        if not song.sign_only:
+            by_dataset.setdefault(song.dataset, []).append(song)
+    shifted = {}
+    for members in by_dataset.values():
+        mean_v = sum(s.valence for s in members) / len(members)
+        mean_a = sum(s.arousal for s in members) / len(members)
+        for s in members:
+            shifted[s.song_id] = dataclasses.replace(
+                s,
+                valence=min(1.0, max(-1.0, s.valence - mean_v)),
+                arousal=min(1.0, max(-1.0, s.arousal - mean_a)),
+            )
+    return [shifted.get(s.song_id, s) for s in songs]

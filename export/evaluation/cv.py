@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 from sentio.export.data.datasets import Dataset, Song
+from sentio.export.data.labels import center_valued
 from sentio.export.data.splits import deal_groups, fold_songs
 from sentio.export.data.windows import SongWindows, song_windows
 from sentio.export.evaluation.quadrant_scores import (
@@ -160,21 +161,7 @@ def cv_folds(songs: Sequence[Song], folds: int, seed: int) -> list[list[Song]]:
 
 def training_labels(songs: list[Song], labels: LabelConfig) -> list[Song]:
     """The training songs with ``labels`` applied (valued datasets only; 4Q's signs stay)."""
-    out = list(songs)
-    if labels.center:
-        for members in _by_dataset([s for s in out if not s.sign_only]).values():
-            mean_v = float(np.mean([s.valence for s in members]))
-            mean_a = float(np.mean([s.arousal for s in members]))
-            shifted = {
-                s.song_id: dataclasses.replace(
-                    s,
-                    valence=float(np.clip(s.valence - mean_v, -1, 1)),
-                    arousal=float(np.clip(s.arousal - mean_a, -1, 1)),
-                )
-                for s in members
-            }
-            out = [shifted.get(s.song_id, s) for s in out]
-    return out
+    return center_valued(songs) if labels.center else list(songs)
 
 
 def cross_validate(

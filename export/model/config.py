@@ -35,6 +35,10 @@ class TrainConfig:
             quadrants): a hinge ``max(0, sign_margin - label * prediction)`` per dimension,
             beside the loss above on songs with values. Unused without such songs.
         sign_margin: how far past zero a sign-only song's prediction must be to cost nothing.
+        center_labels: train on each valued dataset's labels minus its training mean (a
+            per-dataset offset, training only; 4Q's signs are left as they are): Emotify's
+            induced-emotion valence (+0.28 on average) then no longer becomes every song's
+            offset (experiments/model_v3_part1.md).
         device: audio-level augmentation: device renderings of each training song (speaker,
             room, noise, gain, capture rate), drawn from instead of the clean song for a share
             of the windows (:mod:`sentio.export.data.device_copies`); off by default.
@@ -60,6 +64,7 @@ class TrainConfig:
     augmentation: Augmentation = NONE
     sign_weight: float = 1.0
     sign_margin: float = 0.3
+    center_labels: bool = False
     device: DeviceCopies = OFF
 
     def __post_init__(self) -> None:

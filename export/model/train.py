@@ -6,6 +6,7 @@ Losses and metrics live in :mod:`losses`, the batches in :mod:`batches`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import sys
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from sentio.export.data.windows import PreparedData
+from sentio.export.data.labels import center_valued
+from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.model.augment import NONE
 from sentio.export.model.batches import WindowBatches
 from sentio.export.model.config import TrainConfig
@@ -125,6 +127,9 @@ def fit(
             "mixup blends labels, which sign-only labels (4Q) do not allow",
             hint="train with --mixup 0 when 4Q is in the data",
         )
+    splits = dict(prepared.splits)
+    if train_config.center_labels:  # training only: evaluation keeps the labels as given
+        splits["train"] = _centred(splits["train"])
     batches = {
         name: WindowBatches(
             songs,
@@ -137,9 +142,15 @@ def fit(
             sign_labels,
             train_config.device.clean_share,
         )
-        for name, songs in prepared.splits.items()
+        for name, songs in splits.items()
     }
     result = train_model(model, batches["train"], batches["val"], train_config, checkpoint, verbose)
     return FitOutcome(
         result, evaluate_model(result.model, prepared, train_config.emotion_threshold)
     )
+
+
+def _centred(songs: list[SongWindows]) -> list[SongWindows]:
+    """The training songs' windows with :func:`center_valued` labels."""
+    centred = center_valued([s.song for s in songs])
+    return [dataclasses.replace(w, song=song) for w, song in zip(songs, centred, strict=True)]

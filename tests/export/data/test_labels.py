@@ -32,3 +32,22 @@ def test_quadrant_names():
 
 def test_quadrant_signs_follow_russell():
     assert QUADRANT_SIGNS == {1: (1.0, 1.0), 2: (-1.0, 1.0), 3: (-1.0, -1.0), 4: (1.0, -1.0)}
+
+
+def test_center_valued_removes_each_valued_datasets_mean_and_leaves_signs():
+    from sentio.export.data.datasets import Song
+    from sentio.export.data.labels import center_valued
+
+    songs = [
+        Song("e1", None, 0.6, 0.2, dataset="emotify"),
+        Song("e2", None, 0.2, -0.4, dataset="emotify"),
+        Song("d1", None, -0.9, 0.9, dataset="deam"),
+        Song("d2", None, -0.5, 0.5, dataset="deam"),
+        Song("q1", None, 1.0, -1.0, sign_only=True, dataset="4q"),
+    ]
+    out = center_valued(songs)
+    assert [s.song_id for s in out] == [s.song_id for s in songs]
+    assert [round(s.valence, 6) for s in out[:4]] == [0.2, -0.2, -0.2, 0.2]
+    assert [round(s.arousal, 6) for s in out[:2]] == [0.3, -0.3]
+    assert (out[4].valence, out[4].arousal) == (1.0, -1.0)
+    assert songs[0].valence == 0.6  # the input is not changed
