@@ -11,6 +11,7 @@ from sentio.export.data.sources import DataOptions
 from sentio.export.data.windows import prepare
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.predict import Evaluation, SplitEvaluation
 from sentio.export.model.run import data_sources, run_manifest, training_report
 from sentio.runtime.features import FeatureSpec
 from sentio.runtime.manifest import DEFAULT_HOP_S, DataSource, Manifest
@@ -25,10 +26,9 @@ def _prepared():
 
 
 def _outcome():
-    metrics = {
-        name: {"windows": {"n": 0}, "songs": {"n": 0}, "groups": {}}
-        for name in ("train", "val", "test")
-    }
+    metrics = Evaluation(
+        train=SplitEvaluation(), val=SplitEvaluation(), test=SplitEvaluation(groups={})
+    )
     result = SimpleNamespace(
         model=SimpleNamespace(count_params=lambda: 1234),
         epochs_run=7,
@@ -59,6 +59,11 @@ def test_run_manifest_is_typed_and_round_trips():
     assert data.notes == ("made up",)
     again = Manifest.from_dict(manifest.to_dict())
     assert again.to_dict() == manifest.to_dict()
+    assert again.metrics == manifest.metrics and list(again.metrics.splits()) == [
+        "train",
+        "val",
+        "test",
+    ]
     report = training_report(manifest, _outcome())
     assert "Dataset: toy (12 songs, 1.0 h of audio); 0 item(s) skipped." in report
 
