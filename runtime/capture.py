@@ -116,8 +116,8 @@ def resolve_device(
     if not devices:
         raise DeviceUnavailableError(
             "no audio input device found",
-            hint="plug in a microphone; on Linux check `arecord -l` and that your user is in "
-            "the 'audio' group",
+            hint="plug in a microphone (on Linux check `arecord -l` and that your user is in "
+            "the 'audio' group), or run on a file: sentio-listen --input FILE",
         )
     if text is None:
         return next((d for d in devices if d.index == default_index), devices[0])
@@ -135,12 +135,27 @@ def resolve_device(
     if not matches:
         raise DeviceUnavailableError(
             f"no input device matches {text!r}; input devices:\n{listing}",
-            hint="pass --device with an index, hw:CARD[,DEV] or part of a name from this list",
+            hint="pass --device with an index, hw:CARD[,DEV] or part of a name from this "
+            "list, or run on a file: sentio-listen --input FILE",
         )
     raise AudioDeviceError(
         f"{len(matches)} input devices match {text!r}:\n{listing}",
         hint="pass the index, or more of the name",
     )
+
+
+def find_input_device(device: str | int | None = None) -> InputDevice:
+    """The input device ``device`` names (:func:`resolve_device` over the devices there now),
+    without opening it: ``sentio-listen`` checks it before the model loads.
+
+    Raises:
+        AudioDeviceError: PortAudio is missing, or several devices match.
+        DeviceUnavailableError: no input device, or none matches.
+    """
+    sd = _sounddevice()
+    index = sd.default.device[0]
+    default = int(index) if index is not None and index >= 0 else None
+    return resolve_device(device, input_devices(), default)
 
 
 def _match_alsa(text: str, devices: list[InputDevice]) -> list[InputDevice]:

@@ -236,6 +236,10 @@ def listen(args: argparse.Namespace) -> int:
         check_record_path(args.record, args.input, args.force)
     mqtt_targets = _mqtt_targets(args)
     check_output_options(args)
+    if args.input is None:  # no microphone: say so before the model loads
+        from sentio.runtime.capture import find_input_device
+
+        find_input_device(args.device)
     model = BundleModel(args.model, args.artifact, args.threads)
     options = {
         "hop_s": args.hop,

@@ -11,6 +11,12 @@ Two details matter for correctness, and both live here so that every caller gets
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -59,6 +65,45 @@ def _tflite_interpreter_class():
         ) from None
 
 
+#: Lines LiteRT's native code writes straight to fd 2 on every start (past Python's logging):
+#: kept off the terminal; anything else it writes is shown (issue 22).
+NATIVE_START_LINES = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
+
+
+@contextlib.contextmanager
+def native_start_lines_dropped() -> Iterator[None]:
+    """Run a native call with file descriptor 2 captured; then write back what it printed, less
+    :data:`NATIVE_START_LINES` (everything if the call fails). Nothing is captured at DEBUG
+    logging (``-v``), or where fd 2 is not a real descriptor. (The runtime's equivalent of
+    ``sentio.export.quiet``, which the runtime cannot import.)"""
+    if logging.getLogger("sentio").isEnabledFor(logging.DEBUG):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    failed = False
+    with tempfile.TemporaryFile(mode="w+b") as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            scratch.seek(0)
+            lines = scratch.read().decode(errors="replace").splitlines(keepends=True)
+            kept = [x for x in lines if failed or x.strip() not in NATIVE_START_LINES]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
 class TFLiteRunner:
     """A ``.tflite`` file in LiteRT (tflite-runtime where only that is installed)."""
 
@@ -66,10 +111,11 @@ class TFLiteRunner:
         self.path = Path(path)
         interpreter_class, self.backend = _tflite_interpreter_class()
         try:
-            self._interpreter = interpreter_class(
-                model_path=str(self.path), num_threads=num_threads
-            )
-            self._interpreter.allocate_tensors()
+            with native_start_lines_dropped():  # the XNNPACK line, on every start
+                self._interpreter = interpreter_class(
+                    model_path=str(self.path), num_threads=num_threads
+                )
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise BundleError(
                 f"cannot load TFLite model {self.path} in {self.backend}: {err}",

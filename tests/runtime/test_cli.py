@@ -348,6 +348,38 @@ def test_list_devices_with_no_input_device_exits_3_like_listening_without_one(mo
     assert "no audio input device found" in listed and "no audio input device found" in listening
 
 
+def test_no_microphone_is_found_before_the_model_loads_and_the_hint_names_input(
+    monkeypatch, capsys
+):
+    """Issue 22: the model loaded first, and the error did not suggest --input FILE."""
+    import sentio.runtime.capture as capture
+
+    class NoDevices:
+        class default:
+            device = (-1, -1)
+
+    monkeypatch.setattr(capture, "input_devices", lambda: [])
+    monkeypatch.setattr(capture, "_sounddevice", lambda: NoDevices)
+    _no_model(monkeypatch)
+    assert main([]) == EXIT_DEVICE_UNAVAILABLE
+    assert main(["--device", "hw:7"]) == EXIT_DEVICE_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert err.count("or run on a file: sentio-listen --input FILE") == 2, err
+
+
+def test_the_litert_start_line_is_not_printed_and_real_errors_are(tmp_path):
+    """Issue 22: every run printed `INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`"""
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, synth_song(0.5, 0.5, 4.0, 22050, seed=3), 22050)
+    run = subprocess.run(
+        [sys.executable, "-m", "sentio.runtime.cli", "--input", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0 and len(read_json_lines(run.stdout)) == 2  # at 3 and 3.5 s
+    assert "XNNPACK" not in run.stderr and "sentio: 2 windows" in run.stderr
+
+
 def test_list_devices_lists_them(monkeypatch, capsys):
     import sentio.runtime.capture as capture
 

@@ -105,3 +105,19 @@ def test_a_manifest_that_does_not_fit_the_model_is_refused_at_load(
     with pytest.raises(BundleError) as info:
         BundleModel(_edited_copy(tmp_path, edit), artifact=artifact)
     assert message in info.value.message and f"{artifact} takes" in info.value.message
+
+
+def test_native_start_lines_are_dropped_and_everything_else_is_shown(capfd):
+    """Issue 22: LiteRT's XNNPACK line is dropped; a real native error line is kept, and a
+    failing call shows all it wrote."""
+    import os
+
+    from sentio.runtime.model import native_start_lines_dropped
+
+    with native_start_lines_dropped():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\nERROR: real\n")
+    assert capfd.readouterr().err == "ERROR: real\n"
+    with pytest.raises(RuntimeError), native_start_lines_dropped():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        raise RuntimeError("load failed")
+    assert "XNNPACK" in capfd.readouterr().err
