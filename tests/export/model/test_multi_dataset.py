@@ -98,7 +98,7 @@ def test_fit_on_values_and_quadrants_reports_each_dataset(tmp_path, synthetic_da
     args = ["fit", "--manifest", str(synthetic_dataset), "--fourq", str(fourq), *TINY]
     assert main([*args, "--loss", "ccc", "--epochs", "3", "--out", str(out)]) == 0
     manifest = json.loads((out / "sentio.json").read_text())
-    assert manifest["data"]["also"] == [{"kind": "4q", "path": str(fourq.resolve())}]
+    assert manifest["data"]["also"] == [{"kind": "4q", "hint": "4q"}]  # never a path
     test = manifest["metrics"]["test"]["datasets"]
     assert set(test) == {"4q", "manifest:manifest.csv"}
     assert {"valence_auc", "arousal_auc", "quadrant_accuracy"} <= set(test["4q"])
