@@ -94,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"\ndemo done in {demo.seconds:.0f} s: test-split song CCC valence "
         f"{test.dimension('valence').ccc:.2f}, arousal {test.dimension('arousal').ccc:.2f}\n"
-        f"listen with it: sentio-listen --model {out} --input SONG.wav"
+        f"listen with it: sentio-listen --model {out} --input {_a_demo_song(songs)}"
     )
     if not demo.exported.passed:
         print(
@@ -104,6 +104,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         return GATE_FAILED
     return 0
+
+
+def _a_demo_song(manifest: Path) -> Path:
+    """A song the demo generated (its manifest's first row), for the closing hint."""
+    import csv
+
+    with open(manifest, newline="") as fh:
+        first = next(csv.DictReader(fh))
+    return manifest.parent / first["path"]
 
 
 def _run_and_data(args: argparse.Namespace, own_splits: bool):

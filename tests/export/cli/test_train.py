@@ -2,6 +2,7 @@
 bundle that loads back and evaluates, and bad input must end in a clear error, exit 2."""
 
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -128,7 +129,11 @@ def test_demo_ends_in_a_bundle_sentio_listen_runs(tmp_path, capsys):
 
     out = tmp_path / "runs" / "demo"
     assert main(["demo", "--songs", "15", "--epochs", "2", "--out", str(out)]) == 0
-    assert f"sentio-listen --model {out}" in capsys.readouterr().out
+    hint = capsys.readouterr().out.splitlines()[-1]
+    assert hint.startswith(f"listen with it: sentio-listen --model {out} --input ")
+    # issue 22: the hint named SONG.wav, which fails when pasted; it names a song the demo wrote
+    pasted = shlex.split(hint.split("sentio-listen ", 1)[1])
+    assert listen.main(pasted) == 0 and '"valence"' in capsys.readouterr().out
     bundle = load_bundle(out)
     assert bundle.default_artifact and bundle.default_artifact.endswith(".tflite")
     training = load_bundle(out.with_name("demo-training"))
