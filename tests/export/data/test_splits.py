@@ -60,9 +60,10 @@ def _clustered_quadrant_songs(seed=0):
 
 
 def _quadrant_counts(part):
-    return [sum(quadrant(s.valence, s.arousal) == q for s in part) for q in sorted(
-        {quadrant(s.valence, s.arousal) for s in part}
-    )]
+    return [
+        sum(quadrant(s.valence, s.arousal) == q for s in part)
+        for q in sorted({quadrant(s.valence, s.arousal) for s in part})
+    ]
 
 
 def test_grouped_split_holds_every_quadrant_in_proportion():
