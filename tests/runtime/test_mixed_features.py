@@ -1,7 +1,6 @@
 """The mixed, level-free frame (sentio-mix/1): librosa equality, level/DC/capture-rate
 invariance, streaming == offline with running state, and bad input."""
 
-
 import librosa
 import numpy as np
 import pytest
