@@ -84,24 +84,21 @@ def _count(low: int):
     return parse
 
 
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 < value < 0.5:
-        raise argparse.ArgumentTypeError(f"must be above 0 and below 0.5, got {value}")
-    return value
+def _number(low: float, high: float, closed: bool):
+    """A parser of numbers within [low, high] (``closed``) or (low, high)."""
 
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        inside = low <= value <= high if closed else low < value < high
+        if not inside:
+            span = f"within [{low:g}, {high:g}]" if closed else f"above {low:g} and below {high:g}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {value}")
+        return value
 
-def _weight(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be within [0, 1], got {value}")
-    return value
+    return parse
 
 
 def add_cv_parser(sub: argparse._SubParsersAction) -> None:
@@ -130,7 +127,7 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fold-seed", type=_count(0), default=defaults.fold_seed)
     p.add_argument(
         "--holdout",
-        type=_share,
+        type=_number(0.0, 0.5, closed=False),
         default=defaults.holdout,
         help="share of each dataset never used by CV: the untouched test split",
     )
@@ -141,7 +138,7 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--emotify-valence-weight",
-        type=_weight,
+        type=_number(0.0, 1.0, closed=True),
         default=1.0,
         help="weight of Emotify's valence (probe only; its arousal keeps 1)",
     )

@@ -183,7 +183,9 @@ def cross_validate(
         for k, held in enumerate(parts):
             start = time.perf_counter()
             rest = [s for i, p in enumerate(parts) if i != k for s in p]
-            fit_songs, val_songs = _carve_validation(rest, config.val_share, config.fold_seed + k)
+            fit_songs, val_songs = development_and_test(
+                rest, config.val_share, config.fold_seed + k
+            )
             fit_songs = training_labels(fit_songs, labels)
             stats = FeatureStats.fit([features[s.song_id] for s in fit_songs])
 
@@ -257,17 +259,6 @@ def _brief(fold: FoldResult) -> str:
     if fold.values_ccc is not None:
         parts.append("CCC V {:.3f} A {:.3f}".format(*fold.values_ccc))
     return "; ".join(parts)
-
-
-def _carve_validation(songs: list[Song], share: float, seed: int) -> tuple[list[Song], list[Song]]:
-    fit: list[Song] = []
-    val: list[Song] = []
-    for members in _by_dataset(songs).values():
-        groups = _groups(members)
-        keep, held = deal_groups(groups, (1.0 - share, share), seed)
-        fit += [s for g in keep for s in groups[g]]
-        val += [s for g in held for s in groups[g]]
-    return fit, val
 
 
 def _by_dataset(songs: Sequence[Song]) -> dict[str, list[Song]]:

@@ -29,7 +29,7 @@ def test_probe_cv_on_generated_songs_writes_the_table_and_every_fold(
     ("extra", "message"),
     [
         (["--folds", "1"], "must be at least 2"),
-        (["--holdout", "0.7"], "below 0.5"),
+        (["--holdout", "0.7"], "above 0 and below 0.5"),
         (["--emotify-valence-weight", "2"], "within [0, 1]"),
     ],
 )
