@@ -256,9 +256,10 @@ def listen(args: argparse.Namespace) -> int:
         listener = Listener.from_microphone(args.device, model, args.rate, **options)
     _install_signal_handlers(listener)
     logging.getLogger("sentio").info(
-        "model %s (%s), hop %.2f s, window %.1f s",
+        "model %s, running %s (%s), hop %.2f s, window %.1f s",
         model.path,
         model.artifact,
+        model.artifact_reason,
         listener.hop_s,
         listener.engine.window_s,
     )

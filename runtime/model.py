@@ -262,6 +262,7 @@ class BundleModel:
         self.window = self.manifest.window.frames
         self.default_hop_s = self.manifest.window.default_hop_s
         self.artifact = artifact or self._default_artifact()
+        self.artifact_reason = self._why(artifact is not None)
         entry = self.manifest.model(self.artifact)
         if entry is None or not entry.runnable:
             runnable = self.manifest.runnable
@@ -294,6 +295,20 @@ class BundleModel:
                     hint="the manifest was edited or belongs to another model: restore it, or "
                     "re-export the bundle with sentio-export",
                 )
+
+    def _why(self, chosen: bool) -> str:
+        """Why :attr:`artifact` runs, in words (``sentio-listen`` says it when it starts)."""
+        if chosen:
+            return "chosen with --artifact or as the model file"
+        if self.manifest.default_artifact != self.artifact:
+            return "the first runnable model in the bundle (the export recorded no pick)"
+        timed = self.manifest.model(self.artifact)
+        if timed is not None and timed.ms_per_window is not None:
+            return (
+                "the export's pick: the fastest model that passed its accuracy gate, "
+                f"{timed.ms_per_window:.1f} ms per window on the exporting machine"
+            )
+        return "the export's pick"
 
     def _default_artifact(self) -> str:
         if self.manifest.default_artifact:

@@ -121,3 +121,22 @@ def test_native_start_lines_are_dropped_and_everything_else_is_shown(capfd):
         os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
         raise RuntimeError("load failed")
     assert "XNNPACK" in capfd.readouterr().err
+
+
+def test_the_model_says_why_its_artifact_runs(tmp_path):
+    import dataclasses
+    import shutil
+
+    from sentio.runtime.manifest import load, save
+
+    assert BundleModel().artifact_reason.startswith("the export's pick")
+    assert "--artifact" in BundleModel(artifact="model_int8.tflite").artifact_reason
+    bundle = shutil.copytree(default_bundle(), tmp_path / "bundle")
+    manifest = load(bundle)
+    timed = tuple(
+        dataclasses.replace(m, ms_per_window=1.25) if m.file == manifest.default_artifact else m
+        for m in manifest.models
+    )
+    save(dataclasses.replace(manifest, models=timed), bundle)
+    reason = BundleModel(bundle).artifact_reason
+    assert "fastest model that passed its accuracy gate" in reason and "1.2 ms" in reason
