@@ -41,6 +41,7 @@ from sentio.export.cli.options import (
     train_run_config,
 )
 from sentio.export.conversion.gate import drop_table
+from sentio.export.data.extract import default_cache_dir
 from sentio.export.data.sources import DataOptions
 from sentio.export.pipelines.export import ExportRunConfig, export_run
 from sentio.runtime.errors import ConfigError
@@ -113,6 +114,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"\nwrote {args.out}/ in {run.seconds:.0f} s "
         f"(default artifact: {result.manifest.default_artifact}; see report.md)"
     )
+    _print_cache(settings)
     if not all(c.passed for c in result.checks.values()):
         print(
             "error: the accuracy-drop gate failed for the artifacts marked FAIL above\n"
@@ -124,7 +126,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     if result.live is not None and not result.live.passed:
         _live_failed(result.live)
         return GATE_FAILED
+    print(
+        f"next: sentio-listen --model {args.out} --input SONG.wav (a file) or --device hw:1 "
+        "(a microphone); sentio-listen --list-devices shows the devices"
+    )
     return 0
+
+
+def _print_cache(settings: Settings) -> None:
+    """Name the feature cache a run with data filled, its size and how to clear it."""
+    if not has_data(settings):
+        return
+    folder = settings.section("data").get("cache_dir", default_cache_dir())
+    if folder is None or not Path(folder).is_dir():
+        return
+    size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+    print(
+        f"feature cache: {folder} holds {size / 2**20:.0f} MB (reused by the next run on the "
+        "same data; delete the folder to free it, or pass --no-cache)"
+    )
 
 
 def export_run_config(args: argparse.Namespace, settings: Settings) -> ExportRunConfig:

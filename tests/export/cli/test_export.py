@@ -152,6 +152,7 @@ def test_strict_limits_fail_the_export_with_the_table(
     captured = capsys.readouterr()
     assert "FAIL" in captured.out and "mean |diff|" in captured.out
     assert "accuracy-drop gate failed" in captured.err
+    assert "next: sentio-listen" not in captured.out  # a failed export is not a next step
 
 
 def _corrupt_keras(tmp_path):
@@ -208,7 +209,7 @@ def test_empty_test_split_is_an_error():
 
 
 def test_default_model_without_its_data_is_verified_on_generated_music(
-    trained_run, tmp_path, monkeypatch, caplog
+    trained_run, tmp_path, monkeypatch, caplog, capsys
 ):
     """The README's first command on a fresh clone: no labelled data anywhere."""
     import logging
@@ -226,6 +227,9 @@ def test_default_model_without_its_data_is_verified_on_generated_music(
     assert "**Generated music:**" in (out / "report.md").read_text()
     assert {m.file for m in manifest.models} == ARTIFACTS
     assert all(m.passed for m in manifest.models)
+    printed = capsys.readouterr().out
+    assert f"next: sentio-listen --model {out} --input" in printed  # what to run next
+    assert "feature cache" not in printed  # generated music is never cached
 
 
 def test_a_trained_run_without_its_data_still_asks_for_it(trained_run, tmp_path, capsys):
@@ -362,3 +366,15 @@ def test_export_bundle_refuses_before_converting(tmp_path):
     out = _tiny_bundle(tmp_path / "b")
     with pytest.raises(OutputPathError, match="already holds a Sentio bundle"):
         export_bundle(None, None, ExportOptions(), out)  # no source needed: it never gets there
+
+
+def test_a_run_on_data_names_its_feature_cache_and_how_to_clear_it(tmp_path, capsys):
+    from sentio.export.cli.export import _print_cache
+    from sentio.export.cli.options import Settings
+
+    cache = tmp_path / "cache"
+    (cache / "ab").mkdir(parents=True)
+    (cache / "ab" / "song.npy").write_bytes(b"\0" * 3 * 2**20)
+    _print_cache(Settings({"data": {"path": str(tmp_path), "cache_dir": cache}}))
+    printed = capsys.readouterr().out
+    assert f"feature cache: {cache} holds 3 MB" in printed and "--no-cache" in printed
