@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,8 @@ def check_artifacts(
         )
     checks = {ref.name: ref}
     ref_flat = np.concatenate(ref.predictions)
-    for name, predict in artifacts.items():
+    for done, (name, predict) in enumerate(artifacts.items(), start=1):
+        start = time.perf_counter()
         predictions = predict_windows(predict, songs, window)
         check = ArtifactCheck(
             name, evaluate_predictions(songs, predictions, threshold), predictions
@@ -130,6 +132,14 @@ def check_artifacts(
         check.diff_max, check.diff_mean = float(diff.max()), float(diff.mean())
         _gate(check, ref, limits)
         checks[name] = check
+        log.info(  # progress: verifying every artifact takes minutes on a Pi-class CPU
+            "verified %s (%d of %d) in %.0f s: %s",
+            name,
+            done,
+            len(artifacts),
+            time.perf_counter() - start,
+            "passed" if check.passed else "FAILED the gate",
+        )
     return checks
 
 
