@@ -849,7 +849,9 @@ def cost_rows(results: Results) -> list[dict]:
     rows = []
     for contender in results.contenders:
         run_ = results.runs[contender.key]
-        total_audio = sum(results.audio_s.get(p, 0.0) for p in run_.items)
+        # the files of the sets scored in this report (a reused run may hold more)
+        scored = {p: item for p, item in run_.items.items() if p in results.audio_s}
+        total_audio = sum(results.audio_s[p] for p in scored)
         for key, label in contender.outputs.items():
             others = [f"head:{k}" for k in contender.outputs if k != key]
 
@@ -859,7 +861,7 @@ def cost_rows(results: Results) -> list[dict]:
                     for item in items
                 )
 
-            items = list(run_.items.values())
+            items = list(scored.values())
             cpu = cpu_of(items)
             row = {
                 "label": label,
