@@ -125,9 +125,10 @@ def test_a_browser_that_never_reads_blocks_nothing():
         t0 = time.perf_counter()
         web.emit(fake_prediction(i * 0.5))
         slowest = max(slowest, time.perf_counter() - t0)
-    # a wait on the browser would take the send timeout (10 s) or forever; a busy CI
-    # machine may still switch threads mid-emit for a while
-    assert time.perf_counter() - start < 5.0 and slowest < 1.0
+    # a wait on the browser would take the send timeout (10 s) per write, or forever; a busy
+    # CI machine may still switch threads mid-emit for a second or so (1.14 s seen at load 20),
+    # so the bound is the timeout, not a speed
+    assert slowest < 5.0 and time.perf_counter() - start < 60.0
     # the sink's thread kept up (it never waits on a browser) ...
     wait_until(lambda: web.stats.sent == 20_000, what="all delivered")
     client = web.clients()[0]
