@@ -12,7 +12,7 @@ by one makes an interval too narrow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -118,20 +118,6 @@ def artist_resamples(groups: Sequence[str], n_resamples: int, seed: int) -> list
         np.concatenate([index[names[i]] for i in rng.integers(0, len(names), len(names))])
         for _ in range(n_resamples)
     ]
-
-
-def bootstrap_by_artist(
-    score: Callable[[np.ndarray], float],
-    groups: Sequence[str],
-    n_resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile interval of ``score(indices)`` over artist-level bootstrap draws."""
-    values = [score(idx) for idx in artist_resamples(groups, n_resamples, seed)]
-    tail = 100 * (1 - level) / 2
-    low, high = np.nanpercentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def scores_with_intervals(
