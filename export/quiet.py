@@ -16,13 +16,11 @@ before anything is written.
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
 import signal
-import sys
-import tempfile
 import threading
 from collections.abc import Iterator
+
+from sentio.runtime.native_stderr import fd2_captured
 
 #: The signals a native call must not swallow.
 KEPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -79,30 +77,6 @@ def native_stderr_quiet() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def _stderr_captured() -> Iterator[None]:
-    if logging.getLogger("sentio").isEnabledFor(logging.DEBUG):
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no real fd 2 (embedded, pytest capture)
-        yield
-        return
-    with tempfile.TemporaryFile(mode="w+b") as scratch:
-        os.dup2(scratch.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(Exception):
-                sys.stderr.flush()
-            os.dup2(saved, 2)
-            scratch.seek(0)
-            sys.stderr.write(scratch.read().decode(errors="replace"))
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+def _stderr_captured():
+    """fd 2 captured; shown only if the call fails (then it holds the converter's error)."""
+    return fd2_captured(lambda text, failed: text if failed else "")

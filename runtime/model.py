@@ -11,12 +11,6 @@ Two details matter for correctness, and both live here so that every caller gets
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +25,7 @@ from sentio.runtime.manifest import (
     Quantization,
 )
 from sentio.runtime.manifest import load as load_manifest
+from sentio.runtime.native_stderr import fd2_captured
 from sentio.runtime.windows import fill_window
 
 
@@ -70,38 +65,15 @@ def _tflite_interpreter_class():
 NATIVE_START_LINES = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
 
 
-@contextlib.contextmanager
-def native_start_lines_dropped() -> Iterator[None]:
+def native_start_lines_dropped():
     """Run a native call with file descriptor 2 captured; then write back what it printed, less
-    :data:`NATIVE_START_LINES` (everything if the call fails). Nothing is captured at DEBUG
-    logging (``-v``), or where fd 2 is not a real descriptor. (The runtime's equivalent of
-    ``sentio.export.quiet``, which the runtime cannot import.)"""
-    if logging.getLogger("sentio").isEnabledFor(logging.DEBUG):
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    failed = False
-    with tempfile.TemporaryFile(mode="w+b") as scratch:
-        os.dup2(scratch.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            scratch.seek(0)
-            lines = scratch.read().decode(errors="replace").splitlines(keepends=True)
-            kept = [x for x in lines if failed or x.strip() not in NATIVE_START_LINES]
-            if kept:
-                sys.stderr.write("".join(kept))
-                sys.stderr.flush()
+    :data:`NATIVE_START_LINES` (everything if the call fails)."""
+
+    def shown(text: str, failed: bool) -> str:
+        lines = text.splitlines(keepends=True)
+        return "".join(x for x in lines if failed or x.strip() not in NATIVE_START_LINES)
+
+    return fd2_captured(shown)
 
 
 class TFLiteRunner:
