@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sentio.export.conversion.onnx import calibration_reader
 from sentio.export.conversion.tflite import convert_tflite
 
 from benchmarks.timing import Spread, interleaved, ratios, timed
@@ -117,27 +118,18 @@ def unrolled_int8(inference, calibration: np.ndarray) -> bytes:
 
 def onnx_static(float_path: Path, out: Path, calibration: np.ndarray, fmt: str, per_channel: bool):
     from onnxruntime.quantization import (
-        CalibrationDataReader,
         QuantFormat,
         QuantType,
         quant_pre_process,
         quantize_static,
     )
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._windows = iter(calibration)
-
-        def get_next(self):
-            window = next(self._windows, None)
-            return None if window is None else {"features": window[None]}
-
     prepared = out.with_suffix(".pre.onnx")
     quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
     quantize_static(
         str(prepared),
         str(out),
-        Reader(),
+        calibration_reader(calibration),
         quant_format=QuantFormat.QDQ if fmt == "qdq" else QuantFormat.QOperator,
         activation_type=QuantType.QInt8 if fmt == "qdq" else QuantType.QUInt8,
         weight_type=QuantType.QInt8,

@@ -40,7 +40,6 @@ def quantize_onnx(
     choice between them.
     """
     from onnxruntime.quantization import (
-        CalibrationDataReader,
         QuantFormat,
         QuantType,
         quant_pre_process,
@@ -60,18 +59,10 @@ def quantize_onnx(
         if calibration is None or not len(calibration):
             raise ConversionError("static ONNX quantization needs a calibration set")
 
-        class Reader(CalibrationDataReader):
-            def __init__(self) -> None:
-                self._windows = iter(calibration)
-
-            def get_next(self):
-                window = next(self._windows, None)
-                return None if window is None else {"features": window[None]}
-
         quantize_static(
             str(prepared),
             str(static_path),
-            Reader(),
+            calibration_reader(calibration),
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QInt8,
             weight_type=QuantType.QInt8,
@@ -85,6 +76,22 @@ def quantize_onnx(
                 op_types_to_quantize=["LSTM"],
             )
     return onnx_ops(out_path)
+
+
+def calibration_reader(calibration: np.ndarray):
+    """An onnxruntime ``CalibrationDataReader`` feeding ``calibration``'s windows one by one
+    as the model's ``features`` input."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._windows = iter(calibration)
+
+        def get_next(self):
+            window = next(self._windows, None)
+            return None if window is None else {"features": window[None]}
+
+    return Reader()
 
 
 def onnx_ops(path: Path) -> tuple[str, ...]:
