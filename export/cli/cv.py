@@ -18,6 +18,7 @@ from sentio.export.cli.options import (
     add_train_args,
     data_options,
     feature_spec,
+    force_arg,
     model_config,
     settings_from,
     train_config,
@@ -32,11 +33,12 @@ from sentio.export.evaluation.cv import (
 )
 from sentio.export.evaluation.probe import ridge_probe
 from sentio.export.model.learner import crnn_learner
-from sentio.runtime.errors import ConfigError
+from sentio.runtime.errors import ConfigError, OutputPathError
 
 
 def cmd_cv(args: argparse.Namespace) -> int:
     _check(args)
+    _check_out(args.out, args.force)
     settings = settings_from(args)
     options = data_options(settings)
     spec = feature_spec(settings, args.spec)
@@ -69,6 +71,19 @@ def cmd_cv(args: argparse.Namespace) -> int:
         args.out.with_suffix(".json").write_text(json.dumps(data, indent=1))
         print(f"wrote {args.out.with_suffix('.md')} and .json")
     return 0
+
+
+def _check_out(out: Path | None, force: bool) -> None:
+    """OUT.md / OUT.json are written new, or replace an earlier report only with --force;
+    checked before any work (a CV run takes an hour)."""
+    if out is None:
+        return
+    for path in (out.with_suffix(".md"), out.with_suffix(".json")):
+        if path.is_symlink() or path.is_dir() or (path.exists() and not force):
+            raise OutputPathError(
+                f"{path} is already there",
+                hint="pick another --out, or add --force to replace an earlier cv report",
+            )
 
 
 def _count(low: int):
@@ -144,6 +159,7 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", help="the recipe's name in the report")
     p.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
+    force_arg(p, "the OUT.md and OUT.json")
     p.set_defaults(func=cmd_cv)
 
 

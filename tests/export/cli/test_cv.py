@@ -44,3 +44,14 @@ def test_a_label_weight_with_the_crnn_is_refused(synthetic_dataset, capsys):
     args = ["cv", "--manifest", str(synthetic_dataset), "--emotify-valence-weight", "0.5"]
     assert main(args) == 2
     assert "--learner probe" in capsys.readouterr().err
+
+
+def test_an_earlier_report_is_replaced_only_with_force(synthetic_dataset, tmp_path, capsys):
+    out = tmp_path / "cv"
+    out.with_suffix(".md").write_text("my notes\n")
+    args = ["cv", "--manifest", str(synthetic_dataset), "--learner", "probe", "--folds", "2"]
+    assert main([*args, *TINY, "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.with_suffix(".md").read_text() == "my notes\n"  # untouched, before any work
+    assert main([*args, *TINY, "--out", str(out), "--force"]) == 0
+    assert out.with_suffix(".md").read_text().startswith("# Cross-validation")
