@@ -23,14 +23,13 @@ import math
 import os
 import re
 import tempfile
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sentio.runtime.codec import FieldError, decode, encode
 from sentio.runtime.errors import BundleError, FeatureSpecError
 from sentio.runtime.feature_specs import feature_spec_from_dict
 from sentio.runtime.features import FeatureStats, FrameSpec
@@ -152,9 +151,6 @@ class Quantization:
             return q.astype(np.float32, copy=False)
         return (self.scale * (q.astype(np.float32) - self.zero_point)).astype(np.float32)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"dtype": self.dtype, "scale": self.scale, "zero_point": self.zero_point}
-
 
 FLOAT32 = Quantization("float32")
 
@@ -220,11 +216,6 @@ class Scores:
         if scores is None:
             raise ValueError(f"no {name} scores in {self}")
         return scores
-
-    @classmethod
-    def from_dict(cls, report: Mapping[str, Any]) -> Scores:
-        """A report (``regression_report``'s nesting) typed; unknown keys are left out."""
-        return _convert(cls, report, "scores")
 
 
 @dataclass(frozen=True)
@@ -435,7 +426,7 @@ class Manifest:
             elif f.name == "normalization":
                 out[f.name] = value.to_dict()
             elif value is not None and not (f.name == "metrics" and not value.splits()):
-                out[f.name] = _plain(value)
+                out[f.name] = encode(value)
         return out
 
     @classmethod
@@ -469,9 +460,7 @@ class Manifest:
         spec = _feature_spec(data["feature_spec"], where)
         stats = _normalization(data["normalization"], spec, where)
         body = _path_hints(_upgrade(body, version))
-        typed = _convert(
-            _Body, {**body, "feature_spec": None, "normalization": None}, where, root=True
-        )
+        typed = _convert(_Body, {**body, "feature_spec": None, "normalization": None}, where)
         fields = {f.name: getattr(typed, f.name) for f in dataclasses.fields(_Body)}
         return cls(**{**fields, "feature_spec": spec, "normalization": stats})
 
@@ -688,111 +677,23 @@ def _path_at(text: str, index: int) -> str:
 # ----------------------------------------------------------------------------- typed JSON
 
 
-class _FieldError(Exception):
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path, self.problem = path, problem
-
-
-def _convert(kind: Any, value: Any, where: str, root: bool = False) -> Any:
+def _convert(kind: Any, value: Any, where: str) -> Any:
+    """``value`` as ``kind`` through the codec; a wrong field is a BundleError naming it."""
     try:
-        return _to(kind, value, "")
-    except _FieldError as err:
+        return decode(kind, value)
+    except FieldError as err:
         raise BundleError(
-            f"{where}: {err.path.lstrip('.') or 'manifest'}: {err.problem}",
+            f"{where}: {err.path or 'manifest'}: {err.problem}",
             hint="fix that field, or " + _REEXPORT,
         ) from None
-
-
-_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
-def _to(kind: Any, value: Any, path: str) -> Any:
-    """``value`` (parsed JSON) as ``kind``; raises _FieldError naming the path."""
-    if kind is Any:
-        return value
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(kind)
-        if value is None and type(None) in options:
-            return None
-        (inner,) = [o for o in options if o is not type(None)]
-        return _to(inner, value, path)
-    if kind in (int, float, str, bool):
-        return _scalar(kind, value, path)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise _FieldError(path, f"expected a list, got {value!r:.60}")
-        args = typing.get_args(kind)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_to(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise _FieldError(path, f"expected {len(args)} values, got {len(value)}")
-        return tuple(
-            _to(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
-        )
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise _FieldError(path, f"expected an object, got {value!r:.60}")
-        _, inner = typing.get_args(kind)
-        return {str(k): _to(inner, v, f"{path}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(kind):
-        return _dataclass(kind, value, path)
-    raise TypeError(f"no JSON conversion for {kind!r}")  # a programming error, not user input
-
-
-def _scalar(kind: type, value: Any, path: str) -> Any:
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _FieldError(path, f"expected {_NAMES[kind]}, got {value!r:.60}")
-    return value
-
-
-def _dataclass(kind: type, value: Any, path: str) -> Any:
-    if not isinstance(value, Mapping):
-        raise _FieldError(path, f"expected an object, got {value!r:.60}")
-    hints = typing.get_type_hints(kind)
-    values = {}
-    for f in dataclasses.fields(kind):
-        if f.name in value:
-            values[f.name] = _to(hints[f.name], value[f.name], f"{path}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise _FieldError(f"{path}.{f.name}", "missing")
-    try:
-        return kind(**values)
-    except (ValueError, TypeError) as err:
-        first = str(err).split(" ", 1)[0]  # "frames must be ...": name the field itself
-        named = first in {f.name for f in dataclasses.fields(kind)}
-        raise _FieldError(f"{path}.{first}" if named else path, str(err)) from None
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses, tuples and numpy scalars as plain JSON values; unset optionals dropped."""
-    if dataclasses.is_dataclass(value):
-        return {
-            f.name: _plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None
-            # fields newer than format 1 that a format-1 manifest never had (round-trips)
-            and not (f.metadata.get("omit_empty") and not getattr(value, f.name))
-        }
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 # ----------------------------------------------------------------------------- files
 
 
-def as_json(value: Any) -> Any:
-    """A manifest part (a dataclass, tuple, dict) as plain JSON values; unset optionals left
-    out, as ``sentio.json`` writes them."""
-    return _plain(value)
+#: A manifest part (a dataclass, tuple, dict) as plain JSON values; unset optionals left out,
+#: as ``sentio.json`` writes them (the codec's :func:`~sentio.runtime.codec.encode`).
+as_json = encode
 
 
 def path_hint(path: str | Path) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sentio.export.data.windows import PreparedData, SongWindows
 from sentio.export.model.metrics import DIMENSIONS, auc, regression_report
+from sentio.runtime.codec import decode
 from sentio.runtime.manifest import Metrics, Scores, SplitScores
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (n, window, features) -> (n, 2)
@@ -88,7 +89,7 @@ def sign_report(y: np.ndarray, p: np.ndarray) -> Scores:
 
 def scores(y: np.ndarray, p: np.ndarray, threshold: float) -> Scores:
     """:func:`~sentio.export.model.metrics.regression_report`, typed."""
-    return Scores.from_dict(regression_report(y, p, threshold))
+    return decode(Scores, regression_report(y, p, threshold))
 
 
 def evaluate_predictions(
