@@ -12,6 +12,45 @@ LOSSES = ("mse", "weighted_mse", "huber", "ccc")
 
 
 @dataclass(frozen=True)
+class Consistency:
+    """Consistency training: beside the label loss on each clean window, the prediction on a
+    *view* of the same window is pulled towards the clean prediction (a stop-gradient copy of
+    it, or the teachers' prediction when distilling). A view is what a device hears in the
+    first seconds of a song: the window cut from one of the song's device copies
+    (``device_share``, when it has copies), then cropped to its first 3-12 s repeated to a
+    window as the runtime does (``short_share``). Each batch carries its clean windows and
+    one view of each, so a step costs about twice as much.
+
+    Attributes:
+        weight: weight of the consistency term (0: off); the label loss keeps weight 1.
+        short_share: share of views cropped to their first ``short_min_frames`` ..
+            ``short_max_frames`` frames and repeated to fill the window.
+        device_share: share of views cut from a device copy of the song (songs with copies).
+        short_min_frames, short_max_frames: the crop lengths drawn from (frames).
+    """
+
+    weight: float = 0.0
+    short_share: float = 0.5
+    device_share: float = 0.5
+    short_min_frames: int = 150
+    short_max_frames: int = 600
+
+    def __post_init__(self) -> None:
+        if self.weight < 0 or not (0 <= self.short_share <= 1 and 0 <= self.device_share <= 1):
+            raise ConfigError("need consistency weight >= 0 and shares within [0, 1]")
+        if not 1 <= self.short_min_frames <= self.short_max_frames:
+            raise ConfigError("need 1 <= short_min_frames <= short_max_frames")
+
+    @property
+    def enabled(self) -> bool:
+        return self.weight > 0
+
+
+#: Consistency training off (the default).
+NO_CONSISTENCY = Consistency()
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Optimizer, loss, callbacks and data-order settings.
 
@@ -42,6 +81,11 @@ class TrainConfig:
         device: audio-level augmentation: device renderings of each training song (speaker,
             room, noise, gain, capture rate), drawn from instead of the clean song for a share
             of the windows (:mod:`sentio.export.data.device_copies`); off by default.
+        consistency: the prediction on device copies and short crops pulled towards the
+            clean whole window's (:class:`Consistency`); off by default.
+        distill_weight: with teachers (``learner.crnn_learner(teachers=...)``), the share of
+            each clean window's loss that pulls it to the teachers' mean prediction instead
+            of its label (0: labels only; 1: teachers only). Unused without teachers.
     """
 
     epochs: int = 100
@@ -66,6 +110,8 @@ class TrainConfig:
     sign_margin: float = 0.3
     center_labels: bool = False
     device: DeviceCopies = OFF
+    consistency: Consistency = NO_CONSISTENCY
+    distill_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -76,6 +122,8 @@ class TrainConfig:
             raise ConfigError("epochs and batch size must be at least 1")
         if self.sign_weight < 0 or not 0 <= self.sign_margin < 1:
             raise ConfigError("need sign_weight >= 0 and 0 <= sign_margin < 1")
+        if not 0 <= self.distill_weight <= 1:
+            raise ConfigError("need 0 <= distill_weight <= 1")
 
     def to_dict(self) -> dict:
         return asdict(self)
