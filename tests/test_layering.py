@@ -22,13 +22,14 @@ PACKAGES = {"runtime": "sentio.runtime", "export": "sentio.export"}
 
 # export/'s layers, lowest first. A module may import its own layer or a lower one. Modules
 # outside the subpackages (``sentio.export``, ``distributed``, ``quiet``) sit at the bottom;
-# ``recipes`` (settings files) below the pipelines; the CLIs on top.
+# ``recipes`` (settings files, the run config made of the pipelines' configs) beside the
+# pipelines; the CLIs on top.
 EXPORT_LAYERS = {
     "data": 1,
     "model": 2,
     "evaluation": 3,
     "conversion": 4,
-    "recipes": 5,
+    "recipes": 6,
     "analyze": 6,
     "pipelines": 6,
     "cli": 7,

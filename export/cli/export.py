@@ -25,25 +25,18 @@ from pathlib import Path
 
 from sentio.export.cli.common import GATE_FAILED, run_command
 from sentio.export.cli.options import (
-    Settings,
     add_config_arg,
     add_data_args,
     add_export_args,
     add_model_args,
     add_train_args,
-    data_options,
-    export_options,
     force_arg,
-    has_data,
-    scale_given,
     settings_from,
-    train_config,
     train_run_config,
 )
 from sentio.export.conversion.gate import drop_table
-from sentio.export.data.extract import default_cache_dir
-from sentio.export.data.sources import DataOptions
 from sentio.export.pipelines.export import ExportRunConfig, export_run
+from sentio.export.recipes.run import RunConfig
 from sentio.runtime.errors import ConfigError
 
 
@@ -133,11 +126,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_cache(settings: Settings) -> None:
+def _print_cache(settings: RunConfig) -> None:
     """Name the feature cache a run with data filled, its size and how to clear it."""
-    if not has_data(settings):
+    if not settings.has_data:
         return
-    folder = settings.section("data").get("cache_dir", default_cache_dir())
+    folder = settings.data.cache_dir
     if folder is None or not Path(folder).is_dir():
         return
     size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
@@ -147,17 +140,17 @@ def _print_cache(settings: Settings) -> None:
     )
 
 
-def export_run_config(args: argparse.Namespace, settings: Settings) -> ExportRunConfig:
+def export_run_config(args: argparse.Namespace, settings: RunConfig) -> ExportRunConfig:
     """The typed config of ``sentio-export``'s options (without ``--check``)."""
-    options = export_options(settings)
+    options = settings.export
     if options.c_array and not options.int8:
         raise ConfigError("--c-array writes the int8 model", hint="add --int8")
     if args.train and args.model:
         raise ConfigError("--train and --model exclude each other", hint="pass one of them")
     train = None
     if args.train:
-        if not has_data(settings):
-            kind = settings.section("data").get("kind")
+        if not settings.has_data:
+            kind = settings.values.get("data", {}).get("kind")
             raise ConfigError(
                 "--train needs data" + (f": the recipe trains on {kind}" if kind else ""),
                 hint=f"add --{kind} DIR"
@@ -165,18 +158,16 @@ def export_run_config(args: argparse.Namespace, settings: Settings) -> ExportRun
                 else "add --emotify DIR | --deam DIR | --manifest CSV",
             )
         run_dir = args.training_out or args.out.with_name(f"{args.out.name}-training")
-        train = train_run_config(settings, data_options(settings), run_dir, args.spec, args.force)
-    machine = settings.section("data")
-    defaults = DataOptions(kind="manifest", path=Path())
+        train = train_run_config(settings, settings.data_options(), run_dir, args.force)
     return ExportRunConfig(
         out=args.out,
         options=options,
         model=args.model,
         train=train,
-        data=data_options(settings, required=False),
-        scale_from_model=not scale_given(settings),
-        workers=machine.get("workers", defaults.workers),
-        progress=machine.get("progress", defaults.progress),
+        data=settings.data_options(required=False),
+        scale_from_model=not settings.sets("data.label_scale"),
+        workers=settings.data.workers,
+        progress=settings.data.progress,
         replace=args.force,
     )
 
@@ -191,21 +182,19 @@ def _live_failed(live) -> None:
     )
 
 
-def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_check(args: argparse.Namespace, settings: RunConfig) -> int:
     from sentio.export.conversion.gate import check_bundle, drop_table
     from sentio.runtime.manifest import read
 
     model = read(args.model) if args.model is not None else None
-    given = data_options(settings, required=False, model=model)
+    given = settings.data_options(required=False, model=model)
     if args.model is None or given is None:
         raise ConfigError(
             "--check needs an exported bundle and labelled data",
             hint="sentio-export --check --model BUNDLE --manifest CSV (or --emotify/--deam)",
         )
-    options = export_options(settings)
-    result = check_bundle(
-        args.model, given, options.limits, train_config(settings).emotion_threshold
-    )
+    options = settings.export
+    result = check_bundle(args.model, given, options.limits, settings.train.emotion_threshold)
     print(f"data: {result.prepared.summary()}")
     print(drop_table(result.checks))
     print(result.prepared.skipped.summary())

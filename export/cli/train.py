@@ -30,16 +30,10 @@ from sentio.export.cli.options import (
     add_model_args,
     add_search_args,
     add_train_args,
-    data_options,
-    demo_config,
-    feature_spec,
     force_arg,
     live_conditions,
-    model_config,
     parse_live_limits,
-    search_config,
     settings_from,
-    train_config,
     train_run_config,
 )
 from sentio.export.data.conditions import CONDITIONS, DEFAULT_SET
@@ -55,10 +49,10 @@ from sentio.export.pipelines.train import train_run
 def cmd_extract(args: argparse.Namespace) -> int:
     from sentio.export.data.sources import load_features
 
-    settings = settings_from(args)
-    options = data_options(settings)
+    run = settings_from(args)
+    options = run.data_options()
     ray = ray_options(args)
-    dataset, extraction = load_features(options, feature_spec(settings, args.spec), ray=ray)
+    dataset, extraction = load_features(options, run.features, ray=ray)
     speed = extraction.audio_seconds / max(extraction.seconds, 1e-9)
     print(
         f"extracted {len(extraction.features)} songs "
@@ -71,11 +65,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    run = train_run(
-        train_run_config(settings, data_options(settings), args.out, args.spec, args.force)
-    )
-    print(run.report())
+    run = settings_from(args)
+    trained = train_run(train_run_config(run, run.data_options(), args.out, args.force))
+    print(trained.report())
     return 0
 
 
@@ -83,12 +75,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Generate music, train on it, and export the run: ``--out`` is a bundle
     ``sentio-listen --model OUT`` runs; the run is ``OUT-training``, the generated songs
     ``OUT-data`` (kept, so ``sentio-export --model OUT-training`` and ``evaluate`` find them)."""
-    settings = settings_from(args, base="demo")
     out = Path(args.out)
     songs = demo_manifest(demo_data_dir(out))
-    settings.values.setdefault("data", {}).update(kind="manifest", path=songs)
-    train = train_run_config(settings, data_options(settings), out, args.spec, args.force)
-    demo = demo_run(DemoRunConfig.beside(out, demo_config(settings), train))
+    run = settings_from(args, base="demo").with_data(kind="manifest", path=songs)
+    train = train_run_config(run, run.data_options(), out, args.force)
+    demo = demo_run(DemoRunConfig.beside(out, run.demo, train))
     print(demo.trained.report())
     test = demo.test_songs
     print(
@@ -123,7 +114,7 @@ def _run_and_data(args: argparse.Namespace, own_splits: bool):
     from sentio.runtime.manifest import load
 
     manifest = load(args.model)
-    options = data_options(settings_from(args), model=manifest)
+    options = settings_from(args).data_options(model=manifest)
     prepared, _ = prepare_for_model(manifest, options, own_splits)
     model = keras.models.load_model(args.model / "model.keras", compile=False)
     return model, prepared
@@ -205,7 +196,7 @@ def _live_songs(args: argparse.Namespace, manifest, scratch: Path):
     names one), else generated music (said so). No path is read from the bundle."""
     from sentio.export.evaluation.robustness import bundle_songs, generated_songs
 
-    given = data_options(settings_from(args), required=False, model=manifest)
+    given = settings_from(args).data_options(required=False, model=manifest)
     if given is not None:
         songs, data = bundle_songs(manifest, given, args.split)
         return songs, data, False
@@ -221,9 +212,8 @@ def _live_songs(args: argparse.Namespace, manifest, scratch: Path):
 def cmd_search(args: argparse.Namespace) -> int:
     from sentio.export.model.search import run_search
 
-    settings = settings_from(args)
-    options = data_options(settings)
-    spec = feature_spec(settings, args.spec)
+    run = settings_from(args)
+    options = run.data_options()
 
     def progress(event: str, **details) -> None:
         if event == "start":
@@ -238,11 +228,11 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(f"time budget spent: {details['skipped']} trial(s) not run")
 
     result = run_search(
-        search_config(settings),
+        run.search,
         options,
-        spec,
-        model_config(settings, options.window, spec.n_features),
-        train_config(settings),
+        run.features,
+        run.model,
+        run.train,
         args.out,
         progress,
         ray=ray_options(args),

@@ -37,7 +37,8 @@ class DataOptions:
 
     Attributes:
         kind: ``emotify``, ``deam`` or ``manifest``.
-        path: dataset folder (emotify, deam) or CSV file (manifest).
+        path: dataset folder (emotify, deam) or CSV file (manifest); None: not given yet (a
+            recipe names the kind, the command line the folder).
         label_scale: the manifest's label scale.
         fix_deam_swap: correct DEAM's valence/arousal swap for ids <= 1000.
         cache_dir: feature cache root (None: no cache).
@@ -52,8 +53,8 @@ class DataOptions:
         progress: show progress bars.
     """
 
-    kind: str
-    path: Path
+    kind: str = "manifest"
+    path: Path | None = None
     label_scale: LabelScale = field(default_factory=LabelScale)
     fix_deam_swap: bool = True
     cache_dir: Path | None = field(default_factory=default_cache_dir)
@@ -70,6 +71,10 @@ class DataOptions:
 def load_dataset(options: DataOptions) -> Dataset:
     """The labelled songs of ``options``: its dataset, plus 4Q when ``fourq`` is set (then
     every song id is prefixed with its dataset's name)."""
+    if options.path is None:
+        raise ConfigError(
+            f"no {options.kind} data given", hint="set DataOptions.path: the dataset folder or CSV"
+        )
     datasets = [_load_one(options.kind, options.path, options)]
     if options.fourq is not None:
         datasets.append(_load_one("4q", options.fourq, options))

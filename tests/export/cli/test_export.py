@@ -370,11 +370,12 @@ def test_export_bundle_refuses_before_converting(tmp_path):
 
 def test_a_run_on_data_names_its_feature_cache_and_how_to_clear_it(tmp_path, capsys):
     from sentio.export.cli.export import _print_cache
-    from sentio.export.cli.options import Settings
+    from sentio.export.data.sources import DataOptions
+    from sentio.export.recipes.run import RunConfig
 
     cache = tmp_path / "cache"
     (cache / "ab").mkdir(parents=True)
     (cache / "ab" / "song.npy").write_bytes(b"\0" * 3 * 2**20)
-    _print_cache(Settings({"data": {"path": str(tmp_path), "cache_dir": cache}}))
+    _print_cache(RunConfig(DataOptions(path=tmp_path, cache_dir=cache)))
     printed = capsys.readouterr().out
     assert f"feature cache: {cache} holds 3 MB" in printed and "--no-cache" in printed

@@ -3,12 +3,12 @@
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from sentio.export.cli.options import (
     data_options,
-    export_options,
     field_docs,
     model_config,
     settings_from,
@@ -153,17 +153,16 @@ def test_missing_recipe_lists_the_bundled_ones():
 def test_the_default_model_recipe_is_what_trained_the_shipped_model():
     shipped = json.loads((ROOT / "runtime" / "default_model" / "sentio.json").read_text())
     s = _settings("fit", "--config", str(RECIPES_DIR / "default_model.toml"), "--out", "o")
-    s.values["data"]["path"] = "E"
-    data = data_options(s)
+    data = data_options(s.with_data(path=Path("E")))
     assert (data.kind, data.window, data.stride, data.split_seed) == (
         shipped["data"]["source"]["kind"],
         shipped["window"]["frames"],
         shipped["window"]["train_stride_frames"],
         shipped["data"]["split_seed"],
     )
-    architecture = json.loads(json.dumps(model_config(s, 600, 40).to_dict()))
+    architecture = json.loads(json.dumps(asdict(model_config(s, 600, 40))))
     assert architecture == shipped["architecture"]
-    training = json.loads(json.dumps(train_config(s).to_dict()))
+    training = json.loads(json.dumps(asdict(train_config(s))))
     recorded = {
         k: v
         for k, v in shipped["training"].items()
@@ -172,7 +171,7 @@ def test_the_default_model_recipe_is_what_trained_the_shipped_model():
     # settings newer than the shipped model must be at their defaults: the code that trained
     # it had no such setting, and the default is what it did
     newer = set(training) - set(recorded)
-    defaults = json.loads(json.dumps(TrainConfig().to_dict()))
+    defaults = json.loads(json.dumps(asdict(TrainConfig())))
     assert {k: training[k] for k in newer} == {k: defaults[k] for k in newer}
     for key, value in recorded.items():  # the same one level down (e.g. augmentation fields)
         if isinstance(value, dict):
@@ -183,7 +182,7 @@ def test_the_default_model_recipe_is_what_trained_the_shipped_model():
             assert {f: training[key][f] for f in value} == value
         else:
             assert training[key] == value
-    export = export_options(s)
+    export = s.export
     recorded = shipped["export"]["options"]
     for name in ("int8", "int8_io", "onnx_int8", "calibration_size", "calibration_seed"):
         assert getattr(export, name) == recorded[name], name
@@ -194,7 +193,7 @@ def test_the_demo_runs_its_recipe():
     s = settings_from(build_parser().parse_args(["demo", "--epochs", "2"]), base="demo")
     assert train_config(s).epochs == 2 and train_config(s).batch_size == 16
     assert model_config(s, 200, 40).conv_filters == (16, 16, 32, 32)
-    assert s.section("data")["window"] == 200
+    assert s.values["data"]["window"] == 200 and s.data.window == 200
 
 
 def test_help_comes_from_the_docstrings_and_says_where_the_default_model_differs(capsys):
