@@ -7,6 +7,7 @@ prints the table and writes ``OUT.md`` / ``OUT.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -23,15 +24,18 @@ from sentio.export.cli.options import (
     settings_from,
     train_config,
 )
+from sentio.export.data.extract import extract_device_copies
 from sentio.export.data.sources import load_features
 from sentio.export.evaluation.cv import (
     CVConfig,
     LabelConfig,
     cross_validate,
     cv_report,
+    development_songs,
     result_dict,
 )
 from sentio.export.evaluation.probe import ridge_probe
+from sentio.export.model.config import TrainConfig
 from sentio.export.model.learner import crnn_learner
 from sentio.runtime.errors import ConfigError, OutputPathError
 
@@ -51,15 +55,28 @@ def cmd_cv(args: argparse.Namespace) -> int:
         stride=options.stride,
     )
     labels = LabelConfig(valence_weight=args.emotify_valence_weight, center=args.center)
+    training = _with_cv_flags(train_config(settings), args)
     if args.learner == "crnn":
         learner = crnn_learner(
-            model_config(settings, options.window, spec.n_features), train_config(settings)
+            model_config(settings, options.window, spec.n_features),
+            training,
+            save_to=args.save_models,
+            teachers=args.teachers or (),
         )
     else:
         learner = ridge_probe
     dataset, extraction = load_features(options, spec)
+    copies = _device_copies(dataset, extraction.features, config, training, options, spec)
     start = time.perf_counter()
-    result = cross_validate(dataset, extraction.features, learner, config, labels)
+    result = cross_validate(
+        dataset,
+        extraction.features,
+        learner,
+        config,
+        labels,
+        copies=copies,
+        train_on_copies=training.consistency.enabled,
+    )
     seconds = time.perf_counter() - start
     name = args.name or (args.config or "command line")
     report = cv_report(f"{name} ({args.learner})", result, seconds)
@@ -71,6 +88,40 @@ def cmd_cv(args: argparse.Namespace) -> int:
         args.out.with_suffix(".json").write_text(json.dumps(data, indent=1))
         print(f"wrote {args.out.with_suffix('.md')} and .json")
     return 0
+
+
+def _with_cv_flags(training: TrainConfig, args: argparse.Namespace) -> TrainConfig:
+    """The recipe's training settings with ``--consistency`` and ``--distill-weight``."""
+    changes: dict = {}
+    if args.consistency is not None:
+        changes["consistency"] = dataclasses.replace(training.consistency, weight=args.consistency)
+    if args.distill_weight is not None:
+        changes["distill_weight"] = args.distill_weight
+    return dataclasses.replace(training, **changes)
+
+
+def _device_copies(dataset, features, config, training, options, spec):
+    """The recipe's device copies of every development song (rendered once, then cached):
+    the songs left out are scored through theirs; with consistency on, training songs draw
+    views from theirs. None when the recipe renders no copies."""
+    if not training.device.enabled:
+        return None
+    songs = development_songs(dataset, features, config)
+    rendered = extract_device_copies(
+        songs,
+        spec,
+        training.device,
+        dataset.skipped,
+        options.cache_dir,
+        options.workers,
+        options.progress,
+    )
+    print(
+        f"device copies: {training.device.copies} of {len(songs)} songs "
+        f"({rendered.cache_hits} from the cache, {rendered.rendered} rendered, "
+        f"{rendered.failed} failed) in {rendered.seconds:.0f} s"
+    )
+    return rendered.features
 
 
 def _check_out(out: Path | None, force: bool) -> None:
@@ -157,6 +208,34 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="weight of Emotify's valence (probe only; its arousal keeps 1)",
     )
+    p.add_argument(
+        "--consistency",
+        type=_number(0.0, 1000.0, closed=True),
+        metavar="WEIGHT",
+        help="consistency training: pull each window's views (device copies, short crops) "
+        "towards its clean prediction with this weight (0: off; the recipe's "
+        "[train.consistency] sets the rest)",
+    )
+    p.add_argument(
+        "--save-models",
+        type=Path,
+        metavar="DIR",
+        help="save each fold's model as DIR/fold<k>-seed<s>.keras (teachers for --teachers)",
+    )
+    p.add_argument(
+        "--teachers",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="distil: fold k's student learns from the mean of every fold<k>-seed*.keras "
+        "saved in these folders by earlier runs of the same folds (--fold-seed, --folds)",
+    )
+    p.add_argument(
+        "--distill-weight",
+        type=_number(0.0, 1.0, closed=True),
+        help="with --teachers: share of the clean windows' loss taken by the teachers "
+        "(default: the recipe's, 0.5)",
+    )
     p.add_argument("--name", help="the recipe's name in the report")
     p.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     force_arg(p, "the OUT.md and OUT.json")
@@ -164,6 +243,17 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
+    if args.learner == "probe" and (args.consistency or args.teachers or args.save_models):
+        raise ConfigError(
+            "--consistency, --teachers and --save-models train the CRNN",
+            hint="drop them, or use --learner crnn",
+        )
+    for folder in args.teachers or ():
+        if not folder.is_dir():
+            raise ConfigError(
+                f"--teachers {folder}: no such folder",
+                hint="give the --save-models folder of an earlier cv run",
+            )
     if args.learner == "crnn" and args.emotify_valence_weight != 1.0:
         raise ConfigError(
             "--emotify-valence-weight is screened with the probe only",

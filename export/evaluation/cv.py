@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 from sentio.export.data.datasets import Dataset, Song
+from sentio.export.data.device_copies import fit_length
 from sentio.export.data.labels import center_valued
 from sentio.export.data.splits import deal_groups, fold_songs
 from sentio.export.data.windows import SongWindows, song_windows
@@ -32,6 +33,7 @@ from sentio.export.evaluation.quadrant_scores import (
 )
 from sentio.export.model.metrics import ccc
 from sentio.runtime.features import FeatureStats
+from sentio.runtime.windows import fill_window
 
 log = logging.getLogger("sentio.cv")
 
@@ -79,11 +81,47 @@ class LabelConfig:
 class Learner(Protocol):
     """Fits on training songs, each dimension of each song weighted by ``weights`` (n, 2)
     (validation songs for early stopping or a penalty), and returns a predictor of (n, 2)
-    valence/arousal for a list of songs."""
+    valence/arousal for a list of songs. ``fold`` names the fold left out (a learner may save
+    its model under it, or load that fold's teachers)."""
 
     def __call__(
-        self, train: list[SongWindows], weights: np.ndarray, val: list[SongWindows], seed: int
+        self,
+        train: list[SongWindows],
+        weights: np.ndarray,
+        val: list[SongWindows],
+        seed: int,
+        fold: int = 0,
     ) -> Callable[[list[SongWindows]], np.ndarray]: ...
+
+
+#: How close a song's 3 s estimate must come to its whole-window value (both dimensions).
+SHORT_TOLERANCE = 0.1
+#: The short estimate's length: 3 s of 20 ms frames.
+SHORT_FRAMES = 150
+
+
+@dataclass
+class LiveScores:
+    """What a listener sees of the songs left out, beyond their clean whole-window value.
+
+    Attributes:
+        shift_valence, shift_arousal: mean |device - clean| of a song's value over its
+            device copies (same chain draws as training's, other songs).
+        r_valence, r_arousal: correlation of device and clean values over songs x copies.
+        accuracy_drop: 4Q quadrant accuracy clean minus through the copies.
+        short_within: share of songs whose 3 s estimate (the first 3 s repeated to a window,
+            as the runtime does) is within ``SHORT_TOLERANCE`` of the song's whole-window value
+            on both dimensions.
+        short_gap: the median over songs of the larger of the two gaps.
+    """
+
+    shift_valence: float = float("nan")
+    shift_arousal: float = float("nan")
+    r_valence: float = float("nan")
+    r_arousal: float = float("nan")
+    accuracy_drop: float = float("nan")
+    short_within: float = float("nan")
+    short_gap: float = float("nan")
 
 
 @dataclass
@@ -97,6 +135,7 @@ class FoldResult:
     fourq_train: QuadrantScores | None = None
     values_ccc: tuple[float, float] | None = None  # songs with values (Emotify)
     values_train_ccc: tuple[float, float] | None = None
+    live: LiveScores | None = None  # out of fold only
 
 
 @dataclass
@@ -113,7 +152,10 @@ class CVResult:
         ``ccc_valence`` / ``ccc_arousal`` (the songs labelled with values: Emotify)."""
         out = []
         for f in self.folds:
-            if metric.startswith("ccc_"):
+            if metric in LIVE_METRICS:
+                live = None if in_sample else f.live
+                out.append(np.nan if live is None else getattr(live, metric))
+            elif metric.startswith("ccc_"):
                 pair = f.values_train_ccc if in_sample else f.values_ccc
                 out.append(np.nan if pair is None else pair[metric == "ccc_arousal"])
             else:
@@ -164,18 +206,33 @@ def training_labels(songs: list[Song], labels: LabelConfig) -> list[Song]:
     return center_valued(songs) if labels.center else list(songs)
 
 
+def development_songs(
+    dataset: Dataset, features: dict[str, np.ndarray], config: CVConfig
+) -> list[Song]:
+    """The songs CV deals into folds: those with at least a window of features, less each
+    dataset's untouched holdout."""
+    songs = [s for s in dataset.songs if s.song_id in features]
+    songs = [s for s in songs if features[s.song_id].shape[0] >= config.window]
+    return development_and_test(songs, config.holdout, config.fold_seed)[0]
+
+
 def cross_validate(
     dataset: Dataset,
     features: dict[str, np.ndarray],
     learner: Learner,
     config: CVConfig = CVConfig(),
     labels: LabelConfig = LabelConfig(),
+    copies: dict[str, list[np.ndarray]] | None = None,
+    train_on_copies: bool = False,
 ) -> CVResult:
     """Train ``learner`` on all folds but one, for every fold and seed; score the fold left out
-    and the training songs. The holdout split is never seen."""
-    songs = [s for s in dataset.songs if s.song_id in features]
-    songs = [s for s in songs if features[s.song_id].shape[0] >= config.window]
-    development, _ = development_and_test(songs, config.holdout, config.fold_seed)
+    and the training songs. The holdout split is never seen.
+
+    ``copies``: raw features of device renderings per song id. The songs left out are scored
+    through them (:class:`LiveScores`); with ``train_on_copies`` the training songs carry
+    theirs (for consistency views)."""
+    copies = copies or {}
+    development = development_songs(dataset, features, config)
     parts = cv_folds(development, config.folds, config.fold_seed)
     result = CVResult(config, [], truth={s.song_id: s for s in development})
     for seed in config.seeds:
@@ -189,24 +246,81 @@ def cross_validate(
             fit_songs = training_labels(fit_songs, labels)
             stats = FeatureStats.fit([features[s.song_id] for s in fit_songs])
 
-            def windows(members, stats=stats):
+            def windows(members, stats=stats, with_copies=False):
                 return [
-                    song_windows(s, features[s.song_id], stats, config.window, config.stride)
+                    _song_windows(s, features, copies if with_copies else {}, stats, config)
                     for s in members
                 ]
 
-            train_w = windows(fit_songs)
+            train_w = windows(fit_songs, with_copies=train_on_copies)
             weights = np.stack([_label_weights(s, labels) for s in fit_songs])
-            predict = learner(train_w, weights, windows(val_songs), seed)
-            held_w = windows(held)
+            predict = learner(train_w, weights, windows(val_songs), seed, fold=k)
+            held_w = windows(held, with_copies=True)
             p_held, p_train = predict(held_w), predict(train_w)
             for s, p in zip(held, p_held, strict=True):
                 pooled[s.song_id] = p
             fold = FoldResult(k, seed, time.perf_counter() - start)
             _score_into(fold, held, p_held, fit_songs, p_train, result.truth)
+            fold.live = live_scores(
+                predict, held_w, p_held, fold.fourq, result.truth, config.window
+            )
             result.folds.append(fold)
             log.info("fold %d seed %d: %s (%.0f s)", k, seed, _brief(fold), fold.seconds)
     return result
+
+
+def _song_windows(
+    song: Song,
+    features: dict[str, np.ndarray],
+    copies: dict[str, list[np.ndarray]],
+    stats: FeatureStats,
+    config: CVConfig,
+) -> SongWindows:
+    frames = features[song.song_id]
+    windows = song_windows(song, frames, stats, config.window, config.stride)
+    windows.copies = [stats.apply(fit_length(c, len(frames))) for c in copies.get(song.song_id, [])]
+    return windows
+
+
+def live_scores(
+    predict: Callable[[list[SongWindows]], np.ndarray],
+    held: list[SongWindows],
+    p_held: np.ndarray,
+    clean_fourq: QuadrantScores | None,
+    truth: dict[str, Song],
+    window: int,
+) -> LiveScores:
+    """:class:`LiveScores` of the songs left out: through their device copies (when they have
+    any) and from their first 3 s."""
+    live = LiveScores()
+    start = np.zeros(1, dtype=np.int64)
+    short = [
+        SongWindows(w.song, fill_window(w.frames[:SHORT_FRAMES].copy(), window), start)
+        for w in held
+    ]
+    gap = np.abs(predict(short) - p_held).max(axis=1)
+    live.short_within = float(np.mean(gap <= SHORT_TOLERANCE))
+    live.short_gap = float(np.median(gap))
+    n_copies = min((len(w.copies) for w in held), default=0)
+    if n_copies == 0:
+        return live
+    device = [
+        [dataclasses.replace(w, frames=w.copies[c], copies=[]) for w in held]
+        for c in range(n_copies)
+    ]
+    p_device = np.stack([predict(songs) for songs in device])  # (copies, songs, 2)
+    shift = np.abs(p_device - p_held[None]).mean(axis=(0, 1))
+    live.shift_valence, live.shift_arousal = (float(x) for x in shift)
+    flat_clean = np.tile(p_held, (n_copies, 1))
+    flat_device = p_device.reshape(-1, 2)
+    live.r_valence, live.r_arousal = (
+        float(np.corrcoef(flat_clean[:, d], flat_device[:, d])[0, 1]) for d in (0, 1)
+    )
+    if clean_fourq is not None:
+        songs = [w.song for w in held]
+        accuracies = [_fourq(songs, p, truth).accuracy for p in p_device]
+        live.accuracy_drop = float(clean_fourq.accuracy - np.mean(accuracies))
+    return live
 
 
 def _label_weights(song: Song, labels: LabelConfig) -> np.ndarray:
@@ -275,6 +389,9 @@ def _groups(songs: list[Song]) -> dict[str, list[Song]]:
     return out
 
 
+#: :class:`LiveScores` fields, read by ``CVResult.values``.
+LIVE_METRICS = tuple(f.name for f in dataclasses.fields(LiveScores))
+
 #: The columns of a CV table: (label, metric, out of fold).
 TABLE_COLUMNS = (
     ("4Q V AUC", "valence_auc"),
@@ -288,6 +405,17 @@ TABLE_COLUMNS = (
     ("Q4", "recall_calm"),
     ("CCC V (Emotify)", "ccc_valence"),
     ("CCC A (Emotify)", "ccc_arousal"),
+)
+
+#: The columns of a CV run's live table (out of fold only).
+LIVE_COLUMNS = (
+    ("device shift V", "shift_valence"),
+    ("device shift A", "shift_arousal"),
+    ("r(clean, device) V", "r_valence"),
+    ("r(clean, device) A", "r_arousal"),
+    ("quadrant acc drop", "accuracy_drop"),
+    ("3 s within 0.1", "short_within"),
+    ("3 s median gap", "short_gap"),
 )
 
 
@@ -306,6 +434,16 @@ def cv_table(results: dict[str, CVResult]) -> str:
                 cells.append(_mean_sd(values))
             where = "in sample" if in_sample else "out of fold"
             rows.append(f"| {name}, {where} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def live_table(results: dict[str, CVResult]) -> str:
+    """A markdown table of the live scores out of fold (mean ± sd over folds x seeds)."""
+    head = "| recipe | " + " | ".join(label for label, _ in LIVE_COLUMNS) + " |"
+    rows = [head, "|" + "---|" * (len(LIVE_COLUMNS) + 1)]
+    for name, result in results.items():
+        cells = [_mean_sd(result.values(metric)) for _, metric in LIVE_COLUMNS]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -342,6 +480,14 @@ def cv_report(name: str, result: CVResult, seconds: float, n_resamples: int = 10
     """The markdown a CV run writes: the table, each seed's pooled 4Q scores with artist
     intervals and its confusion matrix, and the time it took."""
     parts = [f"# Cross-validation: {name}", "", cv_table({name: result}), ""]
+    if any(f.live is not None for f in result.folds):
+        parts += [
+            "Out of fold, through the device copies of the songs left out and from their "
+            f"first 3 s ({SHORT_FRAMES} frames repeated to a window):",
+            "",
+            live_table({name: result}),
+            "",
+        ]
     for seed in sorted(result.pooled):
         if not any(result.truth[i].sign_only for i in result.pooled[seed]):
             continue

@@ -17,10 +17,11 @@ from sentio.export.evaluation.baseline import ALPHAS, song_labels, song_statisti
 
 
 def ridge_probe(
-    train: list[SongWindows], weights: np.ndarray, val: list[SongWindows], seed: int
+    train: list[SongWindows], weights: np.ndarray, val: list[SongWindows], seed: int, fold: int = 0
 ) -> Callable[[list[SongWindows]], np.ndarray]:
-    """Fit the probe (``seed`` is unused: the fit is deterministic) and return its predictor."""
-    del seed
+    """Fit the probe (``seed`` and ``fold`` are unused: the fit is deterministic) and return its
+    predictor."""
+    del seed, fold
     x, y = song_statistics(train), song_labels(train)
     x_val, y_val = song_statistics(val), song_labels(val)
     mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)

@@ -80,9 +80,6 @@ class LiveLimits:
                 raise ConfigError(f"bad --max-live-drop value {part!r}", hint="a number") from err
         return cls(**values)
 
-    def to_dict(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
 
 @dataclass(frozen=True)
 class RobustnessConfig:
@@ -225,7 +222,7 @@ class RobustnessResult:
             "conditions_asked": self.config.conditions,
             "metric": self.metric,
             "spread": _rounded(self.spread),
-            "limits": None if limits is None else limits.to_dict(),
+            "limits": None if limits is None else dataclasses.asdict(limits),
             "gate": "report only" if limits is None else ("pass" if self.passed else "fail"),
             "seconds": round(self.seconds, 1),
             "clean": self.clean.to_dict(),

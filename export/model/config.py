@@ -124,6 +124,11 @@ class TrainConfig:
             raise ConfigError("need sign_weight >= 0 and 0 <= sign_margin < 1")
         if not 0 <= self.distill_weight <= 1:
             raise ConfigError("need 0 <= distill_weight <= 1")
+        if self.consistency.enabled and self.mixup > 0:
+            raise ConfigError(
+                "mixup blends windows, so a view would no longer be a view of its window",
+                hint="train with mixup 0 when consistency training is on",
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,11 +15,7 @@ trained weights over, as microWakeWord derives its streaming model from the trai
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sentio.runtime.errors import ConfigError
 
@@ -82,45 +78,6 @@ class CRNNConfig:
                 )
         if self.attention_heads < 0 or self.attention_key_dim < 1:
             raise ConfigError("architecture: attention_heads must be >= 0, attention_key_dim >= 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CRNNConfig:
-        """A config from its JSON form (a manifest's ``architecture``), validated.
-
-        Raises:
-            ConfigError: naming an unknown field, or a field of the wrong type or range.
-        """
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"architecture: expected an object, got {data!r:.60}")
-        hints = typing.get_type_hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"architecture: unknown field(s) {', '.join(map(repr, unknown))}",
-                hint=f"the known fields are {', '.join(sorted(known))}; the bundle comes from "
-                "another Sentio version, re-train it with this one",
-            )
-        return cls(**{name: _typed(name, hints[name], value) for name, value in data.items()})
-
-
-def _typed(name: str, kind: Any, value: Any) -> Any:
-    """``value`` as the field type ``kind`` (int, float, bool or tuple[int, ...])."""
-    if typing.get_origin(kind) is tuple:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"architecture: {name} must be a list of integers, got {value!r}")
-        return tuple(_typed(name, int, v) for v in value)
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    raise ConfigError(
-        f"architecture: {name} must be {'an integer' if kind is int else kind.__name__}, "
-        f"got {value!r}"
-    )
 
 
 def build_crnn(config: CRNNConfig = CRNNConfig(), keras_module=None, inference: bool = False):

@@ -4,6 +4,7 @@ emotion accuracy, registered with Keras so a saved model names them."""
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from sentio.export.model.config import TrainConfig
 from sentio.runtime.errors import ConfigError
 
@@ -89,6 +90,75 @@ class SignAwareLoss(keras.losses.Loss):
         }
 
 
+@keras.saving.register_keras_serializable(package="sentio")
+class ConsistencyLoss(keras.losses.Loss):
+    """The loss of consistency training and distillation, on labels in the extended layout
+    (:data:`~sentio.export.model.batches.EXTENDED_COLUMNS`): a batch's clean windows come
+    first, then one view of each of the first ones (flag ``view``).
+
+    - Clean windows: :class:`SignAwareLoss` on their labels; where teachers are given
+      (``taught``), ``distill_weight`` of it is replaced by the weighted squared distance to
+      the teachers' mean prediction.
+    - Views: ``weight`` times the weighted squared distance to the target of their clean
+      window: the teachers' prediction where given, else the clean prediction itself with its
+      gradient stopped (the model is taught to agree with itself, not the clean window to
+      move towards the view).
+
+    The sum is divided by the number of clean windows, so the label term weighs what it
+    weighs without views."""
+
+    def __init__(
+        self,
+        weights=(1.0, 1.0),
+        ccc=True,
+        sign_weight=1.0,
+        margin=0.3,
+        weight=1.0,
+        distill_weight=0.5,
+        name="consistency",
+        **kw,
+    ):
+        super().__init__(name=name, **kw)
+        self.labels = SignAwareLoss(weights, ccc, sign_weight, margin)
+        self.weight, self.distill_weight = float(weight), float(distill_weight)
+
+    def call(self, y_true, y_pred):
+        w = tf.convert_to_tensor(self.labels.weights, dtype=y_pred.dtype)
+        n = tf.shape(y_pred)[0]
+        n_views = tf.cast(tf.reduce_sum(y_true[:, 3]), tf.int32)
+        n_clean = n - n_views
+        true_clean, pred_clean = y_true[:n_clean], y_pred[:n_clean]
+        label_rows = self.labels.call(true_clean[:, :3], pred_clean)
+        taught = true_clean[:, 6]
+        to_teacher = _weighted_square(true_clean[:, 4:6], pred_clean, w)
+        label_rows = label_rows + taught * self.distill_weight * (to_teacher - label_rows)
+        true_views = y_true[n_clean:]
+        target = tf.where(
+            true_views[:, 6:7] > 0,
+            true_views[:, 4:6],
+            tf.stop_gradient(pred_clean[:n_views]),
+        )
+        view_rows = self.weight * _weighted_square(target, y_pred[n_clean:], w)
+        rows = tf.concat([label_rows, view_rows], axis=0)
+        return rows * tf.cast(n, rows.dtype) / tf.cast(tf.maximum(n_clean, 1), rows.dtype)
+
+    def get_config(self):
+        config = self.labels.get_config()
+        for key in ("name", "reduction"):
+            config.pop(key, None)
+        return {
+            **super().get_config(),
+            **config,
+            "weight": self.weight,
+            "distill_weight": self.distill_weight,
+        }
+
+
+def _weighted_square(a, b, w):
+    ops = keras.ops
+    return ops.sum(w * ops.square(a - b), axis=-1) / ops.sum(w)
+
+
 def _masked_ccc_loss(labels, y_pred, mask, w):
     """1 - CCC over the rows where ``mask`` is 1 (0 when the batch has none), weighted."""
     ops = keras.ops
@@ -138,8 +208,23 @@ class EmotionAccuracy(keras.metrics.MeanMetricWrapper):
         return {"name": self.name, "threshold": self.threshold}
 
 
-def make_loss(config: TrainConfig, sign_labels: bool = False):
-    """The configured loss; ``sign_labels``: the batches carry a sign-only column (4Q)."""
+def make_loss(config: TrainConfig, sign_labels: bool = False, extended: bool = False):
+    """The configured loss; ``sign_labels``: the batches carry a sign-only column (4Q);
+    ``extended``: labels in the extended layout (consistency training or teachers)."""
+    if extended:
+        if config.loss not in ("ccc", "weighted_mse"):
+            raise ConfigError(
+                f"loss {config.loss!r} cannot train with consistency or teachers",
+                hint="use --loss ccc or weighted_mse",
+            )
+        return ConsistencyLoss(
+            (config.valence_weight, config.arousal_weight),
+            config.loss == "ccc",
+            config.sign_weight,
+            config.sign_margin,
+            config.consistency.weight,
+            config.distill_weight,
+        )
     if sign_labels:
         if config.loss not in ("ccc", "weighted_mse"):
             raise ConfigError(

@@ -4,6 +4,7 @@ metrics, the history and a report, written atomically."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import platform
 from pathlib import Path
@@ -132,9 +133,9 @@ def run_manifest(
                 file=KERAS_FILE, format="keras", kind="keras", params=result.model.count_params()
             ),
         ),
-        architecture=model_config.to_dict(),
+        architecture=dataclasses.asdict(model_config),
         training={
-            **train_config.to_dict(),
+            **dataclasses.asdict(train_config),
             "epochs_run": result.epochs_run,
             "best_epoch": result.best_epoch,
             "seconds": round(result.seconds, 1),

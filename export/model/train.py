@@ -18,8 +18,7 @@ import keras
 import numpy as np
 from sentio.export.data.labels import center_valued
 from sentio.export.data.windows import PreparedData, SongWindows
-from sentio.export.model.augment import NONE
-from sentio.export.model.batches import WindowBatches
+from sentio.export.model.batches import WindowBatches, training_batches
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig, build_crnn
 from sentio.export.model.losses import make_loss, make_metrics
@@ -62,8 +61,8 @@ def train_model(
         optimizer=keras.optimizers.Adam(
             config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
         ),
-        loss=make_loss(config, train.sign_labels),
-        metrics=make_metrics(config.emotion_threshold, train.sign_labels),
+        loss=make_loss(config, train.sign_labels, train.extended),
+        metrics=make_metrics(config.emotion_threshold, train.sign_labels or train.extended),
     )
     callbacks = [
         keras.callbacks.EarlyStopping(
@@ -131,17 +130,7 @@ def fit(
     if train_config.center_labels:  # training only: evaluation keeps the labels as given
         splits["train"] = _centred(splits["train"])
     batches = {
-        name: WindowBatches(
-            songs,
-            prepared.window,
-            train_config.batch_size,
-            name == "train",
-            train_config.seed,
-            train_config.mixup if name == "train" else 0.0,
-            train_config.augmentation if name == "train" else NONE,
-            sign_labels,
-            train_config.device.clean_share,
-        )
+        name: training_batches(songs, prepared.window, train_config, name == "train", sign_labels)
         for name, songs in splits.items()
     }
     result = train_model(model, batches["train"], batches["val"], train_config, checkpoint, verbose)
