@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,7 @@ from sentio.export.model.crnn import CRNNConfig
 from sentio.export.model.predict import keras_predictor
 from sentio.export.model.run import KERAS_FILE, tool_versions, window_entry
 from sentio.runtime.bundle import check_out_dir, write_bundle
+from sentio.runtime.codec import FieldError, Rules, decode
 from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.manifest import (
@@ -249,7 +250,12 @@ def load_source(path: Path) -> Source:
             hint="re-train it with sentio-train fit",
         )
     try:
-        config = CRNNConfig.from_dict(manifest.architecture)
+        config = decode(CRNNConfig, manifest.architecture, "architecture", Rules(strict=True))
+    except FieldError as err:
+        raise BundleError(
+            f"{folder / MANIFEST_NAME}: {err}",
+            hint=err.hint + "; a bundle from another Sentio version: re-train it with this one",
+        ) from err
     except ConfigError as err:
         raise BundleError(f"{folder / MANIFEST_NAME}: {err.message}", hint=err.hint) from err
     return Source(model, manifest, config, str(path))
@@ -343,7 +349,7 @@ def export_bundle(
                 source=path_hint(source.description),
                 evaluated_on=_evaluated_on(test, options.generated_data),
                 options=_options_dict(options),
-                limits=options.limits.to_dict(),
+                limits=asdict(options.limits),
                 gate="pass" if _all_passed(checks, live) else "fail",
                 seconds=round(time.perf_counter() - start, 1),
                 timings={
@@ -539,7 +545,7 @@ def _base_manifest(source: Source, prepared: PreparedData) -> Manifest:
         normalization=prepared.stats,
         window=window_entry(prepared, trained.window.default_hop_s),
         labels=trained.labels,
-        architecture=source.config.to_dict(),
+        architecture=asdict(source.config),
         training=trained.training,
         recipe=trained.recipe,
         data=data,
@@ -557,7 +563,7 @@ def _options_dict(options: ExportOptions) -> dict:
         "calibration_seed": options.calibration_seed,
         "study_sizes": list(options.study_sizes),
         "live_conditions": options.live_conditions,
-        "live_limits": None if options.live_limits is None else options.live_limits.to_dict(),
+        "live_limits": None if options.live_limits is None else asdict(options.live_limits),
     }
 
 

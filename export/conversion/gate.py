@@ -67,9 +67,6 @@ class DropLimits:
                 raise ConfigError(f"bad --max-drop value {part!r}", hint="a number") from err
         return cls(**values)
 
-    def to_dict(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
 
 @dataclass
 class ArtifactCheck:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def write_report_md(
         "",
         "## Accuracy drop (per window, test split)",
         "",
-        f"Limits: {', '.join(f'{k} {v}' for k, v in limits.to_dict().items())} "
+        f"Limits: {', '.join(f'{k} {v}' for k, v in asdict(limits).items())} "
         "(drop = float reference minus artifact; |d| = |artifact - float|).",
         "",
         "```",

@@ -166,9 +166,6 @@ class DeviceCopies:
     def describe(self, song_key: str, copy: int) -> str:
         return self.chain(song_key, copy)[0].description
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
 
 #: Off (the default).
 OFF = DeviceCopies()

@@ -10,6 +10,7 @@ pytest.importorskip("keras", reason="the export extra (TensorFlow) is not instal
 
 from sentio.export.conversion.exporter import load_source
 from sentio.export.model.crnn import CRNNConfig
+from sentio.runtime.codec import decode
 from sentio.runtime.errors import BundleError
 from sentio.runtime.manifest import Manifest
 from sentio.runtime.model import default_bundle
@@ -26,7 +27,7 @@ def shipped():
 def test_the_shipped_bundle_is_an_export_source(shipped):
     source = load_source(shipped)
     assert isinstance(source.manifest, Manifest)
-    assert source.config == CRNNConfig.from_dict(source.manifest.architecture) == CRNNConfig()
+    assert source.config == decode(CRNNConfig, source.manifest.architecture) == CRNNConfig()
     assert source.spec == source.manifest.feature_spec
     assert source.stats is source.manifest.normalization
     assert source.model.input_shape == (None, 600, 40)

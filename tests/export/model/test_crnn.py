@@ -7,6 +7,7 @@ import pytest
 keras = pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
 
 from sentio.export.model.crnn import CRNNConfig, build_crnn  # noqa: E402
+from sentio.runtime.codec import Rules, decode, encode  # noqa: E402
 
 
 def test_default_crnn_is_the_reference_design():
@@ -42,9 +43,12 @@ def test_variants_build_and_output_in_range(config):
         assert "attention" in names
 
 
-def test_config_round_trips():
+STRICT = Rules(strict=True)
+
+
+def test_config_round_trips_through_the_codec():
     config = CRNNConfig(lstm_units=(32, 16), bidirectional=True)
-    assert CRNNConfig.from_dict(config.to_dict()) == config
+    assert decode(CRNNConfig, encode(config), rules=STRICT) == config
 
 
 @pytest.mark.parametrize(
@@ -57,15 +61,16 @@ def test_config_round_trips():
         ({"dropout": 1.5}, "dropout"),
     ],
 )
-def test_config_from_dict_names_the_bad_field(change, field):
+def test_a_bad_architecture_names_the_field(change, field):
+    from sentio.runtime.codec import FieldError
     from sentio.runtime.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=field):
-        CRNNConfig.from_dict({**CRNNConfig().to_dict(), **change})
+    with pytest.raises((ConfigError, FieldError), match=field):
+        decode(CRNNConfig, {**encode(CRNNConfig()), **change}, rules=STRICT)
 
 
-def test_config_from_dict_reads_json_lists_and_integer_floats():
-    config = CRNNConfig.from_dict({"lstm_units": [32, 16], "l2": 0, "window_frames": 64})
+def test_an_architecture_reads_json_lists_and_integer_floats():
+    config = decode(CRNNConfig, {"lstm_units": [32, 16], "l2": 0, "window_frames": 64})
     assert config.lstm_units == (32, 16) and config.l2 == 0.0 and isinstance(config.l2, float)
 
 

@@ -13,6 +13,7 @@ from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
 from sentio.export.model.predict import Evaluation, SplitEvaluation
 from sentio.export.model.run import data_sources, run_manifest, training_report
+from sentio.runtime.codec import decode
 from sentio.runtime.features import FeatureSpec
 from sentio.runtime.manifest import DEFAULT_HOP_S, DataSource, Manifest
 
@@ -51,7 +52,7 @@ def test_run_manifest_is_typed_and_round_trips():
     assert manifest.window.frames == 200 and manifest.window.train_stride_frames == 37
     assert manifest.window.default_hop_s == DEFAULT_HOP_S
     assert manifest.window.seconds == 200 / prepared.spec.frames_per_second
-    assert CRNNConfig.from_dict(manifest.architecture) == config
+    assert decode(CRNNConfig, manifest.architecture) == config
     assert manifest.training["epochs_run"] == 7 and manifest.training["loss"] == "weighted_mse"
     data = manifest.data
     assert data.source == source and data.split_seed == 5 and data.audio_hours == 1.0
