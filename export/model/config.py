@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sentio.export.data.device_copies import OFF, DeviceCopies
 from sentio.export.model.augment import NONE, Augmentation
@@ -129,6 +129,3 @@ class TrainConfig:
                 "mixup blends windows, so a view would no longer be a view of its window",
                 hint="train with mixup 0 when consistency training is on",
             )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
