@@ -9,6 +9,7 @@ from sentio.export.evaluation.cv import (
     CVConfig,
     LabelConfig,
     cross_validate,
+    cv_report,
     development_and_test,
     training_labels,
 )
@@ -97,3 +98,29 @@ def test_fewer_than_two_folds_is_refused():
     dataset, features = _dataset()
     with pytest.raises(ValueError, match="at least 2 folds"):
         cross_validate(dataset, features, ridge_probe, CVConfig(folds=1, window=WINDOW))
+
+
+def test_songs_left_out_are_scored_through_their_device_copies_and_first_seconds():
+    dataset, features = _dataset()
+    same = {k: [f.copy()] for k, f in features.items()}
+    result = cross_validate(dataset, features, ridge_probe, CONFIG, copies=same)
+    live = result.folds[0].live
+    assert live.shift_valence == pytest.approx(0.0, abs=1e-6)
+    assert live.r_arousal == pytest.approx(1.0)
+    assert live.accuracy_drop == pytest.approx(0.0, abs=1e-9)
+    assert 0.0 <= live.short_within <= 1.0 and live.short_gap >= 0.0
+
+    rng = np.random.default_rng(1)
+    noisy = {k: [f + rng.normal(0, 3.0, f.shape).astype(np.float32)] for k, f in features.items()}
+    moved = cross_validate(dataset, features, ridge_probe, CONFIG, copies=noisy)
+    assert moved.values("shift_valence").mean() > 0.05
+    assert moved.values("r_valence").mean() < 0.99
+    assert np.isnan(moved.values("shift_valence", in_sample=True)).all()  # out of fold only
+    assert "device shift V" in cv_report("noisy", moved, 1.0, n_resamples=20)
+
+
+def test_without_copies_only_the_first_seconds_are_scored():
+    dataset, features = _dataset()
+    result = cross_validate(dataset, features, ridge_probe, CONFIG)
+    live = result.folds[0].live
+    assert np.isnan(live.shift_valence) and np.isfinite(live.short_within)

@@ -83,3 +83,56 @@ def test_masks_zero_whole_spans_and_no_augmentation_changes_nothing():
     zero_frames = (masked == 0).all(axis=2).sum(axis=1)
     assert zero_frames.max() > 0 and zero_frames.max() <= 30
     assert ((masked == 0) | (masked == 1)).all()  # whole frames zeroed, nothing else touched
+
+
+def _consistency(**kw):
+    from sentio.export.model.config import Consistency
+
+    return Consistency(**{"weight": 1.0, **kw})
+
+
+def test_consistency_batches_carry_each_clean_window_then_one_view_of_it():
+    songs = _songs()
+    batches = WindowBatches(
+        songs,
+        20,
+        8,
+        shuffle=True,
+        consistency=_consistency(
+            short_share=1.0, device_share=0.0, short_min_frames=5, short_max_frames=10
+        ),
+    )
+    x, y = batches[0]
+    assert x.shape == (16, 20, 3) and y.shape == (16, 7)
+    np.testing.assert_array_equal(y[:8, 3], 0.0)
+    np.testing.assert_array_equal(y[8:, 3], 1.0)
+    np.testing.assert_array_equal(y[:8, [0, 1, 2]], y[8:, [0, 1, 2]])  # same labels, same order
+    for clean, view in zip(x[:8], x[8:], strict=True):
+        kept = next(k for k in range(5, 11) if np.array_equal(view[k : 2 * k], clean[:k]))
+        np.testing.assert_array_equal(view[:kept], clean[:kept])  # a crop repeated to the window
+
+
+def test_views_come_from_device_copies_and_validation_has_none():
+    songs = _songs()
+    for s in songs:
+        s.copies = [s.frames + 100.0]  # a copy no clean window could be mistaken for
+    consistency = _consistency(short_share=0.0, device_share=1.0)
+    x, _ = WindowBatches(songs, 20, 8, shuffle=True, consistency=consistency)[0]
+    assert (x[:8] < 50).all() and (x[8:] > 50).all()  # clean windows clean, views from copies
+    np.testing.assert_allclose(x[8:] - 100.0, x[:8], atol=1e-4)
+    x_val, y_val = WindowBatches(songs, 20, 8, consistency=consistency, extended=True)[0]
+    assert len(x_val) == 8 and y_val.shape == (8, 7) and not y_val[:, 3].any()
+
+
+def test_the_teachers_prediction_on_the_clean_window_goes_into_the_labels():
+    def teacher(x):
+        return np.stack([x[:, :, 0].mean(axis=1), -x[:, :, 0].mean(axis=1)], axis=1)
+
+    x, y = WindowBatches(_songs(), 20, 8, shuffle=True, teacher=teacher)[0]
+    np.testing.assert_allclose(y[:, 4:6], teacher(x), atol=1e-6)
+    np.testing.assert_array_equal(y[:, 6], 1.0)
+
+
+def test_mixup_and_views_do_not_mix():
+    with pytest.raises(ValueError, match="mixup"):
+        WindowBatches(_songs(), 20, 8, shuffle=True, mixup=0.4, consistency=_consistency())
