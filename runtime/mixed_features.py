@@ -46,6 +46,7 @@ from sentio.runtime.features import SpecCommon
 
 MIXED_ALGORITHM = "sentio-mix/1"
 _TINY = np.finfo(np.float64).tiny
+_TINY32 = np.finfo(np.float32).tiny
 _CONTRAST_AMIN = 1e-10  # librosa's power_to_db floor
 _WINDOWS = {"hamming": np.hamming, "hanning": np.hanning}
 
@@ -227,59 +228,86 @@ def _kept_bins(spec: MixedFeatureSpec) -> int:
 
 @dataclass(frozen=True)
 class _Banks:
-    window: np.ndarray
-    mel: np.ndarray  # (bins, n_mels)
-    chroma: np.ndarray  # (bins, n_chroma)
-    chroma_dft: np.ndarray  # (n_chroma, 2 * n_chroma // 2): cos | sin of DFT bins 1..n/2
+    """What a frame is computed from; the products' matrices are float32 and cut to the bins
+    at or below ``high_hz``.
+
+    ``bins`` holds, side by side, the mel filters, the chroma filters, (for ``chroma_dft``)
+    the chroma filters times the 12-point DFT's cos | sin columns, and the mean of the mel
+    filters: one product with the power spectrum gives the mel energies, the chroma, its DFT
+    (linear, so the DFT of the max-normalized chroma is the DFT of the raw chroma over the
+    same peak) and the mean mel energy the log floor is relative to.
+    """
+
+    window: np.ndarray  # float64 (frame_length,)
+    kept: int  # FFT bins from 0 Hz up to high_hz
+    bins: np.ndarray  # (kept, n_mels + n_chroma [+ 2 * (n_chroma // 2)] + 1 [+ zeros])
+    mean_mel: int  # the column of the mean mel energy
+    dct: np.ndarray  # (n_mels, n_mfcc): DCT-II (orthonormal), columns c1..cN
     contrast: _ContrastPlan
 
 
 @dataclass(frozen=True)
 class _ContrastPlan:
-    """Spectral contrast bands grouped for speed: runs of adjacent one-bin-quantile bands
-    (peak = max, valley = min: one ``reduceat`` per run, not a call per band), and the bands
-    whose quantile spans several bins (sorted, as librosa does)."""
+    """Spectral contrast bands. Their bins partition ``[first, kept)`` in order, so one
+    ``reduceat`` gives every band's largest power and one its smallest: the peak and valley
+    where the quantile is one bin. Where it spans several (``averaged``), the band is sorted,
+    as librosa does, and the picked values of all such bands are averaged in one ``reduceat``
+    (``end_starts``/``end_counts``: valley then peak, band by band)."""
 
     n_bands: int
-    runs: tuple[tuple[slice, np.ndarray, np.ndarray], ...]  # (bins, starts in it, columns)
-    sorted_bands: tuple[tuple[int, slice, int], ...]  # (column, bins, count)
+    first: int
+    starts: np.ndarray  # each band's first bin, relative to ``first``
+    averaged: tuple[tuple[int, slice, int], ...]  # (column, bins, count) where count > 1
+    averaged_columns: np.ndarray
+    end_starts: np.ndarray
+    end_counts: np.ndarray
 
     @classmethod
     def of(cls, bands: list[tuple[slice, int]]) -> _ContrastPlan:
-        runs: list[list[tuple[int, slice]]] = []
-        sorted_bands = []
-        for k, (bins, count) in enumerate(bands):
-            if count > 1:
-                sorted_bands.append((k, bins, count))
-            elif runs and runs[-1][-1][1].stop == bins.start:
-                runs[-1].append((k, bins))
-            else:
-                runs.append([(k, bins)])
-        grouped = tuple(
-            (
-                slice(run[0][1].start, run[-1][1].stop),
-                np.array([b.start - run[0][1].start for _, b in run]),
-                np.array([k for k, _ in run]),
-            )
-            for run in runs
+        for (before, _), (after, _) in itertools.pairwise(bands):
+            if before.stop != after.start:  # librosa's bands are adjacent; reduceat needs it
+                raise FeatureSpecError(
+                    "spectral-contrast bands are not adjacent",
+                    hint="lower contrast_bands or raise nfft (runtime/FEATURES.md)",
+                )
+        first = bands[0][0].start if bands else 0
+        averaged = tuple((k, b, count) for k, (b, count) in enumerate(bands) if count > 1)
+        counts = np.repeat([count for _, _, count in averaged], 2)
+        return cls(
+            n_bands=len(bands),
+            first=first,
+            starts=np.array([b.start - first for b, _ in bands], dtype=np.intp),
+            averaged=averaged,
+            averaged_columns=np.array([k for k, _, _ in averaged], dtype=np.intp),
+            end_starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp),
+            end_counts=counts.astype(np.float32),
         )
-        return cls(len(bands), grouped, tuple(sorted_bands))
 
 
 @lru_cache(maxsize=8)
 def _banks(spec: MixedFeatureSpec) -> _Banks:
-    mel = psf_base.get_filterbanks(spec.n_mels, spec.nfft, spec.sample_rate, 0, spec.high_hz)
-    chroma = (
-        chroma_filterbank(spec.sample_rate, spec.nfft, spec.n_chroma).T.astype(np.float64)
-        if spec.n_chroma
-        else np.zeros((1 + spec.nfft // 2, 0))
-    )
-    chroma[_kept_bins(spec) :] = 0.0  # = chroma_stft of the spectrum with those bins zeroed
+    kept = _kept_bins(spec)
+    mel = psf_base.get_filterbanks(spec.n_mels, spec.nfft, spec.sample_rate, 0, spec.high_hz).T
+    # psf's filters end at high_hz: no weight above it, so cutting the spectrum there is exact
+    columns = [mel[:kept]]
+    if spec.n_chroma:
+        # = chroma_stft of the spectrum with the bins above high_hz zeroed
+        chroma = chroma_filterbank(spec.sample_rate, spec.nfft, spec.n_chroma).T[:kept]
+        columns.append(chroma.astype(np.float64))
+        if spec.chroma_dft:
+            columns.append(chroma.astype(np.float64) @ _dft_matrix(spec.n_chroma))
+    columns.append(mel[:kept].mean(axis=1, keepdims=True))  # the mean mel band, for the floor
+    width = sum(c.shape[1] for c in columns)
+    # zero columns up to a multiple of 16: BLAS's vector-matrix kernels run whole blocks of
+    # columns (89 columns took 1.5x the time of 96 here)
+    columns.append(np.zeros((kept, -width % 16)))
+    dct_matrix = dct(np.eye(spec.n_mels), type=2, axis=1, norm="ortho")[:, 1 : 1 + spec.n_mfcc]
     return _Banks(
         window=_WINDOWS[spec.window](spec.frame_length),
-        mel=np.ascontiguousarray(mel.T),
-        chroma=np.ascontiguousarray(chroma),
-        chroma_dft=_dft_matrix(spec.n_chroma),
+        kept=kept,
+        bins=np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=np.float32),
+        mean_mel=width - 1,
+        dct=np.ascontiguousarray(dct_matrix, dtype=np.float32),
         contrast=_ContrastPlan.of(contrast_bands(spec) if spec.contrast_bands else []),
     )
 
@@ -299,7 +327,15 @@ class MixedExtractor:
     """Mixed frames of a signal that arrives in pieces of any size.
 
     ``push`` returns the frames completed by the new samples, float32 (k, n_features); the
-    concatenation of everything returned equals ``spec.extract`` of the concatenated samples.
+    concatenation of everything returned equals ``spec.extract`` of the concatenated samples:
+    each frame is computed from its own samples only (row by row; no step mixes frames), so
+    how a signal is cut into pushes cannot change a frame.
+
+    Precision: the samples, the mean removal, the level and the FFT are float64; from the power
+    spectrum on, everything is float32 (the frame's precision). The FFT stays float64 because a
+    band's contrast valley is its smallest bin: with a float32 FFT a gain moved the lowest
+    contrast band by up to 0.015 dB and a DC offset by 0.15 dB (float64: 0.0), for 0.04 ms
+    less per 0.5 s hop (BENCHMARKS.md, issue 26).
     """
 
     def __init__(self, spec: MixedFeatureSpec) -> None:
@@ -309,7 +345,10 @@ class MixedExtractor:
         self._previous_log_mel: np.ndarray | None = None  # None: stream start or after silence
         self._reference_db: float | None = None  # None until the first non-silent frame
         self._alpha = 1.0 - math.exp(-spec.frame_step / spec.sample_rate / spec.energy_tau_s)
-        self._silent_frame = np.zeros(spec.n_features)
+        self._blocks = spec.blocks
+        self._frame_length, self._frame_step = spec.frame_length, spec.frame_step
+        self._floor_ratio = np.float32(10 ** (spec.mel_floor_db / 10))
+        self._silent_frame = np.zeros(spec.n_features, dtype=np.float32)
         if spec.energy:
             self._silent_frame[spec.blocks["energy"]] = -spec.energy_range_db
 
@@ -324,45 +363,63 @@ class MixedExtractor:
             # NaN/inf from a broken driver must not poison the stream's state: they count as 0.
             samples = np.where(np.isfinite(samples), samples, 0.0)
         buffer = np.concatenate([self._pending, samples]) if self._pending.size else samples
-        n = self.spec.n_frames(buffer.shape[0])
-        self._pending = buffer[n * self.spec.frame_step :].copy()
+        buffer = np.ascontiguousarray(buffer)
+        length, step = self._frame_length, self._frame_step
+        n = 1 + (buffer.shape[0] - length) // step if buffer.shape[0] >= length else 0
+        self._pending = buffer[n * step :].copy()
         if n == 0:
             return np.zeros((0, self.spec.n_features), dtype=np.float32)
-        view = np.lib.stride_tricks.sliding_window_view(buffer, self.spec.frame_length)
-        return self._frames(view[:: self.spec.frame_step][:n])
+        # the n complete frames, a read-only view (sliding_window_view costs 7 us more)
+        frames = np.ndarray((n, length), np.float64, buffer, 0, (step * 8, 8))
+        frames.flags.writeable = False
+        return self._frames(frames)
 
     def _frames(self, frames: np.ndarray) -> np.ndarray:
         spec, banks = self.spec, self._banks
-        frames = frames - frames.mean(axis=1, keepdims=True)
-        level_db = 10 * np.log10(
-            np.maximum(np.einsum("ij,ij->i", frames, frames) / frames.shape[1], _TINY)
-        )
+        # each frame, mean removed, goes straight into the FFT's zero-padded input
+        padded = np.zeros((frames.shape[0], spec.nfft), dtype=np.float64)
+        centered = padded[:, : self._frame_length]
+        np.subtract(frames, frames.mean(axis=1, keepdims=True), out=centered)
+        mean_square = np.einsum("ij,ij->i", centered, centered) / self._frame_length
+        level_db = 10 * np.log10(np.maximum(mean_square, _TINY))
         silent = level_db < spec.silence_db
-        spectrum = rfft(frames * banks.window, n=spec.nfft, axis=1)
-        power = spectrum.real**2 + spectrum.imag**2
-        mel = power @ banks.mel
-        floor = np.maximum(mel.mean(axis=1, keepdims=True) * 10 ** (spec.mel_floor_db / 10), _TINY)
-        log_mel = np.log(mel + floor)
-        columns = []
+        centered *= banks.window
+        spectrum = rfft(padded, axis=1, overwrite_x=True)
+        power = spectrum.real**2
+        power += spectrum.imag**2
+        power = power[:, : banks.kept].astype(np.float32)
+        # One pass over the bins: mel energies | chroma | chroma's DFT (cos | sin) | mean mel
+        # energy. One product per frame (a stack of vector-matrix products, not one matrix
+        # product): BLAS splits a matrix product's sums differently for different numbers of
+        # rows, which would let the way a stream is cut into pushes change a frame's last bits.
+        binned = (power[:, None, :] @ banks.bins)[:, 0]
+        mel = binned[:, : spec.n_mels]
+        floor = binned[:, banks.mean_mel : banks.mean_mel + 1] * self._floor_ratio
+        log_mel = np.log(mel + np.maximum(floor, _TINY32))
+        out = np.empty((frames.shape[0], spec.n_features), dtype=np.float32)
+        blocks = self._blocks
         if spec.n_mfcc:
-            columns.append(dct(log_mel, type=2, axis=1, norm="ortho")[:, 1 : 1 + spec.n_mfcc])
+            out[:, blocks["mfcc"]] = (log_mel[:, None, :] @ banks.dct)[:, 0]  # per frame, as above
         if spec.n_chroma:
-            chroma = _max_normalized(power @ banks.chroma)
+            chroma = binned[:, spec.n_mels : spec.n_mels + spec.n_chroma]
+            peak = chroma.max(axis=1, keepdims=True)  # librosa's max |x| norm: x >= 0 here
+            peak[peak < _TINY32] = 1.0  # all-zero frames stay zero
             if spec.chroma_dft:
-                parts = chroma @ banks.chroma_dft
                 half = spec.n_chroma // 2
-                chroma = np.sqrt(parts[:, :half] ** 2 + parts[:, half:] ** 2)
-            columns.append(chroma)
+                parts = binned[:, spec.n_mels + spec.n_chroma : banks.mean_mel]
+                magnitude = np.sqrt(parts[:, :half] ** 2 + parts[:, half:] ** 2)
+                np.divide(magnitude, peak, out=out[:, blocks["chroma_dft"]])
+            else:
+                np.divide(chroma, peak, out=out[:, blocks["chroma"]])
         if spec.contrast_bands:
-            columns.append(_contrast(np.sqrt(power), banks.contrast))
+            out[:, blocks["contrast"]] = _contrast(power, banks.contrast)
         if spec.energy:
-            columns.append(self._relative_level(level_db, silent)[:, None])
+            out[:, blocks["energy"].start] = self._relative_level(level_db, silent)
         if spec.onset:
-            columns.append(self._onset(log_mel, silent)[:, None])
-        out = np.concatenate(columns, axis=1)
+            out[:, blocks["onset"].start] = self._onset(log_mel, silent)
         if silent.any():
             out[silent] = self._silent_frame
-        return out.astype(np.float32)
+        return out
 
     def _relative_level(self, level_db: np.ndarray, silent: np.ndarray) -> np.ndarray:
         """Level minus the running reference of the frames before it (dB), clipped.
@@ -396,23 +453,23 @@ class MixedExtractor:
         return np.where(valid, flux, 0.0)
 
 
-def _max_normalized(chroma: np.ndarray) -> np.ndarray:
-    """librosa.util.normalize(norm=inf) per frame: all-zero frames stay zero."""
-    peak = np.max(np.abs(chroma), axis=1, keepdims=True)
-    return chroma / np.where(peak < _TINY, 1.0, peak)
-
-
-def _contrast(magnitude: np.ndarray, plan: _ContrastPlan) -> np.ndarray:
-    peak = np.empty((magnitude.shape[0], plan.n_bands))
-    valley = np.empty_like(peak)
-    for bins, starts, columns in plan.runs:
-        band = magnitude[:, bins]
-        valley[:, columns] = np.minimum.reduceat(band, starts, axis=1)
-        peak[:, columns] = np.maximum.reduceat(band, starts, axis=1)
-    for k, bins, count in plan.sorted_bands:
-        ordered = np.sort(magnitude[:, bins], axis=1)
-        valley[:, k] = ordered[:, :count].sum(axis=1) / count
-        peak[:, k] = ordered[:, -count:].sum(axis=1) / count
-    out = np.log10(np.maximum(peak, _CONTRAST_AMIN) / np.maximum(valley, _CONTRAST_AMIN))
+def _contrast(power: np.ndarray, plan: _ContrastPlan) -> np.ndarray:
+    """librosa's spectral contrast of the magnitude spectrum, from the power spectrum: a band's
+    largest and smallest magnitudes are the square roots of its largest and smallest powers,
+    so only the values picked are square-rooted."""
+    bands = power[:, plan.first :]
+    peak = np.sqrt(np.maximum.reduceat(bands, plan.starts, axis=1))
+    valley = np.sqrt(np.minimum.reduceat(bands, plan.starts, axis=1))
+    if plan.averaged:
+        ends = []
+        for _, bins, count in plan.averaged:
+            ordered = np.sort(power[:, bins], axis=1)
+            ends += [ordered[:, :count], ordered[:, -count:]]
+        picked = np.sqrt(np.concatenate(ends, axis=1))
+        means = np.add.reduceat(picked, plan.end_starts, axis=1) / plan.end_counts
+        valley[:, plan.averaged_columns] = means[:, 0::2]
+        peak[:, plan.averaged_columns] = means[:, 1::2]
+    amin = np.float32(_CONTRAST_AMIN)
+    out = np.log10(np.maximum(peak, amin) / np.maximum(valley, amin))
     out *= 10
     return out

@@ -5,7 +5,8 @@ import librosa
 import numpy as np
 import pytest
 import soxr
-from scipy.fft import rfft
+from python_speech_features import base as psf_base
+from scipy.fft import dct, rfft
 from sentio.export.data.synthetic import synth_song
 from sentio.runtime.errors import FeatureSpecError
 from sentio.runtime.features import FeatureSpec, extract_features
@@ -102,6 +103,32 @@ def test_chroma_and_contrast_equal_librosa_for_the_same_stft():
     np.testing.assert_allclose(key_free[:, SPEC.blocks["contrast"]], contrast.T, atol=1e-4)
 
 
+def straightforward_frame(signal: np.ndarray, spec: MixedFeatureSpec) -> dict[str, np.ndarray]:
+    """The mfcc, chroma_dft and onset blocks the plain way, in float64: each block from its own
+    product (no fused pass, no mean-mel column), scipy's DCT, the DFT of the normalized chroma."""
+    power = same_stft(signal, spec)[:, : _kept_bins(spec)]
+    mel_bank = psf_base.get_filterbanks(spec.n_mels, spec.nfft, RATE, 0, spec.high_hz)
+    mel = power @ mel_bank[:, : power.shape[1]].T
+    log_mel = np.log(mel + mel.mean(axis=1, keepdims=True) * 10 ** (spec.mel_floor_db / 10))
+    chroma = power @ chroma_filterbank(RATE, spec.nfft).T[: power.shape[1]].astype(np.float64)
+    chroma /= chroma.max(axis=1, keepdims=True)
+    onset = np.maximum(np.diff(log_mel, axis=0), 0.0).mean(axis=1)
+    return {
+        "mfcc": dct(log_mel, type=2, axis=1, norm="ortho")[:, 1 : 1 + spec.n_mfcc],
+        "chroma_dft": np.abs(np.fft.rfft(chroma, axis=1))[:, 1 : 1 + spec.n_chroma // 2],
+        "onset": np.concatenate([[0.0], onset])[:, None],
+    }
+
+
+def test_the_one_pass_frame_is_the_plain_computation_of_each_block():
+    signal = music()
+    features = extract_features(signal, SPEC)
+    for name, expected in straightforward_frame(signal, SPEC).items():
+        got = features[:, SPEC.blocks[name]]
+        # float32 from the power spectrum on: a millionth of each block's spread
+        np.testing.assert_allclose(got, expected, atol=1e-6 * max(expected.std(), 1.0) * 10)
+
+
 def test_the_key_free_chroma_does_not_change_with_transposition():
     """Shifting every pitch class by the same interval rotates the chroma: |DFT| is unchanged."""
     chroma = np.random.default_rng(0).uniform(size=(5, 12))
@@ -182,6 +209,19 @@ def test_streaming_equals_offline_for_random_chunks(spec, seed):
     batch = extract_features(signal, spec)
     assert streamed.shape == batch.shape == (spec.n_frames(signal.size), 40)
     np.testing.assert_array_equal(streamed, batch)
+
+
+@pytest.mark.parametrize("frames_per_push", [1, 2, 3, 7, 25, 64])
+def test_a_frame_does_not_depend_on_how_many_are_computed_with_it(frames_per_push):
+    """BLAS sums a matrix product's rows differently for different row counts; the one pass
+    over the bins must not (1,200 frames: a float32 matrix product changed ~1 in 2,000)."""
+    signal = music(seconds=24.0, seed=5)
+    step = SPEC.frame_step * frames_per_push
+    stream = StreamingFeatures(SPEC)
+    streamed = np.concatenate(
+        [stream.push(signal[i : i + step]) for i in range(0, signal.size, step)]
+    )
+    np.testing.assert_array_equal(streamed, extract_features(signal, SPEC))
 
 
 def test_one_sample_at_a_time_equals_offline():
