@@ -9,8 +9,12 @@ predict (the engine's windows: a first partial estimate after 3 s, then every ho
     python -m benchmarks.frame_change --before 2a58a46 --songs 12 --seconds 60 \
         --artifact model_dynamic.tflite --artifact model_float32.tflite --hops 300
 
-Prints a Markdown table; writes nothing. A timing of the same two frames per hop, side by side
-with the MFCC frame, is ``--hops N`` (N interleaved rounds, one BLAS thread).
+Prints Markdown tables; writes nothing. ``--hops N`` also times the two frames per hop, side by
+side with the MFCC frame (N interleaved rounds, one BLAS thread). ``--end-to-end N`` also runs
+``sentio-listen --input`` (benchmarks/end_to_end.py's measurement: one pinned core, CPU s per
+audio s from the child's rusage) N times with each frame, alternating; the "before" child
+imports the revision's module in place of the runtime's, the "now" child runs the same wrapper
+without it.
 """
 
 from __future__ import annotations
@@ -157,6 +161,53 @@ def per_hop(before: ModuleType, spec: MixedFeatureSpec, rounds: int) -> list[str
     return lines
 
 
+#: The child for --end-to-end: ``python -c CHILD MODULE|- SENTIO-LISTEN-ARGS...``.
+CHILD = """
+import importlib.util, sys
+import sentio.runtime.mixed_features as now
+path = sys.argv.pop(1)
+if path != "-":  # the spec's extractor is looked up in the module: the revision's takes over
+    spec = importlib.util.spec_from_file_location("mixed_features_before", path)
+    before = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(before)
+    now.MixedExtractor = before.MixedExtractor
+from sentio.runtime.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def end_to_end(before: ModuleType, bundle: Path, runs: int, audio_s: float) -> list[str]:
+    """CPU s per audio s of ``sentio-listen --input`` with each frame, alternating runs."""
+    import soundfile
+
+    from benchmarks.context import DEFAULT_CACHE
+    from benchmarks.end_to_end import RATE, measure_run, pinned
+    from benchmarks.music import music_file
+
+    audio = music_file(DEFAULT_CACHE, audio_s, RATE)
+    seconds = soundfile.info(str(audio)).duration
+    modules = {"mixed frame, before": str(before.__file__), "mixed frame, now": "-"}
+    cpu: dict[str, list[float]] = {name: [] for name in modules}
+    for _ in range(runs):
+        for name, module in modules.items():
+            command = [sys.executable, "-c", CHILD, module, "--model", str(bundle)]
+            result = measure_run(pinned([*command, "--input", str(audio)]))
+            cpu[name].append(result.cpu_s / seconds)
+    now = np.array(cpu["mixed frame, now"])
+    lines = [
+        f"`sentio-listen --model {bundle.name} --input` over {seconds:.0f} s of generated music "
+        f"(FLAC, {RATE:,} Hz: decoding and resampling included), pinned to one core, {runs} "
+        "runs each, alternating; median (p10-p90); ratio = before / now, run by run.",
+        "",
+        "| frame | CPU s per audio s | ratio to now |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, values in cpu.items():
+        ratio = Spread.of(np.array(values) / now)
+        lines.append(f"| {name} | {Spread.of(values).format(4)} | {ratio.format(2, 'x')} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.frame_change", description=__doc__)
     parser.add_argument("--before", default="HEAD", help="git revision of the frame before")
@@ -167,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--songs", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--hops", type=int, default=0, help="also time N hops (0: no timing)")
+    parser.add_argument(
+        "--end-to-end", type=int, default=0, help="also N sentio-listen runs with each frame"
+    )
+    parser.add_argument("--audio-s", type=float, default=600.0, help="--end-to-end's audio")
     args = parser.parse_args(argv)
     models = [BundleModel(args.model, artifact) for artifact in args.artifact or [None]]
     with tempfile.TemporaryDirectory() as scratch:
@@ -180,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.hops:
             print()
             print("\n".join(per_hop(before, spec, args.hops)))
+        if args.end_to_end:
+            print()
+            print("\n".join(end_to_end(before, args.model, args.end_to_end, args.audio_s)))
     return 0
 
 

@@ -345,7 +345,7 @@ class MixedExtractor:
         self._previous_log_mel: np.ndarray | None = None  # None: stream start or after silence
         self._reference_db: float | None = None  # None until the first non-silent frame
         self._alpha = 1.0 - math.exp(-spec.frame_step / spec.sample_rate / spec.energy_tau_s)
-        self._blocks = spec.blocks
+        self._blocks, self._n_features = spec.blocks, spec.n_features
         self._frame_length, self._frame_step = spec.frame_length, spec.frame_step
         self._floor_ratio = np.float32(10 ** (spec.mel_floor_db / 10))
         self._silent_frame = np.zeros(spec.n_features, dtype=np.float32)
@@ -368,7 +368,7 @@ class MixedExtractor:
         n = 1 + (buffer.shape[0] - length) // step if buffer.shape[0] >= length else 0
         self._pending = buffer[n * step :].copy()
         if n == 0:
-            return np.zeros((0, self.spec.n_features), dtype=np.float32)
+            return np.zeros((0, self._n_features), dtype=np.float32)
         # the n complete frames, a read-only view (sliding_window_view costs 7 us more)
         frames = np.ndarray((n, length), np.float64, buffer, 0, (step * 8, 8))
         frames.flags.writeable = False
@@ -379,7 +379,8 @@ class MixedExtractor:
         # each frame, mean removed, goes straight into the FFT's zero-padded input
         padded = np.zeros((frames.shape[0], spec.nfft), dtype=np.float64)
         centered = padded[:, : self._frame_length]
-        np.subtract(frames, frames.mean(axis=1, keepdims=True), out=centered)
+        mean = np.add.reduce(frames, axis=1, keepdims=True) / self._frame_length  # = .mean()
+        np.subtract(frames, mean, out=centered)
         mean_square = np.einsum("ij,ij->i", centered, centered) / self._frame_length
         level_db = 10 * np.log10(np.maximum(mean_square, _TINY))
         silent = level_db < spec.silence_db
@@ -396,7 +397,7 @@ class MixedExtractor:
         mel = binned[:, : spec.n_mels]
         floor = binned[:, banks.mean_mel : banks.mean_mel + 1] * self._floor_ratio
         log_mel = np.log(mel + np.maximum(floor, _TINY32))
-        out = np.empty((frames.shape[0], spec.n_features), dtype=np.float32)
+        out = np.empty((frames.shape[0], self._n_features), dtype=np.float32)
         blocks = self._blocks
         if spec.n_mfcc:
             out[:, blocks["mfcc"]] = (log_mel[:, None, :] @ banks.dct)[:, 0]  # per frame, as above
@@ -449,8 +450,10 @@ class MixedExtractor:
         if self._previous_log_mel is None:
             valid[0] = False
         self._previous_log_mel = None if silent[-1] else log_mel[-1].copy()
-        flux = np.maximum(log_mel - previous, 0.0).mean(axis=1)
-        return np.where(valid, flux, 0.0)
+        rise = np.subtract(log_mel, previous, out=previous)
+        flux = np.add.reduce(np.maximum(rise, 0.0, out=rise), axis=1) / np.float32(rise.shape[1])
+        flux[~valid] = 0.0
+        return flux
 
 
 def _contrast(power: np.ndarray, plan: _ContrastPlan) -> np.ndarray:
@@ -458,18 +461,20 @@ def _contrast(power: np.ndarray, plan: _ContrastPlan) -> np.ndarray:
     largest and smallest magnitudes are the square roots of its largest and smallest powers,
     so only the values picked are square-rooted."""
     bands = power[:, plan.first :]
-    peak = np.sqrt(np.maximum.reduceat(bands, plan.starts, axis=1))
-    valley = np.sqrt(np.minimum.reduceat(bands, plan.starts, axis=1))
+    ends = np.empty((2, power.shape[0], plan.n_bands), dtype=np.float32)  # peak, valley
+    np.maximum.reduceat(bands, plan.starts, axis=1, out=ends[0])
+    np.minimum.reduceat(bands, plan.starts, axis=1, out=ends[1])
+    np.sqrt(ends, out=ends)
     if plan.averaged:
-        ends = []
+        picked = []
         for _, bins, count in plan.averaged:
             ordered = np.sort(power[:, bins], axis=1)
-            ends += [ordered[:, :count], ordered[:, -count:]]
-        picked = np.sqrt(np.concatenate(ends, axis=1))
-        means = np.add.reduceat(picked, plan.end_starts, axis=1) / plan.end_counts
-        valley[:, plan.averaged_columns] = means[:, 0::2]
-        peak[:, plan.averaged_columns] = means[:, 1::2]
-    amin = np.float32(_CONTRAST_AMIN)
-    out = np.log10(np.maximum(peak, amin) / np.maximum(valley, amin))
+            picked += [ordered[:, :count], ordered[:, -count:]]
+        values = np.sqrt(np.concatenate(picked, axis=1))
+        means = np.add.reduceat(values, plan.end_starts, axis=1) / plan.end_counts
+        ends[1][:, plan.averaged_columns] = means[:, 0::2]
+        ends[0][:, plan.averaged_columns] = means[:, 1::2]
+    np.maximum(ends, np.float32(_CONTRAST_AMIN), out=ends)
+    out = np.log10(ends[0] / ends[1])
     out *= 10
     return out

@@ -12,6 +12,9 @@ import soundfile
 from sentio.runtime.audio import to_mono
 from sentio.runtime.errors import AudioError
 
+#: Blocks decoded per read of the file (10 x 0.1 s: 1 s of audio in memory at a time).
+READ_BLOCKS = 10
+
 
 class FileSource:
     """Mono float32 blocks of a file at its own rate.
@@ -54,17 +57,22 @@ class FileSource:
         try:
             with soundfile.SoundFile(str(self.path)) as audio:
                 while True:
-                    block = audio.read(self.block, dtype="float32", always_2d=True)
-                    if not block.shape[0]:
+                    # decoded READ_BLOCKS blocks at a time: each soundfile read costs ~0.1 ms
+                    # of calls (it seeks three times), 0.6 ms per audio second at 0.1 s blocks
+                    decoded = audio.read(self.block * READ_BLOCKS, dtype="float32", always_2d=True)
+                    if not decoded.shape[0]:
                         return
-                    mono = to_mono(block)
-                    if not np.isfinite(mono).all():
-                        raise AudioError(
-                            f"{self.path} decodes to NaN/inf samples", hint="re-encode the file"
-                        )
-                    delivered += mono.shape[0]
-                    if self.realtime:
-                        time.sleep(max(0.0, delivered / self.rate - (time.monotonic() - start)))
-                    yield mono
+                    mixed = to_mono(decoded)
+                    for at in range(0, mixed.shape[0], self.block):
+                        mono = mixed[at : at + self.block]
+                        if not np.isfinite(mono).all():
+                            raise AudioError(
+                                f"{self.path} decodes to NaN/inf samples",
+                                hint="re-encode the file",
+                            )
+                        delivered += mono.shape[0]
+                        if self.realtime:
+                            time.sleep(max(0.0, delivered / self.rate - (time.monotonic() - start)))
+                        yield mono
         except soundfile.LibsndfileError as err:
             raise AudioError(f"cannot decode {self.path}: {err}", hint="re-encode it") from err
