@@ -177,9 +177,12 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
         "in proportion), deal the rest into folds the same way, and train the recipe on all "
         "folds but one, for every fold and seed. Reports per-quadrant recall, sad vs calm, "
         "happy vs angry and the whole-set AUCs (4Q), CCC (Emotify), out of fold and in "
-        "sample, as mean ± sd over folds and seeds. --learner probe screens a label or frame "
-        "choice in seconds (ridge on song statistics); crnn trains the recipe's CRNN "
-        "(device copies are not used under CV).",
+        "sample, as mean ± sd over folds and seeds; and, out of fold, how far each song moves "
+        "through the recipe's device copies and how close its first 3 s come to its value. "
+        "--learner probe screens a label or frame choice in seconds (ridge on song "
+        "statistics); crnn trains the recipe's CRNN (its windows come from the clean songs; "
+        "--consistency adds views from the device copies and short crops; --teachers "
+        "distils the saved models of earlier runs).",
     )
     add_config_arg(p)
     add_data_args(p)
