@@ -6,8 +6,10 @@
 # debootstrap, runs it under qemu-user emulation, installs the runtime's aarch64 wheels from PyPI
 # into a venv there (no compiler in the root: compiled packages must come as wheels), installs
 # this repository's wheel, runs the runtime test subset, and runs `sentio-listen --input` on a
-# generated song with every model of the default bundle, comparing the predictions with the
-# same command on this (x86_64) machine.
+# generated song with every model of a bundle (default: the shipped one; SENTIO_BUNDLE for
+# another, e.g. one exported with `sentio-export --int8 --onnx-int8 hybrid`, which holds the
+# int8_hybrid TFLite and the hybrid int8 ONNX), comparing the predictions with the same command
+# on this (x86_64) machine.
 #
 # Needs: root, network (Debian's archive, PyPI), and on the host
 #   apt-get install debootstrap qemu-user-static binfmt-support
@@ -20,6 +22,8 @@
 #        PYTHON             host python that can import sentio (default python3)
 #        TOLERANCE          max |x86 - aarch64| per output (default 0.02)
 #        QEMU_CPU           the emulated CPU (default cortex-a72)
+#        SENTIO_BUNDLE      bundle whose models are run (default: the installed default model)
+#        SENTIO_ARTIFACTS   its model files to run, space-separated (default: every runnable one)
 #        DEBIAN_MIRROR      for debootstrap (default: debootstrap's own)
 set -euo pipefail
 
@@ -35,8 +39,9 @@ TESTS=(tests/runtime/test_audio.py tests/runtime/test_bundle.py tests/runtime/te
   tests/runtime/test_manifest.py tests/runtime/test_features.py tests/runtime/test_windows.py
   tests/runtime/test_streaming.py tests/runtime/test_model.py tests/runtime/test_engine.py
   tests/runtime/test_listener.py tests/runtime/test_cli.py tests/runtime/test_color.py
+  tests/runtime/test_replay.py tests/runtime/test_feature_specs.py
   tests/runtime/test_sinks.py tests/runtime/test_live_view.py tests/runtime/test_osc.py)
-ARTIFACTS=(model_dynamic.tflite model_float32.tflite model_int8.tflite model.onnx model_int8.onnx)
+BUNDLE=${SENTIO_BUNDLE:-}
 
 step() { printf '\n== %s  [%s, +%ds]\n' "$1" "$(date -u +%H:%M:%S)" "$SECONDS"; }
 die() { echo "aarch64 check FAILED: $*" >&2; exit 1; }
@@ -117,14 +122,36 @@ from sentio.export.data.synthetic import synth_song
 song = np.concatenate([synth_song(0.7, 0.7, 10.0, 44100, seed=5), synth_song(-0.7, -0.5, 10.0, 44100, seed=6)])
 soundfile.write(sys.argv[1], song, 44100)
 EOF
+if [ -n "$BUNDLE" ]; then
+  BUNDLE=$(cd "$BUNDLE" && pwd)
+  MODEL_ARGS=(--model "$BUNDLE")
+  ARM_MODEL_ARGS=(--model /tmp/check/bundle)
+else
+  MODEL_ARGS=()
+  ARM_MODEL_ARGS=()
+fi
+if [ -n "${SENTIO_ARTIFACTS:-}" ]; then
+  read -r -a ARTIFACTS <<<"$SENTIO_ARTIFACTS"
+else
+  read -r -a ARTIFACTS <<<"$("$PYTHON" - "${BUNDLE:-}" <<'EOF'
+import sys
+from pathlib import Path
+from sentio.runtime.manifest import load
+from sentio.runtime.model import default_bundle
+print(" ".join(load(Path(sys.argv[1]) if sys.argv[1] else default_bundle()).runnable))
+EOF
+)"
+fi
+echo "  bundle: ${BUNDLE:-the installed default model}; models: ${ARTIFACTS[*]}"
 for a in "${ARTIFACTS[@]}"; do
-  "$PYTHON" -m sentio.runtime.cli --input "$WORK/song.wav" --artifact "$a" \
+  "$PYTHON" -m sentio.runtime.cli "${MODEL_ARGS[@]}" --input "$WORK/song.wav" --artifact "$a" \
     >"$WORK/x86_$a.jsonl" 2>"$WORK/x86_$a.err" || { cat "$WORK/x86_$a.err"; die "x86 run $a"; }
 done
 
 step "arm64: venv + aarch64 wheels from PyPI + the repository's wheel"
 rm -rf "$ROOT/tmp/check" && mkdir -p "$ROOT/tmp/check"
 cp "$WHEEL" "$WORK/song.wav" "$ROOT/tmp/check/"
+[ -z "$BUNDLE" ] || cp -r "$BUNDLE" "$ROOT/tmp/check/bundle"
 # tests/helpers.py takes python-speech-features' reference MFCC from benchmarks/features.py
 cp -r "$REPO/tests" "$REPO/benchmarks" "$REPO/pyproject.toml" "$ROOT/tmp/check/"
 find "$ROOT/tmp/check/tests" -name __pycache__ -prune -exec rm -rf {} +
@@ -143,10 +170,10 @@ step "arm64: runtime test subset"
 in_root sh -c 'cd /tmp/check && exec python -m pytest -q -p no:cacheprovider "$@"' sh "${TESTS[@]}" ||
   die "runtime tests failed on aarch64"
 
-step "arm64: sentio-listen --input, every artifact of the default bundle"
+step "arm64: sentio-listen --input, every model of the bundle"
 for a in "${ARTIFACTS[@]}"; do
   start=$SECONDS
-  in_root sentio-listen --input /tmp/check/song.wav --artifact "$a" \
+  in_root sentio-listen "${ARM_MODEL_ARGS[@]}" --input /tmp/check/song.wav --artifact "$a" \
     >"$WORK/arm_$a.jsonl" 2>"$WORK/arm_$a.err" || { cat "$WORK/arm_$a.err"; die "arm64 run $a"; }
   echo "  $a: $((SECONDS - start)) s under emulation; $(tail -n1 "$WORK/arm_$a.err")"
 done
