@@ -7,10 +7,12 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import tempfile
 import warnings
+from collections.abc import Mapping
 
 from sentio.runtime.errors import ClusterUnavailableError, SentioError
 
@@ -21,6 +23,36 @@ CLUSTER_UNAVAILABLE = 3
 #: Exit codes of a command stopped by Ctrl-C (SIGINT) and by SIGTERM (128 + the signal).
 INTERRUPTED = 130
 TERMINATED = 143
+
+
+#: A setting named in a library error: ``section.field`` (a run's setting, which a recipe can
+#: set too) or ``SomethingConfig.field`` (a pipeline config's own field).
+_SETTING = re.compile(r"\b(?:[A-Z][A-Za-z]*Config|[a-z]+)(?:\.[a-z_]+)+")
+
+
+def flag_names(text: str, flags: Mapping[str, str]) -> str:
+    """``text`` (a library error) with the option of each setting it names: a run's setting
+    keeps its name, which a recipe uses, and gains its option (``data.short`` ->
+    ``data.short (--short)``); a pipeline config's field becomes its option
+    (``ExportRunConfig.model`` -> ``--model``). Names with no option in ``flags``, and names
+    already followed by a parenthesis (``train.learning_rate (--lr)``), stay as they are."""
+
+    def named(match: re.Match[str]) -> str:
+        found = match.group(0)
+        parts = found.split(".")
+        for n in range(len(parts), 1, -1):
+            key = ".".join(parts[:n])
+            if key not in flags:
+                continue
+            rest = found[len(key) :]
+            if key[0].isupper():
+                return flags[key] + rest
+            if not rest and text.startswith(" (", match.end()):
+                return found
+            return f"{key} ({flags[key]}){rest}"
+        return found
+
+    return _SETTING.sub(named, text)
 
 
 class Terminated(KeyboardInterrupt):
@@ -80,8 +112,14 @@ def import_tensorflow_quietly() -> None:
             os.close(saved)
 
 
-def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
-    """Parse, set up logging, run ``args.func``; expected failures become exit codes."""
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None = None,
+    flags: Mapping[str, str] | None = None,
+) -> int:
+    """Parse, set up logging, run ``args.func``; expected failures become exit codes, their
+    messages naming the options of the settings they name (``flags``: setting -> option,
+    :func:`flag_names`)."""
     args = parser.parse_args(argv)
     handle_sigterm()
     quiet_toolchain(args.verbose)
@@ -91,10 +129,10 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) 
     try:
         return args.func(args)
     except ClusterUnavailableError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {flag_names(str(err), flags or {})}", file=sys.stderr)
         return CLUSTER_UNAVAILABLE
     except SentioError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {flag_names(str(err), flags or {})}", file=sys.stderr)
         return 2
     except Terminated:
         print("terminated (SIGTERM): nothing half-written was left", file=sys.stderr)

@@ -30,6 +30,7 @@ from sentio.export.cli.options import (
     add_export_args,
     add_model_args,
     add_train_args,
+    error_flags,
     force_arg,
     settings_from,
     train_run_config,
@@ -217,8 +218,18 @@ def cmd_check(args: argparse.Namespace, settings: RunConfig) -> int:
     return 0
 
 
+#: The export pipeline's own settings, by the options that set them.
+PIPELINE_FLAGS = {
+    "ExportRunConfig.model": "--model",
+    "ExportRunConfig.train.out": "--training-out",
+    "ExportRunConfig.train": "--train",
+    "ExportRunConfig.out": "--out",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv)
+    parser = build_parser()
+    return run_command(parser, argv, error_flags(PIPELINE_FLAGS))
 
 
 if __name__ == "__main__":

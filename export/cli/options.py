@@ -162,6 +162,16 @@ def _recorded(recipe: Recipe | None, section: str, name: str, kind: Any) -> Any:
 #: error about a value given on the command line names.
 OPTION_FLAGS: dict[str, str] = {}
 
+#: The options that set the data's folder (``data.path``, with ``data.kind``).
+DATA_FLAGS = "--emotify DIR | --deam DIR | --manifest CSV"
+
+
+def error_flags(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What a command's errors call each setting a library error names (after the parsers
+    are built): :data:`OPTION_FLAGS`, the data's folder, and ``extra`` (a pipeline config's
+    fields: ``ExportRunConfig.model`` -> ``--model``)."""
+    return {**OPTION_FLAGS, "data.path": DATA_FLAGS, **(extra or {})}
+
 
 def add_field(
     group,

@@ -30,6 +30,7 @@ from sentio.export.cli.options import (
     add_model_args,
     add_search_args,
     add_train_args,
+    error_flags,
     force_arg,
     live_conditions,
     parse_live_limits,
@@ -428,7 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv)
+    parser = build_parser()
+    return run_command(parser, argv, error_flags())
 
 
 if __name__ == "__main__":

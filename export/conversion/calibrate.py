@@ -98,13 +98,13 @@ def load_calibration(path: Path, spec_fingerprint: str) -> CalibrationSet:
     except (OSError, KeyError, ValueError) as err:
         raise CalibrationError(
             f"cannot read calibration set {path}: {err}",
-            hint="pass a .npz written by sentio-export --save-calibration",
+            hint="pass a .npz written with export.save_calibration set",
         ) from err
     if provenance.get("spec_fingerprint") != spec_fingerprint:
         raise FeatureSpecError(
             f"calibration set {path} was computed with feature spec "
             f"{provenance.get('spec_fingerprint')}, the model uses {spec_fingerprint}",
-            hint="draw a new set from this model's training data (omit --calibration)",
+            hint="draw a new set from this model's training data (unset export.calibration)",
         )
     picks = [(p["song_id"], p["start"]) for p in provenance.get("picks", [])]
     return CalibrationSet(
@@ -129,7 +129,8 @@ def draw_calibration(
     if not candidates or size < 1:
         raise CalibrationError(
             "no training windows to calibrate with" if size >= 1 else "calibration size < 1",
-            hint="check the dataset (the run summary lists skipped songs) or --calibration-size",
+            hint="check the dataset (the run summary lists skipped songs) or "
+            "export.calibration_size",
         )
     size = min(size, len(candidates))
     chosen = _range_extremes(songs, window, budget=max(1, size // 4))

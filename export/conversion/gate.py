@@ -58,13 +58,13 @@ class DropLimits:
             name, _, value = part.partition("=")
             if name not in cls.__dataclass_fields__ or not value:
                 raise ConfigError(
-                    f"bad --max-drop item {part!r}",
+                    f"bad export.limits item {part!r}",
                     hint=f"use NAME=VALUE with NAME in {sorted(cls.__dataclass_fields__)}",
                 )
             try:
                 values[name] = float(value)
             except ValueError as err:
-                raise ConfigError(f"bad --max-drop value {part!r}", hint="a number") from err
+                raise ConfigError(f"bad export.limits value {part!r}", hint="a number") from err
         return cls(**values)
 
 

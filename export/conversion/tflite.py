@@ -42,7 +42,8 @@ def tf_keras_inference_model(model, config: CRNNConfig):
         raise ConversionError(
             "only the reference architecture (unidirectional LSTMs, no attention) converts to "
             "builtin-only TFLite",
-            hint="train without --bidirectional / --attention-heads for an exportable model",
+            hint="train with model.bidirectional off and model.attention_heads 0 for an exportable "
+            "model",
         )
     rebuilt = build_crnn(config, keras_module=tf_keras, inference=True)
     weights = model.get_weights()

@@ -124,7 +124,7 @@ def _parse_label(raw: str, scale: LabelScale, where: str, skipped: SkipLog) -> f
     if not scale.contains(value):
         raise LabelScaleError(
             f"{where}: label {value:g} is outside the declared scale {scale}",
-            hint="declare the scale the labels really use (e.g. --label-scale 1 9)",
+            hint="declare the scale the labels really use: data.label_scale, e.g. 1 9",
         )
     return scale.to_unit(value)
 
@@ -137,7 +137,7 @@ def _find_one(root: Path, pattern: str, what: str, is_dir: bool = False) -> list
     if not found:
         raise DatasetError(
             f"no {what} ({pattern}) under {root}",
-            hint="point --deam at the folder that holds DEAM_audio/ and DEAM_Annotations/",
+            hint="point data.path at the folder that holds DEAM_audio/ and DEAM_Annotations/",
         )
     return found
 
@@ -152,7 +152,7 @@ def load_deam(root: Path, fix_swap: bool = True) -> Dataset:
     """
     root = Path(root)
     if not root.is_dir():
-        raise DatasetError(f"DEAM folder not found: {root}", hint="check the --deam path")
+        raise DatasetError(f"DEAM folder not found: {root}", hint="check data.path")
     csvs = _find_one(root, "static_annotations_averaged_songs_*.csv", "song-level annotations")
     audio_dirs = [p for p in root.rglob("MEMD_audio") if p.is_dir()] or _find_one(
         root, "audio", "audio folder (MEMD_audio)", is_dir=True
@@ -218,7 +218,7 @@ def load_emotify(root: Path) -> Dataset:
     if not ratings.is_file():
         raise DatasetError(
             f"no ratings.csv in {root}",
-            hint="point --emotify at the folder with audio/ and ratings.csv",
+            hint="point data.path at the folder with audio/ and ratings.csv",
         )
     skipped = SkipLog()
     votes: dict[str, list[dict[str, int]]] = defaultdict(list)
@@ -301,7 +301,7 @@ def load_manifest_csv(path: Path, scale: LabelScale | None = None) -> Dataset:
     path = Path(path)
     scale = scale or LabelScale()
     if not path.is_file():
-        raise DatasetError(f"manifest not found: {path}", hint="check the --manifest path")
+        raise DatasetError(f"manifest not found: {path}", hint="check data.path")
     skipped = SkipLog()
     songs: dict[str, Song] = {}
     rows = list(read_csv(path))

@@ -89,7 +89,7 @@ def load_4q(root: Path) -> QuadrantDataset:
     if not annotations.is_file():
         raise DatasetError(
             f"no annotations.csv in {root}",
-            hint="point --fourq at the 4Q folder that holds annotations.csv and audio/Q1..Q4",
+            hint="point data.fourq at the 4Q folder that holds annotations.csv and audio/Q1..Q4",
         )
     skipped = SkipLog()
     notes = ["labels are the signs of valence and arousal from the Russell quadrant (+-1)"]

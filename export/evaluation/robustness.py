@@ -71,13 +71,15 @@ class LiveLimits:
             name, _, value = part.partition("=")
             if name not in cls.__dataclass_fields__ or not value:
                 raise ConfigError(
-                    f"bad --max-live-drop item {part!r}",
+                    f"bad export.live_limits item {part!r}",
                     hint=f"use NAME=VALUE with NAME in {sorted(cls.__dataclass_fields__)}",
                 )
             try:
                 values[name] = float(value)
             except ValueError as err:
-                raise ConfigError(f"bad --max-live-drop value {part!r}", hint="a number") from err
+                raise ConfigError(
+                    f"bad export.live_limits value {part!r}", hint="a number"
+                ) from err
         return cls(**values)
 
 

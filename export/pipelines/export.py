@@ -96,20 +96,24 @@ def check_outputs(config: ExportRunConfig) -> None:
     """``out`` (and the training run's) checked before training or converting: nothing there,
     an empty folder, or (``replace``) an earlier bundle; never the model being exported."""
     if config.train is not None and config.model is not None:
-        raise ConfigError("--train and --model exclude each other", hint="pass one of them")
+        raise ConfigError(
+            "ExportRunConfig.train and ExportRunConfig.model exclude each other",
+            hint="pass one of them",
+        )
     check_out_dir(config.out, config.replace)
     inputs = []
     if config.model is not None:
         model = Path(config.model)
-        inputs.append(("--model", model.parent if model.is_file() else model))
+        inputs.append(("ExportRunConfig.model", model.parent if model.is_file() else model))
     if config.train is not None:
-        check_out_dir(config.train.out, config.replace, option="--training-out")
-        inputs.append(("--training-out", config.train.out))
+        check_out_dir(config.train.out, config.replace, option="ExportRunConfig.train.out")
+        inputs.append(("ExportRunConfig.train.out", config.train.out))
     for option, path in inputs:
         if path.absolute().resolve() == config.out.absolute().resolve():
             raise OutputPathError(
-                f"--out {config.out} is the {option} folder: the export would replace it",
-                hint="choose another --out",
+                f"ExportRunConfig.out {config.out} is the {option} folder: the export would "
+                "replace it",
+                hint="choose another ExportRunConfig.out",
             )
 
 
@@ -118,8 +122,8 @@ def _default_model() -> Path:
     if default is None:
         raise ConfigError(
             "no model to export: this install has no bundled default model",
-            hint="pass --model RUN_DIR (from sentio-train fit), or --train with data "
-            "(--emotify DIR | --deam DIR | --manifest CSV)",
+            hint="pass ExportRunConfig.model RUN_DIR (from sentio-train fit), or "
+            "ExportRunConfig.train with data: data.path",
         )
     return default
 
@@ -140,7 +144,7 @@ def prepare_source_data(
     if default is None or Path(model_path).resolve() != default.resolve():
         raise ConfigError(
             f"the model's training data is needed for calibration and the test split{where}",
-            hint="pass it: --emotify DIR | --deam DIR | --manifest CSV",
+            hint="pass it: data.path",
         )
     return generated_data(manifest, scratch, where, config.workers, config.progress), True
 

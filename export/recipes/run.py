@@ -221,9 +221,9 @@ class RunConfig:
             kind = self.values.get("data", {}).get("kind")
             raise ConfigError(
                 f"the recipe trains on {kind}: say where it is" if kind else "no labelled data",
-                hint=f"pass --{kind} DIR"
+                hint=f"set data.path to the {kind} folder"
                 if kind in ("emotify", "deam")
-                else "pass --emotify DIR | --deam DIR | --manifest CSV",
+                else "set data.kind (emotify, deam or manifest) and data.path",
             )
         if model is not None and not self.sets("data.label_scale"):
             return model_label_scale(self.data, model)

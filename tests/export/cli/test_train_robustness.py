@@ -62,7 +62,7 @@ def test_a_live_limit_exceeded_is_exit_1(exported, synthetic_dataset, capsys):
     "args, message",
     [
         (["--conditions", "hall"], "unknown live condition"),
-        (["--max-live-drop", "ccc=1"], "bad --max-live-drop item"),
+        (["--max-live-drop", "ccc=1"], "argument --max-live-drop: bad export.live_limits item"),
     ],
 )
 def test_bad_options_are_exit_2_at_parse_time(exported, args, message, capsys):

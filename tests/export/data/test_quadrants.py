@@ -106,7 +106,7 @@ def test_unreadable_pquad_is_nan_not_a_skip(tmp_path):
 def test_missing_annotations_or_required_columns_are_errors_with_hints(tmp_path):
     with pytest.raises(DatasetError, match=r"no annotations\.csv") as err:
         load_4q(tmp_path)
-    assert "--fourq" in err.value.hint
+    assert "data.fourq" in err.value.hint
     make_4q_tree(tmp_path / "noquad", ["MT1,Artist A"], header="Song,Artist\n")
     with pytest.raises(DatasetError, match="lacks column"):
         load_4q(tmp_path / "noquad")
