@@ -19,6 +19,7 @@ in ``__all__`` are the public API; every error is a :class:`SentioError` (messag
 from sentio.runtime.audio import load_audio
 from sentio.runtime.capture import Microphone, input_devices
 from sentio.runtime.changes import ChangeSettings
+from sentio.runtime.color import Color, emotion_color
 from sentio.runtime.emotion import Prediction, quadrant
 from sentio.runtime.engine import Engine, offline_predictions
 from sentio.runtime.errors import SentioError
@@ -28,7 +29,6 @@ from sentio.runtime.manifest import Manifest
 from sentio.runtime.manifest import load as load_manifest
 from sentio.runtime.mixed_features import MixedFeatureSpec
 from sentio.runtime.model import BundleModel, default_bundle
-from sentio.runtime.outputs.color import Color, emotion_color
 from sentio.runtime.replay import FileSource
 
 #: What an embedder uses (20 names). Everything else is importable from its module: the

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from sentio.runtime.color import Color, emotion_color
 from sentio.runtime.errors import ConfigError
-from sentio.runtime.outputs.color import Color, emotion_color
 
 QUADRANTS = ("happy/excited", "tense/angry", "sad/depressed", "calm/content")
 #: The quadrant of a prediction made on silence before any sound was heard (a stream, or a

@@ -2,6 +2,8 @@
 and check the arrows.
 
 - ``sentio.runtime`` never imports ``sentio.export``;
+- the runtime's core never imports its outputs (``sentio.runtime.outputs``): an output reads
+  predictions, the core never knows who does (only ``sentio.runtime.cli`` wires them);
 - no library module imports a CLI (``sentio.runtime.cli``, ``sentio.export.cli``);
 - ``sentio.export`` runs data < model < evaluation < conversion < analyze/pipelines < cli: no
   arrow back up;
@@ -132,6 +134,23 @@ def runtime_to_export(edges) -> list[tuple[str, str, int]]:
     ]
 
 
+#: The runtime's outputs: what reads predictions. Only they and the CLI import them.
+OUTPUTS = "sentio.runtime.outputs"
+
+
+def core_to_outputs(edges) -> list[tuple[str, str, int]]:
+    """The runtime's core (every runtime module but its outputs and its CLI) importing an
+    output."""
+    return [
+        (a, b, line)
+        for a, b, _, line in edges
+        if a.startswith("sentio.runtime")
+        and not (a == OUTPUTS or a.startswith(OUTPUTS + "."))
+        and not _is_cli(a)
+        and (b == OUTPUTS or b.startswith(OUTPUTS + "."))
+    ]
+
+
 def library_to_cli(edges) -> list[tuple[str, str, int]]:
     return [(a, b, line) for a, b, _, line in edges if _is_cli(b) and not _is_cli(a)]
 
@@ -226,6 +245,10 @@ def test_runtime_never_imports_export():
     assert runtime_to_export(imports()) == []
 
 
+def test_the_runtime_core_never_imports_an_output():
+    assert core_to_outputs(imports()) == []
+
+
 def test_library_never_imports_a_cli():
     assert library_to_cli(imports()) == []
 
@@ -256,6 +279,9 @@ def test_the_checker_sees_the_known_arrows():
         < export_layer("sentio.export.cli.train")
     )
     assert command_to_command([("sentio.export.cli.export", "sentio.export.cli.train", False, 1)])
+    assert ("sentio.runtime.outputs.e131", "sentio.runtime.color") in edges
+    assert core_to_outputs([("sentio.runtime.emotion", "sentio.runtime.outputs.color", False, 1)])
+    assert not core_to_outputs([("sentio.runtime.cli", "sentio.runtime.outputs.sinks", False, 1)])
     assert arrows_back_up([("sentio.export.data.x", "sentio.export.cli.y", False, 1)])
     assert circles([("a", "b", True, 1), ("b", "a", False, 2)]) == [["a", "b"]]
 
@@ -265,6 +291,7 @@ if __name__ == "__main__":
     print("circles:", circles(edges))
     print("arrows back up:", arrows_back_up(edges))
     print("runtime -> export:", runtime_to_export(edges))
+    print("runtime core -> outputs:", core_to_outputs(edges))
     print("library -> cli:", library_to_cli(edges))
     print("command -> command:", command_to_command(edges))
     inside = function_imports()

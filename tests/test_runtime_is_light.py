@@ -12,7 +12,8 @@ from sentio.runtime import default_bundle
 CODE = """
 import contextlib, io, sys
 import sentio.runtime
-from sentio.runtime import (audio, bundle, capture, cli, emotion, engine, errors, features,
+from sentio.runtime import (audio, bundle, capture, cli, color, emotion, engine, errors,
+                            features,
                             listener, manifest, model, replay, streaming, windows)
 from sentio.runtime.outputs import color, live_view, mqtt, osc, sinks
 out = io.StringIO()

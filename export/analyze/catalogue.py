@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sentio.runtime.color import emotion_color
 from sentio.runtime.emotion import SILENT, Prediction, quadrant
 from sentio.runtime.engine import SHORTEST_S
 from sentio.runtime.errors import AudioError, ConfigError, SentioError
 from sentio.runtime.manifest import MANIFEST_NAME, sha256_file
 from sentio.runtime.model import BundleModel, default_bundle
-from sentio.runtime.outputs.color import emotion_color
 
 #: File name endings a folder walk picks up: what libsndfile decodes (a file named on the
 #: command line is tried whatever its name).

@@ -27,9 +27,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sentio.runtime.color import emotion_color
 from sentio.runtime.emotion import Prediction
 from sentio.runtime.errors import OutputError
-from sentio.runtime.outputs.color import emotion_color
 from sentio.runtime.outputs.sinks import BackgroundSink, import_extra
 
 DEFAULT_UNIVERSE = 1

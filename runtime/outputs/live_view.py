@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from sentio.runtime.color import Color
 from sentio.runtime.emotion import Prediction
-from sentio.runtime.outputs.color import Color
 from sentio.runtime.outputs.sinks import ClosesOnExit, SinkStats, bar
 
 CORNERS = (("tense", "happy"), ("sad", "calm"))  # (top left, top right), (bottom ...)

@@ -20,9 +20,9 @@ from sentio.export.analyze.catalogue import (
     scan_catalogue,
 )
 from sentio.runtime.cli import main as listen
+from sentio.runtime.color import emotion_color
 from sentio.runtime.emotion import quadrant
 from sentio.runtime.errors import ConfigError
-from sentio.runtime.outputs.color import emotion_color
 
 from tests.helpers import WHOLE_WINDOWS, read_json_lines, write_catalogue, write_tone
 

@@ -153,9 +153,9 @@ def test_songs_shorter_than_a_window_or_undecodable_are_skipped_and_counted(song
 
 def test_live_limits_parse_like_max_drop():
     assert LiveLimits.parse("shift=0.1") == LiveLimits(accuracy=0.03, shift=0.1)
-    with pytest.raises(ConfigError, match="bad export.live_limits item"):
+    with pytest.raises(ConfigError, match=r"bad export\.live_limits item"):
         LiveLimits.parse("ccc=0.1")
-    with pytest.raises(ConfigError, match="bad export.live_limits value"):
+    with pytest.raises(ConfigError, match=r"bad export\.live_limits value"):
         LiveLimits.parse("shift=x")
 
 

@@ -24,9 +24,9 @@ def _train(out: Path) -> TrainRunConfig:
 
 def test_out_may_not_be_the_model_or_the_training_run(tmp_path):
     run = tmp_path / "run"
-    with pytest.raises(OutputPathError, match="is the ExportRunConfig.model folder"):
+    with pytest.raises(OutputPathError, match=r"is the ExportRunConfig\.model folder"):
         check_outputs(ExportRunConfig(out=run, model=run))
-    with pytest.raises(OutputPathError, match="is the ExportRunConfig.train.out folder"):
+    with pytest.raises(OutputPathError, match=r"is the ExportRunConfig\.train\.out folder"):
         check_outputs(ExportRunConfig(out=run, train=_train(run)))
     with pytest.raises(ConfigError, match="exclude each other"):
         check_outputs(ExportRunConfig(out=run, model=run, train=_train(tmp_path / "t")))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from sentio.runtime.cli import main
+from sentio.runtime.color import emotion_color
 from sentio.runtime.errors import OutputError
-from sentio.runtime.outputs.color import emotion_color
 from sentio.runtime.outputs.e131 import FixtureLayout, SacnSink, parse_sacn_address
 
 from tests.helpers import fake_prediction, wait_until, write_song

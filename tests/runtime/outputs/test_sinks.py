@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sentio.runtime.outputs.color import emotion_color
+from sentio.runtime.color import emotion_color
 from sentio.runtime.outputs.sinks import BackgroundSink, Sinks, TextSink
 
 from tests.helpers import fake_prediction
