@@ -7,8 +7,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from sentio.export.cli.common import flag_names
 from sentio.export.cli.options import (
     data_options,
+    error_flags,
     field_docs,
     model_config,
     settings_from,
@@ -63,7 +65,9 @@ def test_a_recipe_that_names_only_the_dataset_asks_for_its_folder():
     s = _settings("fit", "--config", "default_model", "--out", "o")
     with pytest.raises(ConfigError, match="trains on emotify") as err:
         data_options(s)
-    assert "--emotify DIR" in str(err.value)
+    assert "set data.path to the emotify folder" in err.value.hint
+    shown = flag_names(err.value.hint, error_flags())  # what sentio-train prints
+    assert "data.path (--emotify DIR | --deam DIR | --manifest CSV)" in shown
 
 
 @pytest.mark.parametrize(
