@@ -55,3 +55,24 @@ def test_an_earlier_report_is_replaced_only_with_force(synthetic_dataset, tmp_pa
     assert out.with_suffix(".md").read_text() == "my notes\n"  # untouched, before any work
     assert main([*args, *TINY, "--out", str(out), "--force"]) == 0
     assert out.with_suffix(".md").read_text().startswith("# Cross-validation")
+
+
+def test_consistency_teachers_and_live_scores_from_the_command_line(
+    synthetic_dataset, tmp_path, capsys
+):
+    """A CRNN CV with device copies and consistency saves each fold's model; a second run
+    distils them, and both report the songs left out through their copies."""
+    pytest.importorskip("keras", reason="the export extra (TensorFlow) is not installed")
+    models, args = tmp_path / "models", ["cv", "--manifest", str(synthetic_dataset)]
+    quick = [*TINY, "--folds", "2", "--epochs", "1", "--device-copies", "1"]
+    teachers = [*args, *quick, "--consistency", "1", "--save-models", str(models)]
+    assert main([*teachers, "--out", str(tmp_path / "teachers")]) == 0
+    assert sorted(p.name for p in models.iterdir()) == ["fold0-seed0.keras", "fold1-seed0.keras"]
+    data = json.loads((tmp_path / "teachers.json").read_text())
+    live = data["folds"][0]["live"]
+    assert live["shift_valence"] >= 0 and 0 <= live["short_within"] <= 1
+    assert "device shift V" in capsys.readouterr().out
+    student = [*args, *quick, "--teachers", str(models), "--seeds", "1"]
+    assert main([*student, "--out", str(tmp_path / "student")]) == 0
+    assert main([*student, "--teachers", str(tmp_path / "none")]) == 2
+    assert "no such folder" in capsys.readouterr().err
