@@ -127,5 +127,5 @@ class TrainConfig:
         if self.consistency.enabled and self.mixup > 0:
             raise ConfigError(
                 "mixup blends windows, so a view would no longer be a view of its window",
-                hint="train with mixup 0 when consistency training is on",
+                hint="set train.mixup to 0 when consistency training is on",
             )

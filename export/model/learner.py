@@ -91,7 +91,7 @@ def fold_teacher(folders: Sequence[Path], fold: int) -> Teacher:
     if not paths:
         raise ConfigError(
             f"no teacher model for fold {fold} in {', '.join(str(f) for f in folders)}",
-            hint="run the teachers' CV first with the same folds and --save-models",
+            hint="train the teachers first: a CV run of the same folds that saves its models",
         )
     models = [keras.models.load_model(p, compile=False) for p in paths]
 

@@ -215,7 +215,7 @@ def make_loss(config: TrainConfig, sign_labels: bool = False, extended: bool = F
         if config.loss not in ("ccc", "weighted_mse"):
             raise ConfigError(
                 f"loss {config.loss!r} cannot train with consistency or teachers",
-                hint="use --loss ccc or weighted_mse",
+                hint="set train.loss to ccc or weighted_mse",
             )
         return ConsistencyLoss(
             (config.valence_weight, config.arousal_weight),
@@ -229,7 +229,7 @@ def make_loss(config: TrainConfig, sign_labels: bool = False, extended: bool = F
         if config.loss not in ("ccc", "weighted_mse"):
             raise ConfigError(
                 f"loss {config.loss!r} cannot train on sign-only labels (4Q)",
-                hint="use --loss ccc or weighted_mse",
+                hint="set train.loss to ccc or weighted_mse",
             )
         weights = (config.valence_weight, config.arousal_weight)
         return SignAwareLoss(weights, config.loss == "ccc", config.sign_weight, config.sign_margin)

@@ -55,7 +55,7 @@ def train_model(
         raise ConfigError(
             f"nothing to train on: {len(train.index)} training and "
             f"{len(val.index)} validation windows",
-            hint="use shorter --window or --stride, --short pad, or more songs",
+            hint="use a shorter data.window or data.stride, set data.short to pad, or more songs",
         )
     model.compile(
         optimizer=keras.optimizers.Adam(
@@ -124,7 +124,7 @@ def fit(
     if sign_labels and train_config.mixup > 0:
         raise ConfigError(
             "mixup blends labels, which sign-only labels (4Q) do not allow",
-            hint="train with --mixup 0 when 4Q is in the data",
+            hint="set train.mixup to 0 when 4Q is in the data",
         )
     splits = dict(prepared.splits)
     if train_config.center_labels:  # training only: evaluation keeps the labels as given
