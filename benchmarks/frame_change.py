@@ -122,12 +122,15 @@ def compare(before: ModuleType, model: BundleModel, signals: list[np.ndarray]) -
     return lines
 
 
-def per_hop(before: ModuleType, spec: MixedFeatureSpec, rounds: int) -> list[str]:
-    """ms per 0.5 s hop of the MFCC frame, the frame before and the frame now, interleaved."""
+def per_hop(
+    before: ModuleType, spec: MixedFeatureSpec, rounds: int, push_s: float = 0.5
+) -> list[str]:
+    """ms per push of ``push_s`` seconds (default one 0.5 s hop) of the MFCC frame, the frame
+    before and the frame now, interleaved."""
     from benchmarks.music import music
 
     signal = music(60.0, spec.sample_rate)
-    hop = round(0.5 * spec.frames_per_second) * spec.frame_step
+    hop = round(push_s * spec.sample_rate)
     extractors = {
         "MFCC frame (`sentio-mfcc/1`)": FeatureSpec(sample_rate=spec.sample_rate).extractor(),
         "mixed frame, before": before.MixedExtractor(spec),
@@ -148,10 +151,11 @@ def per_hop(before: ModuleType, spec: MixedFeatureSpec, rounds: int) -> list[str
                     times[name].append(time.perf_counter() - start)
     reference = np.array(times["MFCC frame (`sentio-mfcc/1`)"])
     lines = [
-        f"{rounds} rounds of one hop ({hop:,} samples) each, interleaved, one BLAS thread; "
+        f"{rounds} rounds of one push of {hop:,} samples ({push_s:g} s) each, interleaved, one "
+        "BLAS thread; "
         "median (p10-p90); ratio = time / the MFCC frame's time in the same round.",
         "",
-        "| extractor | ms per hop | ratio to the MFCC frame |",
+        "| extractor | ms per push | ratio to the MFCC frame |",
         "| --- | ---: | ---: |",
     ]
     for name, values in times.items():
@@ -219,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--hops", type=int, default=0, help="also time N hops (0: no timing)")
     parser.add_argument(
+        "--push-s", type=float, default=0.5, help="--hops' push size (s; 0.5 = the default hop)"
+    )
+    parser.add_argument(
         "--end-to-end", type=int, default=0, help="also N sentio-listen runs with each frame"
     )
     parser.add_argument("--audio-s", type=float, default=600.0, help="--end-to-end's audio")
@@ -234,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(compare(before, model, signals)))
         if args.hops:
             print()
-            print("\n".join(per_hop(before, spec, args.hops)))
+            print("\n".join(per_hop(before, spec, args.hops, args.push_s)))
         if args.end_to_end:
             print()
             print("\n".join(end_to_end(before, args.model, args.end_to_end, args.audio_s)))
