@@ -372,6 +372,12 @@ def _brief(fold: FoldResult) -> str:
         )
     if fold.values_ccc is not None:
         parts.append("CCC V {:.3f} A {:.3f}".format(*fold.values_ccc))
+    if fold.live is not None:
+        live = fold.live
+        parts.append(
+            f"device shift V {live.shift_valence:.3f} A {live.shift_arousal:.3f}; "
+            f"3 s within 0.1 {live.short_within:.2f}"
+        )
     return "; ".join(parts)
 
 
