@@ -40,7 +40,8 @@ TESTS=(tests/runtime/test_audio.py tests/runtime/test_bundle.py tests/runtime/te
   tests/runtime/test_streaming.py tests/runtime/test_model.py tests/runtime/test_engine.py
   tests/runtime/test_listener.py tests/runtime/test_cli.py tests/runtime/test_color.py
   tests/runtime/test_replay.py tests/runtime/test_feature_specs.py
-  tests/runtime/test_sinks.py tests/runtime/test_live_view.py tests/runtime/test_osc.py)
+  tests/runtime/outputs/test_sinks.py tests/runtime/outputs/test_live_view.py
+  tests/runtime/outputs/test_osc.py)
 BUNDLE=${SENTIO_BUNDLE:-}
 
 step() { printf '\n== %s  [%s, +%ds]\n' "$1" "$(date -u +%H:%M:%S)" "$SECONDS"; }
@@ -114,7 +115,7 @@ mkdir -p "$WORK/src"
 git -C "$REPO" ls-files -co --exclude-standard -z | (cd "$REPO" && tar --null -T - -cf -) |
   tar -xf - -C "$WORK/src"
 "$PYTHON" -m pip wheel -q --no-deps -w "$WORK/wheel" "$WORK/src" >/dev/null
-WHEEL=$(ls "$WORK"/wheel/sentio-*.whl)
+WHEEL=$(ls "$WORK"/wheel/sentio*.whl)  # sentio_mer-*.whl (the distribution is sentio-mer)
 "$PYTHON" - "$WORK/song.wav" <<'EOF'
 import sys, numpy as np, soundfile
 from sentio.export.data.synthetic import synth_song
@@ -152,8 +153,10 @@ step "arm64: venv + aarch64 wheels from PyPI + the repository's wheel"
 rm -rf "$ROOT/tmp/check" && mkdir -p "$ROOT/tmp/check"
 cp "$WHEEL" "$WORK/song.wav" "$ROOT/tmp/check/"
 [ -z "$BUNDLE" ] || cp -r "$BUNDLE" "$ROOT/tmp/check/bundle"
-# tests/helpers.py takes python-speech-features' reference MFCC from benchmarks/features.py
-cp -r "$REPO/tests" "$REPO/benchmarks" "$REPO/pyproject.toml" "$ROOT/tmp/check/"
+# tests/helpers.py takes python-speech-features' reference MFCC from benchmarks/features.py;
+# test_cli checks that the notes `sentio-listen --help` cites exist (experiments/, firmware_notes/)
+cp -r "$REPO/tests" "$REPO/benchmarks" "$REPO/experiments" "$REPO/firmware_notes" \
+  "$REPO/pyproject.toml" "$ROOT/tmp/check/"
 find "$ROOT/tmp/check/tests" -name __pycache__ -prune -exec rm -rf {} +
 [ -x "$ROOT/opt/sentio/bin/python" ] || in_root python3 -m venv /opt/sentio
 # compiled dependencies must be wheels (a Pi has no build tools by default); the rest may be
@@ -163,7 +166,7 @@ in_root pip install -q --only-binary=numpy,scipy,soxr,soundfile,cffi,ai-edge-lit
   "/tmp/check/$(basename "$WHEEL")[onnx,osc,mqtt]" pytest
 in_root pip install -q --force-reinstall --no-deps "/tmp/check/$(basename "$WHEEL")"
 in_root pip list 2>/dev/null | grep -iE \
-  '^(sentio|numpy|scipy|python.speech|soundfile|soxr|sounddevice|ai-edge-litert|onnxruntime|python-osc|paho-mqtt|pytest) '
+  '^(sentio|sentio-mer|numpy|scipy|python.speech|soundfile|soxr|sounddevice|ai-edge-litert|onnxruntime|python-osc|paho-mqtt|pytest) '
 in_root python -c "import soundfile; print('libsndfile (bundled in the wheel):', soundfile.__libsndfile_version__)"
 
 step "arm64: runtime test subset"
