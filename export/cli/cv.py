@@ -7,7 +7,6 @@ prints the table and writes ``OUT.md`` / ``OUT.json``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -35,7 +34,6 @@ from sentio.export.evaluation.cv import (
     result_dict,
 )
 from sentio.export.evaluation.probe import ridge_probe
-from sentio.export.model.config import TrainConfig
 from sentio.export.model.learner import crnn_learner
 from sentio.runtime.errors import ConfigError, OutputPathError
 
@@ -55,7 +53,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
         stride=options.stride,
     )
     labels = LabelConfig(valence_weight=args.emotify_valence_weight, center=args.center)
-    training = _with_cv_flags(train_config(settings), args)
+    training = train_config(settings)
     if args.learner == "crnn":
         learner = crnn_learner(
             model_config(settings, options.window, spec.n_features),
@@ -88,16 +86,6 @@ def cmd_cv(args: argparse.Namespace) -> int:
         args.out.with_suffix(".json").write_text(json.dumps(data, indent=1))
         print(f"wrote {args.out.with_suffix('.md')} and .json")
     return 0
-
-
-def _with_cv_flags(training: TrainConfig, args: argparse.Namespace) -> TrainConfig:
-    """The recipe's training settings with ``--consistency`` and ``--distill-weight``."""
-    changes: dict = {}
-    if args.consistency is not None:
-        changes["consistency"] = dataclasses.replace(training.consistency, weight=args.consistency)
-    if args.distill_weight is not None:
-        changes["distill_weight"] = args.distill_weight
-    return dataclasses.replace(training, **changes)
 
 
 def _device_copies(dataset, features, config, training, options, spec):
@@ -212,14 +200,6 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
         help="weight of Emotify's valence (probe only; its arousal keeps 1)",
     )
     p.add_argument(
-        "--consistency",
-        type=_number(0.0, 1000.0, closed=True),
-        metavar="WEIGHT",
-        help="consistency training: pull each window's views (device copies, short crops) "
-        "towards its clean prediction with this weight (0: off; the recipe's "
-        "[train.consistency] sets the rest)",
-    )
-    p.add_argument(
         "--save-models",
         type=Path,
         metavar="DIR",
@@ -233,12 +213,6 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
         help="distil: fold k's student learns from the mean of every fold<k>-seed*.keras "
         "saved in these folders by earlier runs of the same folds (--fold-seed, --folds)",
     )
-    p.add_argument(
-        "--distill-weight",
-        type=_number(0.0, 1.0, closed=True),
-        help="with --teachers: share of the clean windows' loss taken by the teachers "
-        "(default: the recipe's, 0.5)",
-    )
     p.add_argument("--name", help="the recipe's name in the report")
     p.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     force_arg(p, "the OUT.md and OUT.json")
@@ -246,7 +220,8 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    if args.learner == "probe" and (args.consistency or args.teachers or args.save_models):
+    consistency = getattr(args, "train.consistency.weight", 0.0)
+    if args.learner == "probe" and (consistency or args.teachers or args.save_models):
         raise ConfigError(
             "--consistency, --teachers and --save-models train the CRNN",
             hint="drop them, or use --learner crnn",

@@ -386,6 +386,23 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     add_field(g, "train", "mixup", help="mixup Beta parameter (0: off)")
     add_field(g, "train", "sign_weight", help="weight of the sign term for quadrant-only songs")
     add_field(g, "train", "sign_margin", help="how far past 0 a quadrant-only song must land")
+    OPTION_FLAGS["train.consistency.weight"] = "--consistency"
+    g.add_argument(
+        "--consistency",
+        dest="train.consistency.weight",
+        type=float,
+        metavar="WEIGHT",
+        default=argparse.SUPPRESS,
+        help="consistency training: each window's views (device copies, 3-12 s crops) pulled "
+        "towards its clean prediction with this weight (0: off; the recipe's "
+        "[train.consistency] table sets the rest)",
+    )
+    add_field(
+        g,
+        "train",
+        "distill_weight",
+        help="with --teachers: share of the clean windows' loss taken by the teachers' mean",
+    )
     add_augment_args(parser)
     add_device_args(parser)
 

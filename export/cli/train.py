@@ -15,6 +15,7 @@ else, is refused (exit 2) before any work starts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ from sentio.export.evaluation.robustness import LiveLimits, RobustnessConfig
 from sentio.export.model.config import TrainConfig
 from sentio.export.pipelines.demo import DemoRunConfig, demo_data_dir, demo_manifest, demo_run
 from sentio.export.pipelines.train import train_run
+from sentio.runtime.errors import ConfigError
 
 # ----------------------------------------------------------------------------- commands
 
@@ -67,7 +69,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     run = settings_from(args)
-    trained = train_run(train_run_config(run, run.data_options(), args.out, args.force))
+    for teacher in args.teachers:
+        if not (teacher / "sentio.json").is_file():
+            raise ConfigError(
+                f"--teachers {teacher}: not a run bundle (no sentio.json)",
+                hint="give the --out folders of earlier sentio-train fit runs",
+            )
+    config = train_run_config(run, run.data_options(), args.out, args.force)
+    trained = train_run(dataclasses.replace(config, teachers=tuple(args.teachers)))
     print(trained.report())
     return 0
 
@@ -183,7 +192,6 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
 
 def _default_bundle() -> Path:
-    from sentio.runtime.errors import ConfigError
     from sentio.runtime.model import default_bundle
 
     bundle = default_bundle()
@@ -308,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     add_train_args(p)
     p.add_argument("--out", type=Path, required=True, help="run bundle folder to write")
+    p.add_argument(
+        "--teachers",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="RUN",
+        help="distil: learn from the mean of these runs' models (earlier fit runs on the "
+        "same data and split; --distill-weight sets their share of the loss)",
+    )
     force_arg(p)
     p.set_defaults(func=cmd_fit)
 

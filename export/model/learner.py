@@ -93,6 +93,12 @@ def fold_teacher(folders: Sequence[Path], fold: int) -> Teacher:
             f"no teacher model for fold {fold} in {', '.join(str(f) for f in folders)}",
             hint="train the teachers first: a CV run of the same folds that saves its models",
         )
+    return mean_teacher(paths)
+
+
+def mean_teacher(paths: Sequence[Path]) -> Teacher:
+    """The mean prediction of the Keras models saved at ``paths`` (same input as the
+    student's: window, features, normalization)."""
     models = [keras.models.load_model(p, compile=False) for p in paths]
 
     @tf.function(reduce_retracing=True)

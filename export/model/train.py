@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from sentio.export.data.labels import center_valued
 from sentio.export.data.windows import PreparedData, SongWindows
-from sentio.export.model.batches import WindowBatches, training_batches
+from sentio.export.model.batches import Teacher, WindowBatches, training_batches
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig, build_crnn
 from sentio.export.model.losses import make_loss, make_metrics
@@ -116,8 +116,10 @@ def fit(
     train_config: TrainConfig,
     checkpoint: Path | None = None,
     verbose: int | None = None,
+    teacher: Teacher | None = None,
 ) -> FitOutcome:
-    """Build, train and evaluate one CRNN on prepared data."""
+    """Build, train and evaluate one CRNN on prepared data (``teacher``: distil from it, its
+    share of the loss ``train_config.distill_weight``)."""
     keras.utils.set_random_seed(train_config.seed)
     model = build_crnn(model_config)
     sign_labels = any(s.song.sign_only for songs in prepared.splits.values() for s in songs)
@@ -130,7 +132,9 @@ def fit(
     if train_config.center_labels:  # training only: evaluation keeps the labels as given
         splits["train"] = _centred(splits["train"])
     batches = {
-        name: training_batches(songs, prepared.window, train_config, name == "train", sign_labels)
+        name: training_batches(
+            songs, prepared.window, train_config, name == "train", sign_labels, teacher
+        )
         for name, songs in splits.items()
     }
     result = train_model(model, batches["train"], batches["val"], train_config, checkpoint, verbose)

@@ -8,17 +8,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sentio.export.data.extract import CopyExtraction
 from sentio.export.data.sources import DataOptions, load_training_data
 from sentio.export.data.windows import PreparedData
+from sentio.export.model.batches import Teacher
 from sentio.export.model.config import TrainConfig
 from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.learner import mean_teacher
 from sentio.export.model.predict import Evaluation, datasets_table, level, metrics_table
-from sentio.export.model.run import data_sources, run_manifest, write_run
+from sentio.export.model.run import KERAS_FILE, data_sources, run_manifest, write_run
 from sentio.export.model.train import fit
 from sentio.runtime.bundle import check_out_dir
+from sentio.runtime.errors import ConfigError
 from sentio.runtime.features import FrameSpec
-from sentio.runtime.manifest import Manifest
+from sentio.runtime.manifest import Manifest, load
 
 log = logging.getLogger("sentio.export")
 
@@ -40,6 +44,9 @@ class TrainRunConfig:
         replace: replace a bundle an earlier run wrote at ``out``; anything else there is
             refused before the data is read.
         recipe: the manifest's ``recipe`` entry (the settings the run came from), if any.
+        teachers: run bundles of the same data, split and frame whose models' mean teaches
+            this one (``train.distill_weight`` of the loss on clean windows, and the views'
+            target with consistency on); none: labels only.
     """
 
     data: DataOptions
@@ -49,6 +56,7 @@ class TrainRunConfig:
     out: Path
     replace: bool = False
     recipe: dict[str, Any] | None = None
+    teachers: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -91,9 +99,10 @@ def train_run(config: TrainRunConfig) -> TrainRun:
             copies.failed,
             copies.seconds,
         )
+    teacher = _teacher(config.teachers, prepared) if config.teachers else None
     # The best model so far survives a crash or Ctrl-C here; it goes once the bundle is written.
     checkpoint = config.out.with_name(f"{config.out.name}.checkpoint.keras")
-    outcome = fit(prepared, config.model, config.train, checkpoint=checkpoint)
+    outcome = fit(prepared, config.model, config.train, checkpoint=checkpoint, teacher=teacher)
     source, also = data_sources(config.data)
     manifest = run_manifest(
         prepared,
@@ -115,3 +124,27 @@ def train_run(config: TrainRunConfig) -> TrainRun:
         copies,
         several_datasets=config.data.fourq is not None,
     )
+
+
+def _teacher(runs: tuple[Path, ...], prepared: PreparedData) -> Teacher:
+    """The mean of the teacher runs' models, each checked to have trained on this run's
+    training split, with its normalization and window: a teacher that saw this run's
+    validation or test songs would leak them into its scores."""
+    ours = prepared.split_ids()
+    for run in runs:
+        manifest = load(run)
+        if set(manifest.data.splits.get("train", ())) != set(ours.get("train", ())):
+            raise ConfigError(
+                f"teacher {run} trained on other songs than this run's training split",
+                hint="train the teachers on the same data, split and split seed",
+            )
+        same_stats = np.allclose(manifest.normalization.mean, prepared.stats.mean) and (
+            np.allclose(manifest.normalization.std, prepared.stats.std)
+        )
+        if not same_stats or manifest.window.frames != prepared.window:
+            raise ConfigError(
+                f"teacher {run} reads other features (normalization or window) than this run",
+                hint="train the teachers with the same frame, window and data",
+            )
+    log.info("distilling from %d teacher(s): %s", len(runs), ", ".join(str(r) for r in runs))
+    return mean_teacher([run / KERAS_FILE for run in runs])

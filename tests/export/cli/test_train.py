@@ -200,3 +200,20 @@ def test_an_earlier_bundle_needs_force(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "already holds a Sentio bundle" in err and "pass --force" in err
     assert not (tmp_path / "b-data").exists() and not (tmp_path / "b-training").exists()
+
+
+def test_a_run_distils_from_teacher_runs_of_its_own_split_only(
+    trained_run, synthetic_dataset, tmp_path, capsys
+):
+    base = ["fit", "--manifest", str(synthetic_dataset), *TINY, "--epochs", "1", "--seed", "1"]
+    student = tmp_path / "student"
+    taught = [*base, "--teachers", str(trained_run), "--consistency", "1", "--distill-weight", "1"]
+    assert main([*taught, "--out", str(student)]) == 0
+    recorded = json.loads((student / "sentio.json").read_text())["training"]
+    assert recorded["distill_weight"] == 1.0 and recorded["consistency"]["weight"] == 1.0
+    other_split = [*taught, "--split-seed", "5", "--out", str(tmp_path / "leaky")]
+    assert main(other_split) == 2  # its teacher saw this run's validation or test songs
+    assert "other songs than this run's training split" in capsys.readouterr().err
+    assert not (tmp_path / "leaky").exists()
+    assert main([*base, "--teachers", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert "not a run bundle" in capsys.readouterr().err
