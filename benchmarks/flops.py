@@ -30,7 +30,7 @@ class LayerFlops:
 
 def crnn_flops(config: CRNNConfig) -> list[LayerFlops]:
     """Per-layer FLOPs of the reference design's CRNN with ``config`` (a manifest's
-    ``architecture``: ``CRNNConfig.from_dict(manifest.architecture)``)."""
+    ``architecture``: ``sentio.export.model.crnn.architecture_of(manifest)``)."""
     if config.bidirectional or config.attention_heads:
         raise ValueError("FLOP count covers the reference CRNN only (no bidirectional/attention)")
     t, d = config.window_frames, config.n_features

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.crnn import architecture_of
 from sentio.runtime.errors import SentioError
 from sentio.runtime.manifest import Manifest, load
 from sentio.runtime.model import open_runner
@@ -57,7 +57,7 @@ def float16_model(bundle: Path, manifest: Manifest, cache_dir: Path) -> Path:
     if not path.is_file():
         from sentio.export.conversion.tflite import convert_tflite, tf_keras_inference_model
 
-        config = CRNNConfig.from_dict(manifest.architecture)
+        config = architecture_of(manifest)
         inference_model = tf_keras_inference_model(_keras_model(bundle), config)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -185,7 +185,7 @@ def run(ctx: Context) -> Section:
     finally:
         if worker is not None:
             worker.close()
-    layers = crnn_flops(CRNNConfig.from_dict(manifest.architecture))
+    layers = crnn_flops(architecture_of(manifest))
     flops = total_flops(layers)
     cross_check = profiler_cross_check(keras_model, layers) if keras_model else []
     return _section(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.crnn import architecture_of
 from sentio.runtime import load_manifest
 
 from benchmarks import accuracy, end_to_end, features, inference, pi_estimate
@@ -60,7 +60,7 @@ def test_interleaved_runs_every_contender_every_round_and_ratios_are_per_round()
 
 
 def test_flop_count_matches_the_hand_count_of_the_shipped_model():
-    architecture = CRNNConfig.from_dict(load_manifest(BUNDLE).architecture)
+    architecture = architecture_of(load_manifest(BUNDLE))
     layers = {layer.name: layer.flops for layer in crnn_flops(architecture)}
     # 600x40 -> conv 64, 64 -> pool -> conv 128, 128 -> pool -> LSTM 128, 64 over 150 steps
     assert layers["conv1"] == 2 * 3 * 40 * 64 * 600

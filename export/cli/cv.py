@@ -16,12 +16,8 @@ from sentio.export.cli.options import (
     add_data_args,
     add_model_args,
     add_train_args,
-    data_options,
-    feature_spec,
     force_arg,
-    model_config,
     settings_from,
-    train_config,
 )
 from sentio.export.data.extract import extract_device_copies
 from sentio.export.data.sources import load_features
@@ -41,9 +37,9 @@ from sentio.runtime.errors import ConfigError, OutputPathError
 def cmd_cv(args: argparse.Namespace) -> int:
     _check(args)
     _check_out(args.out, args.force)
-    settings = settings_from(args)
-    options = data_options(settings)
-    spec = feature_spec(settings, args.spec)
+    run = settings_from(args)
+    options = run.data_options()
+    spec = run.features
     config = CVConfig(
         folds=args.folds,
         seeds=tuple(args.seeds),
@@ -53,10 +49,10 @@ def cmd_cv(args: argparse.Namespace) -> int:
         stride=options.stride,
     )
     labels = LabelConfig(valence_weight=args.emotify_valence_weight, center=args.center)
-    training = train_config(settings)
+    training = run.train
     if args.learner == "crnn":
         learner = crnn_learner(
-            model_config(settings, options.window, spec.n_features),
+            run.model,
             training,
             save_to=args.save_models,
             teachers=args.teachers or (),

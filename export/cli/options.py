@@ -30,14 +30,11 @@ from sentio.export.data.sources import DataOptions
 from sentio.export.evaluation.robustness import LiveLimits
 from sentio.export.model.augment import NONE, RECOMMENDED
 from sentio.export.model.config import LOSSES, TrainConfig
-from sentio.export.model.crnn import CRNNConfig
 from sentio.export.pipelines.train import TrainRunConfig
 from sentio.export.recipes import Recipe, load_recipe
 from sentio.export.recipes.run import RULES, SECTIONS, RunConfig, build_run
 from sentio.runtime.codec import FieldError, decode
 from sentio.runtime.errors import ConfigError
-from sentio.runtime.features import FrameSpec
-from sentio.runtime.manifest import Manifest
 
 DEFAULT_RECIPE = "default_model"
 
@@ -647,26 +644,6 @@ def settings_from(args: argparse.Namespace, base: str | None = None) -> RunConfi
 
 
 # What a command reads of its run (the names sentio-train cv imports).
-
-
-def data_options(
-    run: RunConfig, required: bool = True, model: Manifest | None = None
-) -> DataOptions | None:
-    return run.data_options(required, model)
-
-
-def feature_spec(run: RunConfig, given: str | Path | None = None) -> FrameSpec:
-    """The run's frame (``--spec`` is already in it)."""
-    return run.features
-
-
-def model_config(run: RunConfig, window: int, n_features: int) -> CRNNConfig:
-    """The run's CRNN (its window and feature count are the run's data and frame)."""
-    return run.model
-
-
-def train_config(run: RunConfig) -> TrainConfig:
-    return run.train
 
 
 def train_run_config(

@@ -59,11 +59,11 @@ from sentio.export.evaluation.robustness import (
     RobustnessResult,
 )
 from sentio.export.evaluation.robustness import score as live_score
-from sentio.export.model.crnn import CRNNConfig
+from sentio.export.model.crnn import CRNNConfig, architecture_of
 from sentio.export.model.predict import keras_predictor
 from sentio.export.model.run import KERAS_FILE, tool_versions, window_entry
 from sentio.runtime.bundle import check_out_dir, write_bundle
-from sentio.runtime.codec import FieldError, Rules, decode
+from sentio.runtime.codec import FieldError
 from sentio.runtime.errors import BundleError, ConfigError
 from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.manifest import (
@@ -250,7 +250,7 @@ def load_source(path: Path) -> Source:
             hint="re-train it with sentio-train fit",
         )
     try:
-        config = decode(CRNNConfig, manifest.architecture, "architecture", Rules(strict=True))
+        config = architecture_of(manifest)
     except FieldError as err:
         raise BundleError(
             f"{folder / MANIFEST_NAME}: {err}",

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sentio.runtime.codec import Rules, decode
 from sentio.runtime.errors import ConfigError
+from sentio.runtime.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -144,3 +146,9 @@ def build_crnn(config: CRNNConfig = CRNNConfig(), keras_module=None, inference: 
     outputs = layers.Dense(2, activation="tanh", name="valence_arousal")(x)
     name = "sentio_crnn_inference" if inference else "sentio_crnn"
     return keras_module.Model(inputs, outputs, name=name)
+
+
+def architecture_of(manifest: Manifest) -> CRNNConfig:
+    """The CRNN a bundle's manifest records in ``architecture``, read strictly (an unknown
+    or out-of-range field raises :class:`~sentio.runtime.codec.FieldError`)."""
+    return decode(CRNNConfig, manifest.architecture, "architecture", Rules(strict=True))

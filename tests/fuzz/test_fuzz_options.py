@@ -58,17 +58,10 @@ def _typed(args) -> None:
     from sentio.export.cli import options
 
     try:
-        settings = options.settings_from(
-            args, base="demo" if args.func.__name__ == "cmd_demo" else None
-        )
-        options.data_options(settings, required=False)
-        options.train_config(settings)
-        options.export_options(settings)
-        options.model_config(settings, 200, 40)
-        if getattr(args, "command", None) == "search":
-            options.search_config(settings)
-        if getattr(args, "command", None) == "demo":
-            options.demo_config(settings)
+        # settings_from builds every section (data, frame, model, train, export, search,
+        # demo) through the codec and checks every number before any work.
+        run = options.settings_from(args, base="demo" if args.func.__name__ == "cmd_demo" else None)
+        run.data_options(required=False)
     except SentioError as err:
         assert err.message
 

@@ -3,7 +3,7 @@ batches drawing from them, and the recipe table that turns them on."""
 
 import numpy as np
 import pytest
-from sentio.export.cli.options import settings_from, train_config
+from sentio.export.cli.options import settings_from
 from sentio.export.cli.train import build_parser
 from sentio.export.data.conditions import Capture, Noise, Room, Speaker
 from sentio.export.data.datasets import SkipLog, Song, load_manifest_csv
@@ -154,10 +154,10 @@ def test_the_recipe_table_and_the_option_turn_copies_on(tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text("[train.device]\ncopies = 2\nsnr_db = [12, 25]\n")
     args = ["fit", "--config", str(recipe), "--manifest", "m", "--out", "o"]
-    config = train_config(settings_from(build_parser().parse_args(args)))
+    config = settings_from(build_parser().parse_args(args)).train
     assert config.device == DeviceCopies(copies=2, snr_db=(12.0, 25.0))
     given = build_parser().parse_args([*args, "--device-copies", "3", "--clean-share", "0.5"])
-    config = train_config(settings_from(given))
+    config = settings_from(given).train
     assert (config.device.copies, config.device.clean_share) == (3, 0.5)
     assert config.device.snr_db == (12.0, 25.0)  # the option overrides only its own field
     recipe.write_text("[train.device]\ncopies = 2\nreverb = 1\n")
