@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 from sentio.export.cli.common import flag_names
-from sentio.export.cli.options import (
-    data_options,
-    error_flags,
-    field_docs,
-    model_config,
-    settings_from,
-    train_config,
-)
+from sentio.export.cli.options import error_flags, field_docs, settings_from
 from sentio.export.cli.train import build_parser
 from sentio.export.model.augment import RECOMMENDED
 from sentio.export.model.config import TrainConfig
@@ -31,9 +24,9 @@ def _settings(*argv):
 
 def test_defaults_come_from_the_dataclasses():
     s = _settings("fit", "--manifest", "m.csv", "--out", "o")
-    assert train_config(s) == TrainConfig()
-    assert model_config(s, 600, 40).lstm_units == (128, 64)
-    options = data_options(s)
+    assert s.train == TrainConfig()
+    assert s.model.lstm_units == (128, 64)
+    options = s.data_options()
     assert (options.kind, options.path, options.window) == ("manifest", Path("m.csv"), 600)
 
 
@@ -44,27 +37,25 @@ def test_options_override_the_recipe_which_overrides_the_defaults(tmp_path):
         '[train]\nepochs = 7\nloss = "ccc"\n[train.augmentation]\nnoise = 0.2\n'
     )
     s = _settings("fit", "--config", str(recipe), "--emotify", "E", "--epochs", "3", "--out", "o")
-    train = train_config(s)
+    train = s.train
     assert train.epochs == 3 and train.loss == "ccc"  # option, then recipe
     assert train.augmentation.noise == 0.2 and train.augmentation.jitter == 0
-    assert model_config(s, 300, 40).dropout == 0.1
-    assert data_options(s).window == 300 and data_options(s).kind == "emotify"
+    assert s.model.dropout == 0.1
+    assert s.data_options().window == 300 and s.data_options().kind == "emotify"
     assert s.given == {"data": {"kind": "emotify", "path": Path("E")}, "train": {"epochs": 3}}
 
 
 def test_augment_then_its_parts():
     s = _settings("fit", "--manifest", "m", "--augment", "--noise", "0.5", "--out", "o")
-    assert train_config(s).augmentation == RECOMMENDED.__class__(
-        **{**RECOMMENDED.__dict__, "noise": 0.5}
-    )
+    assert s.train.augmentation == RECOMMENDED.__class__(**{**RECOMMENDED.__dict__, "noise": 0.5})
     with pytest.raises(ConfigError, match=r"train.augmentation.jitter \(--jitter\): -1 is out"):
-        train_config(_settings("fit", "--manifest", "m", "--jitter", "-1", "--out", "o"))
+        _settings("fit", "--manifest", "m", "--jitter", "-1", "--out", "o")
 
 
 def test_a_recipe_that_names_only_the_dataset_asks_for_its_folder():
     s = _settings("fit", "--config", "default_model", "--out", "o")
     with pytest.raises(ConfigError, match="trains on emotify") as err:
-        data_options(s)
+        s.data_options()
     assert "set data.path to the emotify folder" in err.value.hint
     shown = flag_names(err.value.hint, error_flags())  # what sentio-train prints
     assert "data.path (--emotify DIR | --deam DIR | --manifest CSV)" in shown
@@ -157,16 +148,16 @@ def test_missing_recipe_lists_the_bundled_ones():
 def test_the_default_model_recipe_is_what_trained_the_shipped_model():
     shipped = json.loads((ROOT / "runtime" / "default_model" / "sentio.json").read_text())
     s = _settings("fit", "--config", str(RECIPES_DIR / "default_model.toml"), "--out", "o")
-    data = data_options(s.with_data(path=Path("E")))
+    data = s.with_data(path=Path("E")).data_options()
     assert (data.kind, data.window, data.stride, data.split_seed) == (
         shipped["data"]["source"]["kind"],
         shipped["window"]["frames"],
         shipped["window"]["train_stride_frames"],
         shipped["data"]["split_seed"],
     )
-    architecture = json.loads(json.dumps(asdict(model_config(s, 600, 40))))
+    architecture = json.loads(json.dumps(asdict(s.model)))
     assert architecture == shipped["architecture"]
-    training = json.loads(json.dumps(asdict(train_config(s))))
+    training = json.loads(json.dumps(asdict(s.train)))
     recorded = {
         k: v
         for k, v in shipped["training"].items()
@@ -195,8 +186,8 @@ def test_the_default_model_recipe_is_what_trained_the_shipped_model():
 
 def test_the_demo_runs_its_recipe():
     s = settings_from(build_parser().parse_args(["demo", "--epochs", "2"]), base="demo")
-    assert train_config(s).epochs == 2 and train_config(s).batch_size == 16
-    assert model_config(s, 200, 40).conv_filters == (16, 16, 32, 32)
+    assert s.train.epochs == 2 and s.train.batch_size == 16
+    assert s.model.conv_filters == (16, 16, 32, 32)
     assert s.values["data"]["window"] == 200 and s.data.window == 200
 
 
