@@ -108,6 +108,25 @@ def _device_copies(dataset, features, config, training, options, spec):
     return rendered.features
 
 
+def _check_models_out(folder: Path | None, seeds: list[int], force: bool) -> None:
+    """--save-models writes fold<k>-seed<s>.keras into a folder: never over a file, and over
+    an earlier run's models of the same seeds only with --force; checked before any work."""
+    if folder is None:
+        return
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise OutputPathError(
+            f"--save-models {folder} is not a folder", hint="give a new or existing folder"
+        )
+    taken = (
+        [p for s in seeds for p in folder.glob(f"fold*-seed{s}.keras")] if folder.is_dir() else []
+    )
+    if taken and not force:
+        raise OutputPathError(
+            f"--save-models {folder} already holds {taken[0].name} from an earlier run",
+            hint="pick another --save-models folder, or add --force to replace those models",
+        )
+
+
 def _check_out(out: Path | None, force: bool) -> None:
     """OUT.md / OUT.json are written new, or replace an earlier report only with --force;
     checked before any work (a CV run takes an hour)."""
@@ -222,6 +241,7 @@ def _check(args: argparse.Namespace) -> None:
             "--consistency, --teachers and --save-models train the CRNN",
             hint="drop them, or use --learner crnn",
         )
+    _check_models_out(args.save_models, args.seeds, args.force)
     for folder in args.teachers or ():
         if not folder.is_dir():
             raise ConfigError(

@@ -76,3 +76,19 @@ def test_consistency_teachers_and_live_scores_from_the_command_line(
     assert main([*student, "--out", str(tmp_path / "student")]) == 0
     assert main([*student, "--teachers", str(tmp_path / "none")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_saved_models_of_an_earlier_run_are_replaced_only_with_force(
+    synthetic_dataset, tmp_path, capsys
+):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "fold0-seed0.keras").write_bytes(b"someone's model")
+    args = ["cv", "--manifest", str(synthetic_dataset), "--save-models", str(models)]
+    assert main(args) == 2  # before any work
+    assert "--force" in capsys.readouterr().err
+    assert (models / "fold0-seed0.keras").read_bytes() == b"someone's model"
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep")
+    assert main(["cv", "--manifest", str(synthetic_dataset), "--save-models", str(a_file)]) == 2
+    assert "is not a folder" in capsys.readouterr().err and a_file.read_text() == "keep"
