@@ -27,6 +27,7 @@ from sentio.export.conversion.tflite import FLOAT_TFLITE_KINDS
 from sentio.export.data.conditions import resolve as resolve_conditions
 from sentio.export.data.device_copies import DeviceCopies
 from sentio.export.data.sources import DataOptions
+from sentio.export.data.splits import SPLIT_SCHEMES
 from sentio.export.evaluation.robustness import LiveLimits
 from sentio.export.model.augment import NONE, RECOMMENDED
 from sentio.export.model.config import LOSSES, TrainConfig
@@ -297,6 +298,15 @@ def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> Non
         help="songs shorter than a window: skip or pad by repeating them",
     )
     add_field(g, "data", "split_seed", help="seed of the 70/15/15 song split")
+    add_field(
+        g,
+        "data",
+        "split",
+        "--split-scheme",
+        choices=SPLIT_SCHEMES,
+        help="holdout: the test split is the untouched holdout `sentio-train cv` never sees; "
+        "plain: the v1/v2 models' split",
+    )
     add_field(
         g,
         "data",

@@ -47,6 +47,9 @@ class DataOptions:
         stride: frames between training windows of a song.
         short: ``skip`` or ``pad`` songs shorter than a window.
         split_seed: seed of the song-level split.
+        split: how train/val/test are dealt: ``holdout`` (test = each dataset's untouched
+            holdout, the songs ``sentio-train cv`` never sees) or ``plain`` (the v1/v2
+            models' 70/15/15 split).
         fourq: a 4Q-layout folder (``annotations.csv`` + ``audio/Q<n>/``) to train on beside
             ``kind``'s data: quadrant labels, scored by their signs, split by artist.
         limit: use only the first N songs of each dataset (quick trials).
@@ -63,6 +66,7 @@ class DataOptions:
     stride: int = 150
     short: str = "skip"
     split_seed: int = 0
+    split: str = "plain"
     limit: int | None = None
     progress: bool = True
     fourq: Path | None = None
@@ -140,6 +144,7 @@ def load_prepared(
         options.split_seed,
         stats=stats,
         split_ids=split_ids,
+        split=options.split,
     )
     return prepared, extraction
 

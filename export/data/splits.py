@@ -8,13 +8,19 @@ quadrant so each split sees all four moods, and seeded so a run can be repeated.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sentio.export.data.datasets import Song
 from sentio.runtime.emotion import QUADRANTS, quadrant
 
 SPLITS = ("train", "val", "test")
+
+#: How ``train``/``val``/``test`` are dealt. ``holdout``: the test split is each dataset's
+#: untouched holdout, the one ``sentio-train cv`` never sees (:func:`development_and_test`),
+#: so a model chosen by cross-validation is scored on songs no choice has looked at;
+#: ``plain``: the three shares dealt at once (the v1 and v2 models' splits).
+SPLIT_SCHEMES = ("plain", "holdout")
 
 
 def split_songs(
@@ -138,3 +144,48 @@ def _fill_empty_splits(out: dict[str, list[Song]], fractions: tuple[float, float
     for name, share in zip(SPLITS[1:], fractions[1:], strict=True):
         if share > 0 and not out[name] and len(out["train"]) > 1:
             out[name].append(out["train"].pop())
+
+
+def by_dataset(songs: Sequence[Song]) -> dict[str, list[Song]]:
+    """The songs of each dataset, in their order."""
+    out: dict[str, list[Song]] = {}
+    for song in songs:
+        out.setdefault(song.dataset, []).append(song)
+    return out
+
+
+def artist_groups(songs: Sequence[Song]) -> dict[str, list[Song]]:
+    """Songs by artist; a song without one is its own group."""
+    out: dict[str, list[Song]] = {}
+    for song in sorted(songs, key=lambda s: s.song_id):
+        out.setdefault(song.artist or f"song:{song.song_id}", []).append(song)
+    return out
+
+
+def development_and_test(
+    songs: Sequence[Song], holdout: float, seed: int
+) -> tuple[list[Song], list[Song]]:
+    """Each dataset's untouched test split (``holdout`` of it, whole artists, quadrants in
+    proportion) and the development songs the folds are made from."""
+    development: list[Song] = []
+    test: list[Song] = []
+    for members in by_dataset(songs).values():
+        groups = artist_groups(members)
+        keep, held = deal_groups(groups, (1.0 - holdout, holdout), seed)
+        development += [s for g in keep for s in groups[g]]
+        test += [s for g in held for s in groups[g]]
+    return development, test
+
+
+def holdout_splits(
+    songs: Sequence[Song], fractions: tuple[float, float, float], seed: int
+) -> dict[str, list[Song]]:
+    """The ``holdout`` scheme: ``test`` is each dataset's untouched holdout (``fractions[2]``
+    of it, as ``sentio-train cv`` deals it with the same seed); ``train`` and ``val`` are
+    dealt from the development songs the same way, whole artists, quadrants in proportion."""
+    train_share, val_share, test_share = fractions
+    if test_share <= 0 or train_share <= 0:
+        raise ValueError(f"the holdout scheme needs train and test shares > 0, got {fractions}")
+    development, test = development_and_test(songs, test_share, seed)
+    train, val = development_and_test(development, val_share / (train_share + val_share), seed)
+    return {"train": train, "val": val, "test": test}

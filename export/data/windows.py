@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sentio.export.data.datasets import Dataset, SkipLog, Song
 from sentio.export.data.device_copies import fit_length
-from sentio.export.data.splits import split_songs
+from sentio.export.data.splits import SPLIT_SCHEMES, holdout_splits, split_songs
 from sentio.runtime.errors import DatasetError
 from sentio.runtime.features import FeatureStats, FrameSpec
 from sentio.runtime.windows import window_starts
@@ -78,10 +78,13 @@ def _fit_to_window(
 
 
 def split_by_dataset(
-    songs: list[Song], fractions: tuple[float, float, float], seed: int
+    songs: list[Song], fractions: tuple[float, float, float], seed: int, scheme: str = "plain"
 ) -> dict[str, list[Song]]:
     """Each dataset split on its own (so each has its own test songs), by artist where a
-    dataset's artists repeat (4Q), by song otherwise; the splits then joined."""
+    dataset's artists repeat (4Q), by song otherwise; the splits then joined. ``scheme``:
+    one of :data:`~sentio.export.data.splits.SPLIT_SCHEMES`."""
+    if scheme == "holdout":
+        return holdout_splits(songs, fractions, seed)
     by_dataset: dict[str, list[Song]] = {}
     for song in songs:
         by_dataset.setdefault(song.dataset, []).append(song)
@@ -106,6 +109,7 @@ def prepare(
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15),
     stats: FeatureStats | None = None,
     split_ids: dict[str, list[str]] | None = None,
+    split: str = "plain",
 ) -> PreparedData:
     """Split by song, fit z-score statistics on train, and index every split's windows.
 
@@ -122,10 +126,16 @@ def prepare(
             in one split named ``all`` (evaluating a model on a labelled dataset).
         split_ids: with ``stats``, the splits a model was trained with (song ids per split),
             to evaluate it on its own test split; songs not in the data are left out.
+        split: how a new split is dealt, one of
+            :data:`~sentio.export.data.splits.SPLIT_SCHEMES`.
     """
     if short not in SHORT_POLICIES:
         raise DatasetError(
             f"unknown short-song policy {short!r}", hint=f"use one of {SHORT_POLICIES}"
+        )
+    if split not in SPLIT_SCHEMES:
+        raise DatasetError(
+            f"unknown split scheme {split!r}", hint=f"data.split: use one of {SPLIT_SCHEMES}"
         )
     padded: list[str] = []
     usable: dict[str, np.ndarray] = {}
@@ -144,7 +154,7 @@ def prepare(
             hint="check the run summary for skipped songs, or give more data",
         )
     if stats is None:
-        by_split = split_by_dataset(songs, fractions, seed)
+        by_split = split_by_dataset(songs, fractions, seed, split)
         stats = FeatureStats.fit([usable[s.song_id] for s in by_split["train"]])
     elif split_ids is not None:  # a trained model's own splits
         by_id = {s.song_id: s for s in songs}

@@ -23,7 +23,7 @@ import numpy as np
 from sentio.export.data.datasets import Dataset, Song
 from sentio.export.data.device_copies import fit_length
 from sentio.export.data.labels import center_valued
-from sentio.export.data.splits import deal_groups, fold_songs
+from sentio.export.data.splits import by_dataset, development_and_test, fold_songs
 from sentio.export.data.windows import SongWindows, song_windows
 from sentio.export.evaluation.quadrant_scores import (
     QuadrantScores,
@@ -176,25 +176,10 @@ class CVResult:
         return scores_with_intervals(truth, predicted, groups, n_resamples=n_resamples)
 
 
-def development_and_test(
-    songs: Sequence[Song], holdout: float, seed: int
-) -> tuple[list[Song], list[Song]]:
-    """Each dataset's untouched test split (``holdout`` of it, whole artists, quadrants in
-    proportion) and the development songs the folds are made from."""
-    development: list[Song] = []
-    test: list[Song] = []
-    for members in _by_dataset(songs).values():
-        groups = _groups(members)
-        keep, held = deal_groups(groups, (1.0 - holdout, holdout), seed)
-        development += [s for g in keep for s in groups[g]]
-        test += [s for g in held for s in groups[g]]
-    return development, test
-
-
 def cv_folds(songs: Sequence[Song], folds: int, seed: int) -> list[list[Song]]:
     """Each dataset dealt into ``folds`` parts on its own; fold i is the union of part i."""
     parts: list[list[Song]] = [[] for _ in range(folds)]
-    for members in _by_dataset(songs).values():
+    for members in by_dataset(songs).values():
         artists = {s.song_id: s.artist for s in members if s.artist}
         for i, part in enumerate(fold_songs(members, folds, seed, artists)):
             parts[i] += part
@@ -379,20 +364,6 @@ def _brief(fold: FoldResult) -> str:
             f"3 s within 0.1 {live.short_within:.2f}"
         )
     return "; ".join(parts)
-
-
-def _by_dataset(songs: Sequence[Song]) -> dict[str, list[Song]]:
-    out: dict[str, list[Song]] = {}
-    for song in songs:
-        out.setdefault(song.dataset, []).append(song)
-    return out
-
-
-def _groups(songs: list[Song]) -> dict[str, list[Song]]:
-    out: dict[str, list[Song]] = {}
-    for song in sorted(songs, key=lambda s: s.song_id):
-        out.setdefault(song.artist or f"song:{song.song_id}", []).append(song)
-    return out
 
 
 #: :class:`LiveScores` fields, read by ``CVResult.values``.

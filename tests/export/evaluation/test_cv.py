@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sentio.export.data.datasets import Dataset, SkipLog, Song
 from sentio.export.data.labels import LabelScale
+from sentio.export.data.windows import prepare
 from sentio.export.evaluation.cv import (
     CVConfig,
     LabelConfig,
@@ -14,6 +15,8 @@ from sentio.export.evaluation.cv import (
     training_labels,
 )
 from sentio.export.evaluation.probe import ridge_probe
+from sentio.runtime.errors import DatasetError
+from sentio.runtime.features import FeatureSpec
 
 WINDOW = 20
 
@@ -124,3 +127,22 @@ def test_without_copies_only_the_first_seconds_are_scored():
     result = cross_validate(dataset, features, ridge_probe, CONFIG)
     live = result.folds[0].live
     assert np.isnan(live.shift_valence) and np.isfinite(live.short_within)
+
+
+def test_the_holdout_split_scheme_tests_on_the_songs_cv_never_sees():
+    """``data.split = "holdout"``: a fit's test split is exactly CV's untouched holdout, so a
+    recipe chosen under CV is scored on songs no choice looked at; train and val are dealt
+    from the development songs by artist, and every song lands in one split."""
+    dataset, features = _dataset()
+    development, held = development_and_test(dataset.songs, 0.15, seed=3)
+    prepared = prepare(dataset, features, FeatureSpec(), WINDOW, WINDOW, seed=3, split="holdout")
+    splits = {name: [w.song for w in part] for name, part in prepared.splits.items()}
+    assert {s.song_id for s in splits["test"]} == {s.song_id for s in held}
+    assert {s.song_id for s in splits["train"] + splits["val"]} == {s.song_id for s in development}
+    train_artists = {s.artist for s in splits["train"] if s.artist}
+    assert train_artists.isdisjoint(s.artist for s in splits["val"] if s.artist)
+    assert sum(len(p) for p in splits.values()) == len(dataset.songs)
+    plain = prepare(dataset, features, FeatureSpec(), WINDOW, WINDOW, seed=3)
+    assert {w.song.song_id for w in plain.splits["test"]} != {s.song_id for s in held}
+    with pytest.raises(DatasetError, match="split scheme"):
+        prepare(dataset, features, FeatureSpec(), WINDOW, WINDOW, split="random")
