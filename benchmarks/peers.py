@@ -243,6 +243,27 @@ class TestSet:
         self.labels = self.labels[keep]
 
 
+def emotify_holdout(root: Path, seed: int = 0) -> TestSet:
+    """Emotify's untouched holdout (``development_and_test``, 15%, seed ``seed``): the test
+    split of a model trained with ``data.split = "holdout"`` (v3), never seen by CV."""
+    from sentio.export.data.datasets import load_emotify
+    from sentio.export.data.splits import development_and_test
+
+    dataset = load_emotify(root)
+    _, held = development_and_test(dataset.songs, 0.15, seed)
+    held = sorted(held, key=lambda s: s.song_id)
+    return TestSet(
+        "emotify-holdout",
+        [s.song_id for s in held],
+        [Path(s.path).resolve() for s in held],
+        np.array([[s.valence, s.arousal] for s in held]),
+        f"{len(held)} of {len(dataset.songs)} songs (the holdout `sentio-train cv` never sees, "
+        f"15%, seed {seed}, quadrants in proportion)",
+        [s.group for s in held],
+        kind="emotify",
+    )
+
+
 def emotify_test(root: Path, seed: int = 0) -> TestSet:
     """Emotify's test split as the default model's run makes it (70/15/15 by song, seed 0)."""
     from sentio.export.data.datasets import load_emotify
@@ -269,14 +290,14 @@ def fourq_sets(
 
     - ``4q-all``: all clips (the peers never trained on 4Q; Sentio did, so peers only);
     - ``4q-holdout``: the untouched balanced holdout every shipped number uses from now on
-      (:func:`sentio.export.evaluation.cv.development_and_test`, 15%, whole artists, quadrants
+      (:func:`sentio.export.data.splits.development_and_test`, 15%, whole artists, quadrants
       in proportion, ``seed``);
     - ``4q-recorded-test``: the test split recorded in the first bundle's manifest
       (``recorded``: split name -> bare ids), where it records one: the old, unbalanced split
       that bundle was scored on.
     """
     from sentio.export.data.quadrants import load_4q
-    from sentio.export.evaluation.cv import development_and_test
+    from sentio.export.data.splits import development_and_test
 
     dataset = load_4q(root)
     songs = sorted(dataset.songs, key=lambda s: s.song_id)
@@ -663,6 +684,7 @@ def run(args, command: str) -> Results:
     recorded = recorded_splits(bundles[0][1]) if bundles else {}
     tests = {**fourq_sets(args.fourq, args.split_seed, recorded)}
     tests["emotify"] = emotify_test(args.emotify, args.split_seed)
+    tests["emotify-holdout"] = emotify_holdout(args.emotify, args.split_seed)
     if args.sets:
         wanted = [name.strip() for name in args.sets.split(",") if name.strip()]
         unknown = sorted(set(wanted) - set(tests))
@@ -934,6 +956,7 @@ TITLES = {
     "4q-holdout": "4Q, the balanced holdout",
     "4q-recorded-test": "4Q, v2's recorded (old) test split, for reference",
     "emotify": "Emotify test split",
+    "emotify-holdout": "Emotify holdout",
 }
 
 
@@ -1093,13 +1116,13 @@ def render(results: Results) -> str:
     for name, test in results.tests.items():
         if test.kind == "4q":
             lines += fourq_section(name, results)
-    if "emotify" in results.scores:
+    for name in [n for n in ("emotify", "emotify-holdout") if n in results.scores]:
         lines += [
-            f"## Emotify test split (n = {len(results.scored_ids['emotify'])}), song level",
+            f"## {TITLES[name]} (n = {len(results.scored_ids[name])}), song level",
             "",
         ]
-        lines += _table(results.scores["emotify"], EMOTIFY_COLUMNS)
-        lines += _paired(results.scores["emotify"], EMOTIFY_COLUMNS)
+        lines += _table(results.scores[name], EMOTIFY_COLUMNS)
+        lines += _paired(results.scores[name], EMOTIFY_COLUMNS)
         lines += [
             "",
             "Labels: Emotify's GEMS-derived valence/arousal on [-1, 1] (a proxy, see "

@@ -499,3 +499,28 @@ def test_render_shows_every_set_every_model_the_confusions_and_the_cost(tmp_path
     assert data["songs"]["4q-all"][0]["outputs"]["Peer"] is not None
     assert len(data["confusion"]["4q-holdout"]["Peer"]) == 4
     assert set(data["intervals"]["4q-holdout"]["Peer"]) >= {"balanced_valence", "recall_sad"}
+
+
+def test_emotify_holdout_is_the_test_split_of_a_holdout_scheme_fit(tmp_path):
+    """The Emotify set a v3 bundle is scored on is the test split its fit made
+    (``data.split = "holdout"``), so none of its songs was trained on."""
+    from sentio.export.data.datasets import load_emotify
+    from sentio.export.data.windows import split_by_dataset
+
+    from tests.helpers import EMOTIFY_HEADER, write_tone
+
+    root = tmp_path / "emotify"
+    rng = np.random.default_rng(0)
+    rows = []
+    for track in range(1, 41):
+        scores = ",".join(str(int(v)) for v in rng.integers(0, 2, 9))
+        rows.append(f"{track},pop,{scores},3,0,0,30,1,Dutch")
+        (root / "audio" / "pop").mkdir(parents=True, exist_ok=True)
+        write_tone(root / "audio" / "pop" / f"{track}.ogg", seconds=0.2, rate=22050)
+    (root / "ratings.csv").write_text(EMOTIFY_HEADER + "\n".join(rows) + "\n")
+    holdout = peers.emotify_holdout(root, seed=0)
+    songs = load_emotify(root).songs
+    fit_test = split_by_dataset(songs, (0.70, 0.15, 0.15), 0, "holdout")["test"]
+    assert holdout.ids == sorted(s.song_id for s in fit_test)
+    assert 4 <= len(holdout.ids) <= 8 and holdout.kind == "emotify"
+    assert holdout.ids != peers.emotify_test(root, seed=0).ids
