@@ -1294,7 +1294,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=0, help="first N test songs per dataset")
     parser.add_argument(
         "--sets",
-        help="only these sets, comma-separated (4q-all, 4q-holdout, 4q-recorded-test, emotify)",
+        help="only these sets, comma-separated (4q-all, 4q-holdout, 4q-recorded-test, emotify, "
+        "emotify-holdout)",
     )
     parser.add_argument("--no-essentia", action="store_true", help="skip Essentia")
     parser.add_argument("--no-vibenet", action="store_true", help="skip vibenet")
