@@ -205,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emotify", type=Path, required=True)
     parser.add_argument("--fourq", type=Path, default=None)
     parser.add_argument("--split", default="test")
+    parser.add_argument(
+        "--songs-of",
+        type=Path,
+        default=None,
+        help="take --split from this bundle's recorded splits (default: --bundle's), so two "
+        "bundles run on the same songs",
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N songs")
     parser.add_argument("--sweep", default="", help="thresholds to sweep, e.g. 0.8,1.2,1.6")
     parser.add_argument("--threshold", type=float, default=None)
@@ -215,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write OUT.json")
     args = parser.parse_args(argv)
     model = BundleModel(args.bundle, artifact="model_float32.tflite")
-    songs = songs_of(model, args.emotify, args.fourq, args.split)
+    splits_from = BundleModel(args.songs_of) if args.songs_of else model
+    songs = songs_of(splits_from, args.emotify, args.fourq, args.split)
     songs = [songs[i] for i in np.random.default_rng(0).permutation(len(songs))][: args.limit]
     audio = [load_audio(s.path, model.spec.sample_rate) for s in songs]
     print(f"{len(audio)} songs of the {args.split} split")
