@@ -691,6 +691,8 @@ def run(args, command: str) -> Results:
         if unknown:
             raise SystemExit(f"--sets: unknown {', '.join(unknown)} (have {', '.join(tests)})")
         tests = {name: tests[name] for name in wanted}
+    if args.unseen:
+        drop_seen(args.bundle, tests)
     if args.limit:
         for test in tests.values():
             test.subset(np.arange(len(test.ids)) < args.limit)
@@ -840,6 +842,18 @@ def split_checks(bundles: Sequence[str | Path], tests: dict[str, TestSet]) -> li
                 + (", so Sentio is not scored on it" if test.peers_only else "")
             )
     return lines
+
+
+def drop_seen(bundles: Sequence[str | Path], tests: dict[str, TestSet]) -> None:
+    """Keep, in every set, only the songs no bundle learned from or was chosen on (none in a
+    bundle's recorded train or val split), so bundles trained on different splits are compared
+    on songs all of them are new to."""
+    seen: set[str] = set()
+    for _, bundle in bundle_names(bundles):
+        splits = recorded_splits(bundle)
+        seen |= set(splits.get("train", ())) | set(splits.get("val", ()))
+    for test in tests.values():
+        test.subset([_bare(i) not in seen for i in test.ids])
 
 
 def _bare(song_id: str) -> str:
@@ -1296,6 +1310,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sets",
         help="only these sets, comma-separated (4q-all, 4q-holdout, 4q-recorded-test, emotify, "
         "emotify-holdout)",
+    )
+    parser.add_argument(
+        "--unseen",
+        action="store_true",
+        help="score only the songs none of the bundles trained on or was chosen on (in no "
+        "bundle's recorded train or val split)",
     )
     parser.add_argument("--no-essentia", action="store_true", help="skip Essentia")
     parser.add_argument("--no-vibenet", action="store_true", help="skip vibenet")

@@ -282,6 +282,19 @@ def test_split_checks_count_each_sets_songs_in_the_bundles_recorded_splits(tmp_p
     assert peers.bundle_names(["v2=a/b", "c/d"]) == [("v2", Path("a/b")), ("d", Path("c/d"))]
 
 
+def test_unseen_keeps_only_songs_no_bundle_trained_or_was_chosen_on(tmp_path):
+    bundle = peers.REPO / "runtime" / "default_model"
+    recorded = peers.recorded_splits(bundle)
+    train, val = sorted(recorded["train"])[:2], sorted(recorded["val"])[:1]
+    test = sorted(recorded["test"])[:2]
+    paths = [tmp_path / f"{i}.wav" for i in range(6)]
+    songs = fourq_set("4q-holdout", paths, [1, 2, 3, 4, 1, 2])
+    songs.ids = [f"4q:{train[0]}", train[1], *val, *test, "never-seen"]
+    peers.drop_seen([f"v2={bundle}", tmp_path], {"4q-holdout": songs})
+    assert songs.ids == [*test, "never-seen"]
+    assert songs.quadrants == [4, 1, 2] and len(songs.labels) == 3
+
+
 # -- the worker protocol
 
 
