@@ -114,6 +114,7 @@ def run_manifest(
     source: DataSource | None = None,
     recipe: dict[str, Any] | None = None,
     also: tuple[DataSource, ...] = (),
+    teachers: tuple[dict[str, Any], ...] = (),
 ) -> Manifest:
     """The bundle manifest (``sentio.json``) of a training run: the feature contract, the
     Keras model entry, the architecture and training configs, metrics and data provenance.
@@ -121,6 +122,8 @@ def run_manifest(
     Args:
         source: the data's kind and a relative hint (:func:`data_sources`).
         recipe: the recipe file's settings, when the run came from one.
+        teachers: the runs whose models' mean taught this one (distillation), recorded
+            under ``training.teachers``.
     """
     result = outcome.result
     return Manifest(
@@ -139,6 +142,7 @@ def run_manifest(
             "epochs_run": result.epochs_run,
             "best_epoch": result.best_epoch,
             "seconds": round(result.seconds, 1),
+            **({"teachers": list(teachers)} if teachers else {}),
         },
         recipe=recipe,
         metrics=outcome.metrics.scores(),

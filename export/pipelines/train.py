@@ -100,6 +100,7 @@ def train_run(config: TrainRunConfig) -> TrainRun:
             copies.seconds,
         )
     teacher = _teacher(config.teachers, prepared) if config.teachers else None
+    taught_by = tuple(teacher_record(run) for run in config.teachers)
     # The best model so far survives a crash or Ctrl-C here; it goes once the bundle is written.
     checkpoint = config.out.with_name(f"{config.out.name}.checkpoint.keras")
     outcome = fit(prepared, config.model, config.train, checkpoint=checkpoint, teacher=teacher)
@@ -113,6 +114,7 @@ def train_run(config: TrainRunConfig) -> TrainRun:
         source,
         recipe=config.recipe,
         also=also,
+        teachers=taught_by,
     )
     write_run(config.out, manifest, outcome, config.replace)
     checkpoint.unlink(missing_ok=True)
@@ -124,6 +126,20 @@ def train_run(config: TrainRunConfig) -> TrainRun:
         copies,
         several_datasets=config.data.fourq is not None,
     )
+
+
+def teacher_record(run: Path) -> dict[str, Any]:
+    """What the student's manifest keeps of a teacher: its run folder's name, its model's
+    sha256, and how it was trained (seed, consistency weight, best epoch)."""
+    manifest = load(run)
+    training = manifest.training
+    return {
+        "run": run.name,
+        "model_sha256": manifest.files.get(KERAS_FILE, ""),
+        "seed": training.get("seed"),
+        "consistency": (training.get("consistency") or {}).get("weight", 0.0),
+        "best_epoch": training.get("best_epoch"),
+    }
 
 
 def _teacher(runs: tuple[Path, ...], prepared: PreparedData) -> Teacher:

@@ -211,6 +211,16 @@ def test_a_run_distils_from_teacher_runs_of_its_own_split_only(
     assert main([*taught, "--out", str(student)]) == 0
     recorded = json.loads((student / "sentio.json").read_text())["training"]
     assert recorded["distill_weight"] == 1.0 and recorded["consistency"]["weight"] == 1.0
+    teacher = json.loads((trained_run / "sentio.json").read_text())
+    assert recorded["teachers"] == [
+        {
+            "run": trained_run.name,
+            "model_sha256": teacher["files"]["model.keras"],
+            "seed": teacher["training"]["seed"],
+            "consistency": teacher["training"]["consistency"]["weight"],
+            "best_epoch": teacher["training"]["best_epoch"],
+        }
+    ]
     other_split = [*taught, "--split-seed", "5", "--out", str(tmp_path / "leaky")]
     assert main(other_split) == 2  # its teacher saw this run's validation or test songs
     assert "other songs than this run's training split" in capsys.readouterr().err
