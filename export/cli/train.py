@@ -204,10 +204,14 @@ def _live_songs(args: argparse.Namespace, manifest, scratch: Path):
     """The labelled songs to render: the data given (the bundle's test split of it when it
     names one), else generated music (said so). No path is read from the bundle."""
     from sentio.export.evaluation.robustness import bundle_songs, generated_songs
+    from sentio.runtime.manifest import load
 
     given = settings_from(args).data_options(required=False, model=manifest)
     if given is not None:
-        songs, data = bundle_songs(manifest, given, args.split)
+        split_from = load(args.songs_of) if args.songs_of else manifest
+        songs, data = bundle_songs(split_from, given, args.split)
+        if args.songs_of:
+            data = f"{data} of {args.songs_of}"
         return songs, data, False
     logging.getLogger("sentio.export").warning(
         "no labelled data given: scoring on generated music; the "
@@ -380,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="test",
         help="which of the bundle's recorded splits to render (default test; val compares "
         "candidates without looking at the test songs)",
+    )
+    p.add_argument(
+        "--songs-of",
+        type=Path,
+        metavar="BUNDLE",
+        help="take --split from this bundle's recorded splits instead, so two bundles trained "
+        "on different splits are rendered on the same songs",
     )
     defaults = RobustnessConfig()
     p.add_argument(

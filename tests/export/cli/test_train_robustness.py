@@ -79,3 +79,24 @@ def test_without_data_given_a_bundle_is_scored_on_generated_music(exported, caps
     printed = capsys.readouterr().out
     assert "4 songs (generated music)" in printed and "**Generated music:**" in printed
     assert "generated music" in caplog.text
+
+
+def test_songs_of_renders_another_bundles_split(exported, synthetic_dataset, tmp_path, capsys):
+    """Two bundles trained on different splits are compared on the same songs: ``--songs-of``
+    takes the split from the other bundle's manifest."""
+    import dataclasses
+    import shutil
+
+    from sentio.runtime.manifest import load, save
+
+    bundle = exported / "bundle"
+    other = tmp_path / "other"
+    shutil.copytree(bundle, other)
+    manifest = load(other)
+    picked = tuple(manifest.data.splits["train"][:2])
+    data = dataclasses.replace(manifest.data, splits={**manifest.data.splits, "test": picked})
+    save(manifest.replace(data=data), other)
+    args = ["robustness", "--bundle", str(bundle), "--conditions", "level-24dB"]
+    assert main([*args, "--manifest", str(synthetic_dataset), "--songs-of", str(other)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 songs (" in printed and f"test split of {other}" in printed
