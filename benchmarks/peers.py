@@ -53,6 +53,8 @@ WORKERS = Path(__file__).resolve().parent / "peer_workers"
 DEFAULT_CACHE = Path.home() / ".cache" / "sentio-peers"
 DEFAULT_PEERS = REPO.parent / "shared" / "peers"
 DIMS = ("valence", "arousal")
+#: Seconds of audio in one window of the CRNN (600 frames): the shortest clip CV and a fit use.
+WINDOW_S = 12.0
 #: one thread per library: the worker is pinned to one core anyway
 ONE_THREAD = {
     "OMP_NUM_THREADS": "1",
@@ -284,14 +286,18 @@ def emotify_test(root: Path, seed: int = 0) -> TestSet:
 
 
 def fourq_sets(
-    root: Path, seed: int = 0, recorded: dict[str, set[str]] | None = None
+    root: Path,
+    seed: int = 0,
+    recorded: dict[str, set[str]] | None = None,
+    window_s: float = WINDOW_S,
 ) -> dict[str, TestSet]:
     """The 4Q sets a run scores, each a :class:`TestSet` with quadrants and artists:
 
     - ``4q-all``: all clips (the peers never trained on 4Q; Sentio did, so peers only);
     - ``4q-holdout``: the untouched balanced holdout every shipped number uses from now on
       (:func:`sentio.export.data.splits.development_and_test`, 15%, whole artists, quadrants
-      in proportion, ``seed``);
+      in proportion, ``seed``, over the clips at least ``window_s`` long): the test split of
+      a model trained with ``data.split = "holdout"`` (v3);
     - ``4q-recorded-test``: the test split recorded in the first bundle's manifest
       (``recorded``: split name -> bare ids), where it records one: the old, unbalanced split
       that bundle was scored on.
@@ -301,7 +307,10 @@ def fourq_sets(
 
     dataset = load_4q(root)
     songs = sorted(dataset.songs, key=lambda s: s.song_id)
-    _, held = development_and_test(songs, 0.15, seed)
+    # dealt as sentio-train cv and a holdout-scheme fit deal it: a clip shorter than a window
+    # has no window, so it is left out before dealing (leaving it in deals other artists)
+    whole = [s for s in songs if audio_seconds(Path(s.path)) >= window_s]
+    _, held = development_and_test(whole, 0.15, seed)
     held_ids = {s.song_id for s in held}
 
     def make(name, members, description, peers_only=False):

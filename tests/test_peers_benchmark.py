@@ -242,7 +242,7 @@ def make_fourq(root: Path, n_artists: int = 40) -> Path:
 def test_fourq_sets_all_the_balanced_holdout_and_the_recorded_test_split(tmp_path):
     root = make_fourq(tmp_path / "4q")
     recorded = {"train": {"MT00000"}, "test": {"MT00010", "MT00011", "MT00020"}}
-    sets = peers.fourq_sets(root, 0, recorded)
+    sets = peers.fourq_sets(root, 0, recorded, window_s=0.01)
     assert list(sets) == ["4q-all", "4q-holdout", "4q-recorded-test"]
     everything, holdout = sets["4q-all"], sets["4q-holdout"]
     assert len(everything.ids) == 80 and everything.peers_only
@@ -254,7 +254,23 @@ def test_fourq_sets_all_the_balanced_holdout_and_the_recorded_test_split(tmp_pat
         assert holdout.artists.count(artist) == everything.artists.count(artist)
     assert sets["4q-recorded-test"].ids == ["MT00010", "MT00011", "MT00020"]
     assert sets["4q-recorded-test"].groups == ["Q2", "Q2", "Q3"]
-    assert "4q-recorded-test" not in peers.fourq_sets(root, 0, {})
+    assert "4q-recorded-test" not in peers.fourq_sets(root, 0, {}, window_s=0.01)
+
+
+def test_the_4q_holdout_is_dealt_without_clips_shorter_than_a_window(tmp_path):
+    """As CV and a holdout-scheme fit deal it (a clip without a window is skipped there), so
+    the set is exactly a v3 bundle's test split."""
+    from sentio.export.data.quadrants import load_4q
+    from sentio.export.data.splits import development_and_test
+
+    root = make_fourq(tmp_path / "4q")
+    short = next((root / "audio").glob("Q1/*.wav"))
+    tone(short, 0.02, 300)
+    holdout = peers.fourq_sets(root, 0, {}, window_s=0.04)["4q-holdout"]
+    kept = [s for s in load_4q(root).songs if s.song_id != short.stem]
+    _, held = development_and_test(sorted(kept, key=lambda s: s.song_id), 0.15, 0)
+    assert holdout.ids == sorted(s.song_id for s in held)
+    assert short.stem not in holdout.ids
 
 
 def test_testset_subset_keeps_every_column_aligned(tmp_path):
