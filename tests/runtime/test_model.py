@@ -10,6 +10,7 @@ SHIPPED = {
     "model_float32.tflite",
     "model_dynamic.tflite",
     "model_int8.tflite",
+    "model_int8_hybrid.tflite",
     "model.onnx",
     "model_int8.onnx",
 }
