@@ -90,7 +90,7 @@ def test_inference_features_end_to_end_and_estimate(ctx):
     data = section.data
     assert data["ratio"][data["reference"]] == pytest.approx(1.0)
     assert all(_positive(ms) for ms in data["ms"].values())
-    assert len(data["ms"]) == 5  # 3 TFLite + 2 ONNX files in the bundle
+    assert len(data["ms"]) == 6  # 4 TFLite + 2 ONNX files in the bundle
     assert "model_float16.tflite · LiteRT" in data["unavailable"]  # not shipped, TF off
     assert all(0 < e < 2 for e in data["efficiency"].values())
 
@@ -118,6 +118,7 @@ def test_accuracy_reads_the_manifest(ctx):
         "model_float32.tflite",
         "model_dynamic.tflite",
         "model_int8.tflite",
+        "model_int8_hybrid.tflite",
         "model.onnx",
         "model_int8.onnx",
     }
