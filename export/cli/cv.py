@@ -7,6 +7,7 @@ prints the table and writes ``OUT.md`` / ``OUT.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -48,8 +49,12 @@ def cmd_cv(args: argparse.Namespace) -> int:
         window=options.window,
         stride=options.stride,
     )
-    labels = LabelConfig(valence_weight=args.emotify_valence_weight, center=args.center)
     training = run.train
+    # a recipe that trains on centred labels (the default model's) is cross-validated so
+    labels = LabelConfig(
+        valence_weight=args.emotify_valence_weight,
+        center=args.center or training.center_labels,
+    )
     if args.learner == "crnn":
         learner = crnn_learner(
             run.model,
@@ -79,6 +84,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.with_suffix(".md").write_text(report)
         data = result_dict(result) | {"name": name, "learner": args.learner, "seconds": seconds}
+        data["labels"] = dataclasses.asdict(labels)
         args.out.with_suffix(".json").write_text(json.dumps(data, indent=1))
         print(f"wrote {args.out.with_suffix('.md')} and .json")
     return 0
@@ -206,7 +212,8 @@ def add_cv_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--center",
         action="store_true",
-        help="remove each valued dataset's training mean from its labels (training only)",
+        help="remove each valued dataset's training mean from its labels (training only; "
+        "on where the recipe sets train.center_labels)",
     )
     p.add_argument(
         "--emotify-valence-weight",

@@ -25,6 +25,20 @@ def test_probe_cv_on_generated_songs_writes_the_table_and_every_fold(
     assert out.with_suffix(".md").read_text().startswith("# Cross-validation")
 
 
+def test_a_recipe_that_centres_its_labels_is_cross_validated_centred(
+    synthetic_dataset, tmp_path, capsys
+):
+    recipe = tmp_path / "centred.toml"
+    recipe.write_text("[train]\ncenter_labels = true\n")
+    args = ["cv", "--manifest", str(synthetic_dataset), "--learner", "probe", "--folds", "3"]
+    for extra, name in (([], "plain"), (["--config", str(recipe)], "centred")):
+        assert main([*args, *TINY, *extra, "--out", str(tmp_path / name)]) == 0
+    capsys.readouterr()
+    plain = json.loads((tmp_path / "plain.json").read_text())
+    centred = json.loads((tmp_path / "centred.json").read_text())
+    assert plain["labels"]["center"] is False and centred["labels"]["center"] is True
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
