@@ -253,16 +253,11 @@ def emotify_holdout(root: Path, seed: int = 0) -> TestSet:
 
     dataset = load_emotify(root)
     _, held = development_and_test(dataset.songs, 0.15, seed)
-    held = sorted(held, key=lambda s: s.song_id)
-    return TestSet(
+    return _emotify_set(
         "emotify-holdout",
-        [s.song_id for s in held],
-        [Path(s.path).resolve() for s in held],
-        np.array([[s.valence, s.arousal] for s in held]),
-        f"{len(held)} of {len(dataset.songs)} songs (the holdout `sentio-train cv` never sees, "
-        f"15%, seed {seed}, quadrants in proportion)",
-        [s.group for s in held],
-        kind="emotify",
+        held,
+        f"of {len(dataset.songs)} songs (the holdout `sentio-train cv` never sees, 15%, seed "
+        f"{seed}, quadrants in proportion)",
     )
 
 
@@ -272,15 +267,24 @@ def emotify_test(root: Path, seed: int = 0) -> TestSet:
     from sentio.export.data.splits import split_songs
 
     dataset = load_emotify(root)
-    test = sorted(split_songs(dataset.songs, seed=seed)["test"], key=lambda s: s.song_id)
-    return TestSet(
+    return _emotify_set(
         "emotify",
-        [s.song_id for s in test],
-        [Path(s.path).resolve() for s in test],
-        np.array([[s.valence, s.arousal] for s in test]),
-        f"{len(test)} of {len(dataset.songs)} songs (70/15/15 by song, seed {seed}, stratified "
-        "by quadrant of the GEMS-derived labels)",
-        [s.group for s in test],
+        split_songs(dataset.songs, seed=seed)["test"],
+        f"of {len(dataset.songs)} songs (70/15/15 by song, seed {seed}, stratified by quadrant "
+        "of the GEMS-derived labels)",
+    )
+
+
+def _emotify_set(name: str, songs: Sequence, description: str) -> TestSet:
+    """A set of Emotify songs in id order; ``description`` follows the song count."""
+    songs = sorted(songs, key=lambda s: s.song_id)
+    return TestSet(
+        name,
+        [s.song_id for s in songs],
+        [Path(s.path).resolve() for s in songs],
+        np.array([[s.valence, s.arousal] for s in songs]),
+        f"{len(songs)} {description}",
+        [s.group for s in songs],
         kind="emotify",
     )
 
